@@ -1,0 +1,136 @@
+"""Boxes in unit coordinates: where a coarse-to-fine stage samples, and how it zooms in."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from search_spaces.results import TrialResult, ranked
+from search_spaces.scales import Choice, format_number
+from search_spaces.space import SearchSpace
+
+
+def _choice(space: SearchSpace, name: str) -> Choice:
+    scale = space.params[name]
+    assert isinstance(scale, Choice)
+    return scale
+
+
+@dataclass(frozen=True)
+class Box:
+    """Per tuned parameter an interval [lo, hi] of [0, 1], or for choices the allowed indices."""
+
+    intervals: dict[str, tuple[float, float]]
+    categories: dict[str, tuple[int, ...]]
+
+    @classmethod
+    def full(cls, space: SearchSpace) -> Box:
+        intervals: dict[str, tuple[float, float]] = {}
+        categories: dict[str, tuple[int, ...]] = {}
+        for name in space.tuned_names:
+            scale = space.params[name]
+            if isinstance(scale, Choice):
+                categories[name] = tuple(range(len(scale.values)))
+            else:
+                intervals[name] = (0.0, 1.0)
+        return cls(intervals, categories)
+
+    def sample(self, rng: random.Random, space: SearchSpace) -> dict[str, float]:
+        """Uniform in each interval; choices land on the centre of an allowed category's cell."""
+        unit: dict[str, float] = {}
+        for name in space.tuned_names:
+            if name in self.categories:
+                n = len(_choice(space, name).values)
+                unit[name] = (rng.choice(self.categories[name]) + 0.5) / n
+            else:
+                lo, hi = self.intervals[name]
+                unit[name] = lo + rng.random() * (hi - lo)
+        return unit
+
+    def contains(self, unit: Mapping[str, float], space: SearchSpace) -> bool:
+        for name, (lo, hi) in self.intervals.items():
+            if not lo <= unit[name] <= hi:
+                return False
+        for name, allowed in self.categories.items():
+            if _choice(space, name).category(unit[name]) not in allowed:
+                return False
+        return True
+
+    def to_values(self, space: SearchSpace) -> dict[str, str]:
+        """Human-readable ranges for tables and tags, e.g. '[0.00031, 0.0042]' or '{adam, sgd}'."""
+        out: dict[str, str] = {}
+        for name in space.tuned_names:
+            if name in self.categories:
+                values = [_choice(space, name).values[i] for i in self.categories[name]]
+                out[name] = "{" + ", ".join(format_number(v) for v in values) + "}"
+            else:
+                scale = space.params[name]
+                lo, hi = (scale.format(scale.from_unit(u)) for u in self.intervals[name])
+                out[name] = f"[{lo}, {hi}]"
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "intervals": {k: [lo, hi] for k, (lo, hi) in self.intervals.items()},
+            "categories": {k: list(v) for k, v in self.categories.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Box:
+        return cls(
+            {k: (float(lo), float(hi)) for k, (lo, hi) in raw["intervals"].items()},
+            {k: tuple(int(i) for i in v) for k, v in raw["categories"].items()},
+        )
+
+
+def top_box(
+    space: SearchSpace, results: list[TrialResult], mode: str, keep_top: float, pad: float
+) -> Box:
+    """Bounding box of the best finished trials, padded and clipped; failed trials never count."""
+    if not 0 < keep_top <= 1:
+        raise ValueError(f"keep_top must be in (0, 1], got {keep_top!r}")
+    if pad < 0:
+        raise ValueError(f"pad must be >= 0, got {pad!r}")
+    finished = ranked(results, mode)
+    if not finished:
+        return Box.full(space)
+    # The epsilon keeps 0.1 * 30 from rounding up to 4.
+    top = finished[: max(1, math.ceil(keep_top * len(finished) - 1e-9))]
+    full = Box.full(space)
+    intervals = {}
+    for name in full.intervals:
+        coords = [r.unit[name] for r in top]
+        intervals[name] = (max(0.0, min(coords) - pad), min(1.0, max(coords) + pad))
+    categories = {}
+    for name in full.categories:
+        choice = _choice(space, name)
+        categories[name] = tuple(sorted({choice.category(r.unit[name]) for r in top}))
+    return Box(intervals, categories)
+
+
+def edge_warnings(
+    space: SearchSpace, best_unit: Mapping[str, float], tolerance: float = 0.05
+) -> list[str]:
+    """Warn where the best trial sits at the edge of a parameter's original range."""
+    out = []
+    for name in space.tuned_names:
+        scale = space.params[name]
+        if scale.axis == "category" or name not in best_unit:
+            continue
+        u = best_unit[name]
+        value = scale.from_unit(u)
+        # Discrete scales: the lowest value counts as the edge even if its cell is wide.
+        if u >= 1 - tolerance or value == scale.from_unit(1.0):
+            side = "upper"
+        elif u <= tolerance or value == scale.from_unit(0.0):
+            side = "lower"
+        else:
+            continue
+        out.append(
+            f"{name}={scale.format(value)} is at the {side} edge of its range "
+            f"{scale.describe()}; widen the range"
+        )
+    return out

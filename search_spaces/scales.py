@@ -1,0 +1,407 @@
+"""Scales: each maps a unit coordinate u in [0, 1] to a hyperparameter value and back."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+AXES = ("linear", "log", "one_minus_log", "category")
+
+
+class ScaleError(ValueError):
+    """A bad search-space entry; `field` names the sub-key at fault so callers can prefix a path."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[ScaleError], tuple[str, str]]:
+        # Keeps the error intact when it crosses a process boundary (Ray pickles exceptions).
+        return (ScaleError, (self.field, self.message))
+
+    def within(self, name: str) -> ScaleError:
+        """The same error seen from one level up, e.g. 'low' becomes 'lr.low'."""
+        return ScaleError(f"{name}.{self.field}" if self.field else name, self.message)
+
+
+def is_number(x: Any) -> bool:
+    """True for int and float but not bool, which YAML users rarely mean as a number."""
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def format_number(x: Any) -> str:
+    """Three significant digits: enough to read a range, short enough for a table."""
+    if isinstance(x, float):
+        return f"{x:.3g}"
+    return str(x)
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 1, 1.0 and True compare equal in Python but are different choices to a user.
+    return type(a) is type(b) and a == b
+
+
+def _clip(u: float) -> float:
+    return min(max(float(u), 0.0), 1.0)
+
+
+def _check_number(field: str, x: Any) -> float:
+    if not is_number(x) or not math.isfinite(x):
+        raise ScaleError(field, f"must be a number, got {x!r}")
+    return float(x)
+
+
+def _check_int(field: str, x: Any) -> int:
+    _check_number(field, x)
+    if x != int(x):
+        raise ScaleError(field, f"must be an integer, got {x!r}")
+    return int(x)
+
+
+def _check_order(low: float, high: float) -> None:
+    if not low < high:
+        raise ScaleError("high", f"low must be < high, got low={low!r}, high={high!r}")
+
+
+class Scale(ABC):
+    """A hyperparameter's range and how sampling coordinates map onto it."""
+
+    kind: ClassVar[str]
+    axis: ClassVar[str] = "linear"
+    tuned: ClassVar[bool] = True
+
+    @property
+    def numeric(self) -> bool:
+        return True
+
+    @abstractmethod
+    def from_unit(self, u: float) -> Any: ...
+
+    @abstractmethod
+    def to_unit(self, value: Any) -> float: ...
+
+    @abstractmethod
+    def describe(self) -> str: ...
+
+    def format(self, value: Any) -> str:
+        """A value as text, precise enough to tell neighbouring values on this scale apart."""
+        return format_number(value)
+
+    def grid(self, n: int) -> list[Any]:
+        """n points evenly spaced in unit coordinates, as values, duplicates dropped."""
+        if n < 1:
+            raise ValueError(f"grid needs at least 1 point, got {n}")
+        units = [0.5] if n == 1 else [i / (n - 1) for i in range(n)]
+        out: list[Any] = []
+        for u in units:
+            v = self.from_unit(u)
+            if not any(_same(v, w) for w in out):
+                out.append(v)
+        return out
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The YAML form this scale was built from."""
+        return {"scale": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+@dataclass(frozen=True)
+class _Interval(Scale):
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "low", _check_number("low", self.low))
+        object.__setattr__(self, "high", _check_number("high", self.high))
+        self._check()
+        _check_order(self.low, self.high)
+
+    def _check(self) -> None:
+        pass
+
+    @abstractmethod
+    def _map(self, u: float) -> float: ...
+
+    def from_unit(self, u: float) -> float:
+        # The ends come back exactly, so the best trial can sit on low or high without fuzz.
+        u = _clip(u)
+        return self.low if u == 0.0 else self.high if u == 1.0 else self._map(u)
+
+    def describe(self) -> str:
+        return f"{self.kind} [{self.format(self.low)}, {self.format(self.high)}]"
+
+
+@dataclass(frozen=True)
+class Linear(_Interval):
+    kind: ClassVar[str] = "linear"
+
+    def _map(self, u: float) -> float:
+        return self.low + u * (self.high - self.low)
+
+    def to_unit(self, value: Any) -> float:
+        return (float(value) - self.low) / (self.high - self.low)
+
+
+@dataclass(frozen=True)
+class Log(_Interval):
+    kind: ClassVar[str] = "log"
+    axis: ClassVar[str] = "log"
+
+    def _check(self) -> None:
+        if self.low <= 0:
+            raise ScaleError("low", f"must be > 0 for scale 'log', got {self.low:g}")
+
+    def _map(self, u: float) -> float:
+        a, b = math.log(self.low), math.log(self.high)
+        return math.exp(a + u * (b - a))
+
+    def to_unit(self, value: Any) -> float:
+        a, b = math.log(self.low), math.log(self.high)
+        return (math.log(float(value)) - a) / (b - a)
+
+
+@dataclass(frozen=True)
+class OneMinusLog(_Interval):
+    """Log-uniform in the horizon 1/(1-x): for momentum-like β near 1."""
+
+    kind: ClassVar[str] = "one_minus_log"
+    axis: ClassVar[str] = "one_minus_log"
+
+    def _check(self) -> None:
+        for name in ("low", "high"):
+            x = getattr(self, name)
+            if not 0 < x < 1:
+                raise ScaleError(name, f"must be in (0, 1) for scale 'one_minus_log', got {x!r}")
+
+    def _map(self, u: float) -> float:
+        # log1p/expm1 keep 1 - x exact to the last digit even for x = 0.9999.
+        a, b = math.log1p(-self.low), math.log1p(-self.high)
+        return -math.expm1(a + u * (b - a))
+
+    def to_unit(self, value: Any) -> float:
+        a, b = math.log1p(-self.low), math.log1p(-self.high)
+        return (math.log1p(-float(value)) - a) / (b - a)
+
+    def format(self, value: Any) -> str:
+        # 0.9995 must not print as "1": keep three significant digits of 1 - x.
+        gap = 1.0 - float(value)
+        if gap <= 0:
+            return format_number(value)
+        decimals = max(1, math.floor(-math.log10(gap)) + 3)
+        return f"{float(value):.{decimals}f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class _Cells(Scale):
+    """Uniform over n equal cells of [0, 1]; to_unit returns a cell's centre."""
+
+    def _count(self) -> int:
+        raise NotImplementedError
+
+    def _index(self, u: float) -> int:
+        n = self._count()
+        return min(math.floor(_clip(u) * n), n - 1)
+
+    def _centre(self, i: int) -> float:
+        return (i + 0.5) / self._count()
+
+
+@dataclass(frozen=True)
+class Int(_Cells):
+    kind: ClassVar[str] = "int"
+    low: int
+    high: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "low", _check_int("low", self.low))
+        object.__setattr__(self, "high", _check_int("high", self.high))
+        _check_order(self.low, self.high)
+
+    def _count(self) -> int:
+        return self.high - self.low + 1
+
+    def from_unit(self, u: float) -> int:
+        return self.low + self._index(u)
+
+    def to_unit(self, value: Any) -> float:
+        return self._centre(int(value) - self.low)
+
+    def describe(self) -> str:
+        return f"int [{self.low}, {self.high}]"
+
+
+@dataclass(frozen=True)
+class IntLog(Scale):
+    """Integers log-uniform: a continuous log scale over [low-0.5, high+0.5], then rounded."""
+
+    kind: ClassVar[str] = "int_log"
+    axis: ClassVar[str] = "log"
+    low: int
+    high: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "low", _check_int("low", self.low))
+        object.__setattr__(self, "high", _check_int("high", self.high))
+        if self.low < 1:
+            raise ScaleError("low", f"must be >= 1 for scale 'int_log', got {self.low}")
+        _check_order(self.low, self.high)
+
+    def _ends(self) -> tuple[float, float]:
+        return math.log(self.low - 0.5), math.log(self.high + 0.5)
+
+    def from_unit(self, u: float) -> int:
+        a, b = self._ends()
+        x = math.floor(math.exp(a + _clip(u) * (b - a)) + 0.5)
+        return min(max(x, self.low), self.high)
+
+    def to_unit(self, value: Any) -> float:
+        a, b = self._ends()
+        return _clip((math.log(float(value)) - a) / (b - a))
+
+    def describe(self) -> str:
+        return f"int_log [{self.low}, {self.high}]"
+
+
+@dataclass(frozen=True)
+class Pow2(_Cells):
+    """Powers of two with the exponent uniform: batch sizes."""
+
+    kind: ClassVar[str] = "pow2"
+    axis: ClassVar[str] = "log"
+    low: int
+    high: int
+
+    def __post_init__(self) -> None:
+        for name in ("low", "high"):
+            x = _check_int(name, getattr(self, name))
+            if x < 1 or x & (x - 1):
+                raise ScaleError(name, f"must be a power of two >= 1 for scale 'pow2', got {x}")
+            object.__setattr__(self, name, x)
+        _check_order(self.low, self.high)
+
+    def _count(self) -> int:
+        return self.high.bit_length() - self.low.bit_length() + 1
+
+    def from_unit(self, u: float) -> int:
+        return self.low << self._index(u)
+
+    def to_unit(self, value: Any) -> float:
+        return self._centre(int(value).bit_length() - self.low.bit_length())
+
+    def describe(self) -> str:
+        return f"pow2 [{self.low}, {self.high}]"
+
+
+@dataclass(frozen=True)
+class Choice(_Cells):
+    """One of a list; stored as a tuple so the scale stays immutable."""
+
+    kind: ClassVar[str] = "choice"
+    axis: ClassVar[str] = "category"
+    values: tuple[Any, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, list | tuple) or not self.values:
+            raise ScaleError("values", f"must be a non-empty list, got {self.values!r}")
+        values = tuple(self.values)
+        for i, v in enumerate(values):
+            if any(_same(v, w) for w in values[:i]):
+                raise ScaleError("values", f"must be distinct, got {v!r} twice")
+        object.__setattr__(self, "values", values)
+
+    @property
+    def numeric(self) -> bool:
+        return all(is_number(v) for v in self.values)
+
+    def _count(self) -> int:
+        return len(self.values)
+
+    def index(self, value: Any) -> int:
+        """Position of value; an exact-type match first, then plain equality."""
+        for match in (_same, lambda a, b: a == b):
+            for i, v in enumerate(self.values):
+                if match(v, value):
+                    return i
+        raise ValueError(f"{value!r} is not one of {list(self.values)!r}")
+
+    def category(self, u: float) -> int:
+        """Index of the category whose cell holds u."""
+        return self._index(u)
+
+    def from_unit(self, u: float) -> Any:
+        return self.values[self._index(u)]
+
+    def to_unit(self, value: Any) -> float:
+        return self._centre(self.index(value))
+
+    def grid(self, n: int) -> list[Any]:
+        return list(self.values)
+
+    def describe(self) -> str:
+        return "choice {" + ", ".join(format_number(v) for v in self.values) + "}"
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {"scale": self.kind, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Value(Scale):
+    """A constant: kept in the space so every trial records it."""
+
+    kind: ClassVar[str] = "value"
+    tuned: ClassVar[bool] = False
+    value: Any
+
+    @property
+    def numeric(self) -> bool:
+        return is_number(self.value)
+
+    @property
+    def axis(self) -> str:  # type: ignore[override]
+        return "linear" if self.numeric else "category"
+
+    def from_unit(self, u: float) -> Any:
+        return self.value
+
+    def to_unit(self, value: Any) -> float:
+        return 0.5
+
+    def grid(self, n: int) -> list[Any]:
+        return [self.value]
+
+    def describe(self) -> str:
+        return f"value {format_number(self.value)}"
+
+
+SCALES: dict[str, type[Scale]] = {
+    cls.kind: cls for cls in (Linear, Log, OneMinusLog, Int, IntLog, Pow2, Choice, Value)
+}
+
+
+def make_scale(raw: Any) -> Scale:
+    """Build a scale from its YAML form: a mapping with 'scale', a list (choice) or a scalar."""
+    if isinstance(raw, list | tuple):
+        return Choice(tuple(raw))
+    if raw is None or isinstance(raw, str | int | float | bool):
+        return Value(raw)
+    if not isinstance(raw, Mapping):
+        raise ScaleError(
+            "", f"expected a mapping with 'scale', a list of choices or a single value, got {raw!r}"
+        )
+    kind = raw.get("scale")
+    if not isinstance(kind, str) or kind not in SCALES:
+        said = "missing 'scale'" if kind is None else f"unknown scale {kind!r}"
+        raise ScaleError("scale", f"{said}; expected one of {', '.join(SCALES)}")
+    cls = SCALES[kind]
+    allowed = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    for key in raw:
+        if key != "scale" and key not in allowed:
+            keys = ", ".join(["scale", *allowed])
+            raise ScaleError(str(key), f"unknown key for scale {kind!r}; allowed keys: {keys}")
+    for key in allowed:
+        if key not in raw:
+            raise ScaleError(key, f"is required for scale {kind!r}")
+    return cls(**{key: raw[key] for key in allowed})

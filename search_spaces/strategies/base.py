@@ -1,0 +1,120 @@
+"""The ask/tell interface every strategy shares; nothing here knows about Ray."""
+
+from __future__ import annotations
+
+import enum
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from search_spaces.box import edge_warnings
+from search_spaces.results import TrialResult, ranked
+from search_spaces.space import SearchSpace
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A trial to run: a stable key, its stage, unit coordinates and values."""
+
+    key: str
+    stage: int
+    unit: dict[str, float]
+    values: dict[str, Any]
+
+
+class Signal(enum.Enum):
+    """What ask() returns instead of a suggestion; an Enum so identity survives pickling."""
+
+    WAIT = "wait"
+    DONE = "done"
+
+
+WAIT = Signal.WAIT
+DONE = Signal.DONE
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """One coarse-to-fine stage: where it sampled, as a JSON-able box and readable ranges."""
+
+    stage: int
+    trials: int
+    box: dict[str, Any]
+    ranges: dict[str, str]
+
+
+def trial_key(stage: int, index: int) -> str:
+    return f"{stage}-{index:03d}"
+
+
+def trial_rng(seed: int, stage: int, index: int) -> random.Random:
+    """An RNG per trial, so a trial's coordinates depend on nothing but (seed, stage, index)."""
+    return random.Random(f"{seed}:{stage}:{index}")
+
+
+class Strategy(ABC):
+    """Seeded ask/tell search; the same tells, in any order, give the same suggestions."""
+
+    planned_trials: int
+
+    def __init__(self, space: SearchSpace, mode: str, seed: int) -> None:
+        if mode not in ("max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+        self.space = space
+        self.mode = mode
+        self.seed = seed
+        self._pending: dict[str, Suggestion] = {}
+        self._told: dict[str, TrialResult] = {}
+        self._warnings: list[str] = []
+
+    @abstractmethod
+    def _next(self) -> Suggestion | Signal:
+        """The next suggestion, WAIT or DONE; ask() does the bookkeeping."""
+
+    def ask(self) -> Suggestion | Signal:
+        """A new trial; WAIT until pending tells arrive; DONE once every planned trial is out."""
+        out = self._next()
+        if isinstance(out, Suggestion):
+            self._pending[out.key] = out
+        return out
+
+    def tell(self, key: str, score: float | None, error: str | None = None) -> None:
+        """Record a trial's outcome; score None or an error marks it failed."""
+        if key not in self._pending:
+            said = "already told" if key in self._told else "unknown"
+            raise KeyError(f"{said} trial key {key!r}")
+        s = self._pending.pop(key)
+        result = TrialResult(s.key, s.stage, s.unit, s.values, score, error)
+        self._told[key] = result
+        self._on_tell(result)
+
+    def _on_tell(self, result: TrialResult) -> None:  # noqa: B027 - optional hook
+        """Hook for strategies that keep their own model of the results."""
+
+    def _suggest(self, stage: int, index: int, unit: dict[str, float]) -> Suggestion:
+        return Suggestion(trial_key(stage, index), stage, unit, self.space.to_values(unit))
+
+    @property
+    def outstanding(self) -> list[str]:
+        """Keys handed out but not told yet."""
+        return sorted(self._pending)
+
+    @property
+    def results(self) -> list[TrialResult]:
+        """Told trials sorted by key, so the list does not depend on tell order."""
+        return [self._told[k] for k in sorted(self._told)]
+
+    @property
+    def boxes(self) -> list[StageRecord]:
+        return []
+
+    def best(self) -> TrialResult | None:
+        top = ranked(self.results, self.mode)
+        return top[0] if top else None
+
+    def warnings(self) -> list[str]:
+        """Strategy notes plus edge warnings for the current best trial."""
+        best = self.best()
+        edges = edge_warnings(self.space, best.unit) if best else []
+        return [*self._warnings, *edges]

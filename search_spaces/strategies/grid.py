@@ -1,0 +1,24 @@
+"""Grid search over each tuned parameter's evenly spaced unit coordinates."""
+
+from __future__ import annotations
+
+from search_spaces.space import SearchSpace
+from search_spaces.strategies.base import DONE, Signal, Strategy, Suggestion, trial_key
+
+
+class GridSearch(Strategy):
+    """The cartesian grid of `points` per parameter (choices: all values); seed is unused."""
+
+    def __init__(self, space: SearchSpace, mode: str, seed: int, points: int = 3) -> None:
+        super().__init__(space, mode, seed)
+        self._grid = space.grid(points)
+        self.planned_trials = len(self._grid)
+        self._asked = 0
+
+    def _next(self) -> Suggestion | Signal:
+        if self._asked >= self.planned_trials:
+            return DONE
+        index, self._asked = self._asked, self._asked + 1
+        values = self._grid[index]
+        # Hand out the grid's own values: converting back from unit could cost an ulp.
+        return Suggestion(trial_key(1, index), 1, self.space.to_unit(values), values)

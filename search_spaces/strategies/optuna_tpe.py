@@ -1,0 +1,49 @@
+"""TPE from Optuna, run in our unit coordinates so every scale works unchanged."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.samplers import TPESampler
+from optuna.trial import TrialState
+
+from search_spaces.results import TrialResult
+from search_spaces.space import SearchSpace
+from search_spaces.strategies.base import DONE, Signal, Strategy, Suggestion
+
+
+class OptunaTPE(Strategy):
+    """An in-memory Optuna study with one FloatDistribution(0, 1) per tuned parameter."""
+
+    def __init__(self, space: SearchSpace, mode: str, seed: int, trials: int) -> None:
+        super().__init__(space, mode, seed)
+        if trials < 1:
+            raise ValueError(f"trials must be >= 1, got {trials}")
+        self.planned_trials = trials
+        # Optuna logs every trial at INFO; our own progress output is what users should see.
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        direction = "maximize" if mode == "max" else "minimize"
+        sampler = TPESampler(seed=seed, constant_liar=True)
+        self._study = optuna.create_study(direction=direction, sampler=sampler)
+        self._dists = {name: FloatDistribution(0.0, 1.0) for name in space.tuned_names}
+        self._numbers: dict[str, int] = {}
+
+    def _next(self) -> Suggestion | Signal:
+        index = len(self._numbers)
+        if index >= self.planned_trials:
+            return DONE
+        trial = self._study.ask(self._dists)
+        suggestion = self._suggest(1, index, {n: trial.params[n] for n in self._dists})
+        self._numbers[suggestion.key] = trial.number
+        return suggestion
+
+    def _on_tell(self, result: TrialResult) -> None:
+        number = self._numbers[result.key]
+        if result.failed:
+            self._study.tell(number, state=TrialState.FAIL)
+        else:
+            self._study.tell(number, result.score)
+
+    @property
+    def study(self) -> optuna.Study:
+        return self._study

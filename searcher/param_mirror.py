@@ -1,0 +1,33 @@
+"""Numeric copies of params as MLflow metrics, so the UI sorts and plots them as numbers.
+
+MLflow params are strings (sorting lr sorts text) and its charts have no log axis, so each
+numeric value is mirrored as ``hp/<name>``, log-scale ones also as ``hp/log10_<name>`` (and
+``hp/log10_1m_<name>`` = log10(1-β) for the one-minus-log scale), and every tuned param's unit
+coordinate as ``unit/<name>``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from search_spaces.space import SearchSpace
+
+
+def numeric_mirrors(
+    space: SearchSpace, values: dict[str, Any], unit: dict[str, float]
+) -> dict[str, float]:
+    """The metric mirrors of one trial's values and unit coordinates."""
+    out: dict[str, float] = {}
+    for name, scale in space.params.items():
+        value = values.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        out[f"hp/{name}"] = float(value)
+        if scale.axis == "log" and value > 0:
+            out[f"hp/log10_{name}"] = math.log10(value)
+        elif scale.axis == "one_minus_log" and value < 1:
+            out[f"hp/log10_1m_{name}"] = math.log10(1 - value)
+    for name, coordinate in unit.items():
+        out[f"unit/{name}"] = float(coordinate)
+    return out

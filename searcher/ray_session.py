@@ -1,0 +1,66 @@
+"""Starting (or joining) Ray quietly: the user sees our progress lines, not Ray's."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+QUIET_ENV = {
+    "RAY_AIR_NEW_OUTPUT": "0",
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",  # no CSV/JSON/TensorBoard files per trial
+    "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",  # failed trials report a reason, no metric
+    "RAY_DEDUP_LOGS": "0",
+    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "100000",
+}
+
+
+def quiet_ray_env() -> None:
+    """Environment switches read by Ray and Tune at start; set before they are imported."""
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+@contextmanager
+def ray_session(address: str | None = None) -> Iterator[None]:
+    """Join the cluster at ``address`` (or RAY_ADDRESS), else start a local Ray, and clean up.
+
+    A Ray that is already initialised in this process (tests, notebooks) is used as it is.
+    """
+    quiet_ray_env()
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    ray.init(
+        address=address or os.environ.get("RAY_ADDRESS") or None,
+        logging_level=logging.ERROR,
+        log_to_driver=False,
+        include_dashboard=False,
+        configure_logging=True,
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Ray does not turn SIGTERM into a clean stop; route it to the Ctrl-C path instead."""
+
+    def _forward(signum: int, frame: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _forward)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

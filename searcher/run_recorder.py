@@ -1,0 +1,180 @@
+"""Driver-side MLflow logging of trials as nested runs, batched from one background thread.
+
+Tune's event loop must never wait on the database, and one ``log_batch`` per run per flush is
+what makes SQLite logging fast, so callers only enqueue events and a thread does the writing.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+TAG_PARENT = "mlflow.parentRunId"
+TAG_STAGE = "searcher.stage"
+TAG_KEY = "searcher.trial_key"
+TAG_ERROR = "searcher.error"
+MAX_TAG = 5000
+_BATCH_METRICS = 1000
+_BATCH_PARAMS = 100
+
+
+@dataclass
+class _Event:
+    kind: str  # start | metrics | tags | end | stop
+    key: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class RunRecorder:
+    """Records trials of one search under its parent run; safe to call from Tune's loop."""
+
+    def __init__(
+        self,
+        client: MlflowClient,
+        experiment_id: str,
+        parent_run_id: str,
+        flush_seconds: float = 1.0,
+    ) -> None:
+        self.client = client
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self.flush_seconds = flush_seconds
+        self.run_ids: dict[str, str] = {}
+        self.statuses: dict[str, str] = {}
+        self.errors: list[str] = []
+        self._queue: queue.Queue[_Event] = queue.Queue()
+        self._pending: dict[str, list[Metric]] = {}
+        self._thread = threading.Thread(target=self._loop, name="searcher-mlflow", daemon=True)
+        self._thread.start()
+
+    # --- called from Tune's loop: enqueue only -------------------------------------------
+    def trial_started(
+        self, key: str, stage: int, params: dict[str, Any], numeric: dict[str, float]
+    ) -> None:
+        """A trial began: create its child run with params and their numeric mirrors."""
+        self._queue.put(
+            _Event("start", key, {"stage": stage, "params": params, "numeric": numeric})
+        )
+
+    def trial_metrics(self, key: str, step: int, metrics: dict[str, float]) -> None:
+        """Per-epoch metrics; written at the next flush."""
+        self._queue.put(_Event("metrics", key, {"step": step, "metrics": metrics, "t": _now()}))
+
+    def trial_tags(self, key: str, tags: dict[str, str]) -> None:
+        self._queue.put(_Event("tags", key, {"tags": tags}))
+
+    def trial_ended(self, key: str, status: str, error: str | None = None) -> None:
+        """Final status FINISHED, FAILED (with the error) or KILLED."""
+        self._queue.put(_Event("end", key, {"status": status, "error": error}))
+
+    def close(self, timeout: float = 120.0) -> None:
+        """Write everything still queued and stop the thread."""
+        self._queue.put(_Event("stop"))
+        self._thread.join(timeout)
+
+    # --- the writer thread --------------------------------------------------------------
+    def _loop(self) -> None:
+        next_flush = time.monotonic() + self.flush_seconds
+        while True:
+            try:
+                event = self._queue.get(timeout=max(0.0, next_flush - time.monotonic()))
+            except queue.Empty:
+                event = None
+            if event is not None and event.kind == "stop":
+                self._guard(self._flush_all)
+                return
+            if event is not None:
+                self._guard(self._handle, event)
+            if time.monotonic() >= next_flush:
+                self._guard(self._flush_all)
+                next_flush = time.monotonic() + self.flush_seconds
+
+    def _guard(self, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # logging must never take the search down
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def _handle(self, event: _Event) -> None:
+        data = event.payload
+        if event.kind == "start":
+            self._start(event.key, data["stage"], data["params"], data["numeric"])
+        elif event.kind == "metrics":
+            step, ts = data["step"], data["t"]
+            self._pending.setdefault(event.key, []).extend(
+                Metric(name, float(value), ts, step) for name, value in data["metrics"].items()
+            )
+        elif event.kind == "tags":
+            self._log(event.key, tags=[RunTag(k, _clip(v)) for k, v in data["tags"].items()])
+        elif event.kind == "end":
+            self._end(event.key, data["status"], data["error"])
+
+    def _start(
+        self, key: str, stage: int, params: dict[str, Any], numeric: dict[str, float]
+    ) -> None:
+        tags = {
+            TAG_PARENT: self.parent_run_id,
+            "searcher.kind": "trial",
+            TAG_STAGE: str(stage),
+            TAG_KEY: key,
+        }
+        run = self.client.create_run(self.experiment_id, tags=tags, run_name=key)
+        self.run_ids[key] = run.info.run_id
+        ts = _now()
+        self._log(
+            key,
+            params=[Param(name, _clip(str(value))) for name, value in params.items()],
+            metrics=[Metric(name, value, ts, 0) for name, value in numeric.items()],
+        )
+
+    def _end(self, key: str, status: str, error: str | None) -> None:
+        self._flush(key)
+        if error:
+            self._log(key, tags=[RunTag(TAG_ERROR, _clip(error))])
+        run_id = self.run_ids.get(key)
+        if run_id is not None:
+            self.client.set_terminated(run_id, status=status)
+            self.statuses[key] = status
+
+    def _flush_all(self) -> None:
+        for key in list(self._pending):
+            self._flush(key)
+
+    def _flush(self, key: str) -> None:
+        metrics = self._pending.pop(key, [])
+        if metrics:
+            self._log(key, metrics=metrics)
+
+    def _log(
+        self,
+        key: str,
+        metrics: list[Metric] = (),  # type: ignore[assignment]
+        params: list[Param] = (),  # type: ignore[assignment]
+        tags: list[RunTag] = (),  # type: ignore[assignment]
+    ) -> None:
+        run_id = self.run_ids.get(key)
+        if run_id is None:
+            return
+        metrics, params = list(metrics), list(params)
+        while metrics or params or tags:
+            self.client.log_batch(
+                run_id,
+                metrics=metrics[:_BATCH_METRICS],
+                params=params[:_BATCH_PARAMS],
+                tags=list(tags),
+            )
+            metrics, params, tags = metrics[_BATCH_METRICS:], params[_BATCH_PARAMS:], []
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 3] + "..."

@@ -1,0 +1,72 @@
+"""The function Ray Tune runs for each trial: the workload's training, on what Ray assigned."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from searcher.tune_adapter import FAILED_KEY
+from trials.errors import TrialDiverged
+from trials.sources import DataConfig, DataSource
+from trials.train import derive_seed, train
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """What every trial of a search shares; shipped once to the workers."""
+
+    workload: str
+    data: DataConfig
+    source: DataSource
+    epochs: int
+    seed: int
+    cpus: float
+
+
+def placement(cpus: float) -> dict[str, Any]:
+    """The device and thread count for a trial from what Ray gave it (GPU ids, CPUs)."""
+    import ray
+    import torch
+
+    gpu_ids = [str(g) for g in ray.get_gpu_ids()]
+    device = "cuda" if gpu_ids and torch.cuda.is_available() else "cpu"
+    return {
+        "device": device,
+        "threads": max(1, int(cpus)),
+        "gpu_ids": ",".join(gpu_ids),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+    }
+
+
+def run_trial(config: dict[str, Any], job: TrialJob) -> None:
+    """Train one trial and report each epoch; a diverged loss is reported, not raised.
+
+    Reporting the failure keeps the worker process (and its cached data) alive for the next
+    trial, where raising would make Ray tear the actor down.
+    """
+    from ray import tune
+
+    where = placement(job.cpus)
+    first = True
+
+    def report(metrics: dict[str, Any]) -> None:
+        nonlocal first
+        extra = {"gpu_ids": where["gpu_ids"]} if first else {}
+        first = False
+        tune.report({**metrics, **extra})
+
+    try:
+        train(
+            job.workload,
+            config["params"],
+            job.data,
+            job.source,
+            job.epochs,
+            derive_seed(job.seed, config["key"]),
+            report,
+            device=where["device"],
+            threads=where["threads"],
+        )
+    except TrialDiverged as exc:
+        tune.report({FAILED_KEY: str(exc)})

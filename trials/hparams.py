@@ -1,0 +1,87 @@
+"""Check a trial's hyperparameters at the boundary, with messages naming the parameter and value."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+
+# Shared by every workload; a workload adds its architecture parameters.
+COMMON_DEFAULTS: dict[str, Any] = {
+    "optimizer": "sgd",
+    "lr": 0.05,
+    "momentum": 0.9,
+    "nesterov": False,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "rmsprop_alpha": 0.99,
+    "weight_decay": 0.0,
+    "dropout": 0.0,
+    "batch_norm": False,
+    "batch_size": 128,
+    "lr_decay": 0.0,
+}
+
+# name -> (kind, lower bound, lower bound allowed, upper bound or None (exclusive))
+_RANGES: dict[str, tuple[str, float, bool, float | None]] = {
+    "lr": ("real", 0.0, False, None),
+    "momentum": ("real", 0.0, True, 1.0),
+    "beta1": ("real", 0.0, True, 1.0),
+    "beta2": ("real", 0.0, True, 1.0),
+    "rmsprop_alpha": ("real", 0.0, True, 1.0),
+    "weight_decay": ("real", 0.0, True, None),
+    "dropout": ("real", 0.0, True, 1.0),
+    "lr_decay": ("real", 0.0, True, None),
+    "batch_size": ("int", 1, True, None),
+    "hidden_units": ("int", 1, True, None),
+    "hidden_layers": ("int", 0, True, None),
+    "channels": ("int", 1, True, None),
+}
+_BOOLS = ("nesterov", "batch_norm")
+
+
+def _bad(name: str, value: object, allowed: str) -> ValueError:
+    return ValueError(f"hyperparameter {name}: got {value!r}, expected {allowed}")
+
+
+def _number(name: str, value: object) -> float | int:
+    kind, low, low_ok, high = _RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _bad(name, value, "a number")
+    number = float(value)
+    if kind == "int":
+        # Search spaces may hand over 64.0 for an integer; accept it, but not 64.5.
+        if not number.is_integer():
+            raise _bad(name, value, "an integer")
+        number = int(number)
+    ok = math.isfinite(number) and (number > low or (low_ok and number == low))
+    if not ok or (high is not None and number >= high):
+        low_txt = f"{'>=' if low_ok else '>'} {low}"
+        raise _bad(name, value, low_txt + (f" and < {high}" if high is not None else ""))
+    return number
+
+
+def check_params(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge params over defaults, rejecting unknown names and out-of-range or mistyped values."""
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"unknown hyperparameter(s) {', '.join(unknown)}; "
+            f"this workload accepts: {', '.join(sorted(defaults))}"
+        )
+    merged = {**defaults, **params}
+    for name, value in merged.items():
+        if name in _RANGES:
+            merged[name] = _number(name, value)
+        elif name in _BOOLS:
+            if not isinstance(value, bool) and type(value).__name__ != "bool_":
+                raise _bad(name, value, "true or false")
+            merged[name] = bool(value)
+        elif name == "optimizer" and value not in OPTIMIZERS:
+            raise _bad(name, value, "one of " + ", ".join(OPTIMIZERS))
+    if merged.get("nesterov") and merged.get("momentum", 0) == 0:
+        raise ValueError("hyperparameter nesterov: needs momentum > 0")
+    return merged

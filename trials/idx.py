@@ -1,0 +1,80 @@
+"""Read and write the IDX format of MNIST-style data sets, raw or gzip-compressed."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from typing import BinaryIO
+
+import numpy as np
+
+from trials.errors import DataError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+# IDX type codes; the data is stored big-endian.
+_CODE_TO_DTYPE: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_KIND_TO_CODE = {(dt.kind, dt.itemsize): code for code, dt in _CODE_TO_DTYPE.items()}
+
+
+def _open(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open by content, not by name, so a misnamed .gz still reads."""
+    with open(path, "rb") as f:
+        compressed = f.read(2) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else open(path, "rb")  # type: ignore[return-value]
+
+
+def _parse_header(path: str | os.PathLike[str], f: BinaryIO) -> tuple[np.dtype, tuple[int, ...]]:
+    magic = f.read(4)
+    if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in _CODE_TO_DTYPE or magic[3] == 0:
+        raise DataError(f"{path}: not an IDX file (bad magic number {magic.hex() or 'empty'})")
+    ndim = magic[3]
+    raw_dims = f.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise DataError(f"{path}: IDX header truncated ({ndim} dimensions announced)")
+    return _CODE_TO_DTYPE[magic[2]], struct.unpack(f">{ndim}I", raw_dims)
+
+
+def read_idx_header(path: str | os.PathLike[str]) -> tuple[np.dtype, tuple[int, ...]]:
+    """Return (dtype, shape) without reading the data: cheap enough to describe a data set."""
+    try:
+        with _open(path) as f:
+            return _parse_header(path, f)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read IDX file: {exc}") from exc
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a whole IDX file into a native-endian array, checking its size against its header."""
+    try:
+        with _open(path) as f:
+            dtype, shape = _parse_header(path, f)
+            data = f.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read IDX file: {exc}") from exc
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) != expected:
+        raise DataError(
+            f"{path}: IDX data has {len(data)} bytes but its header {shape} needs {expected}"
+        )
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """Write an array as IDX, gzip-compressed when the name ends in .gz."""
+    array = np.asarray(array)
+    code = _KIND_TO_CODE.get((array.dtype.kind, array.dtype.itemsize))
+    if code is None or array.ndim == 0:
+        raise DataError(f"{path}: cannot store a {array.ndim}-d {array.dtype} array as IDX")
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.astype(_CODE_TO_DTYPE[code], copy=False).tobytes()
+    opener = gzip.open if os.fspath(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(payload)

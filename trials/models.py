@@ -1,0 +1,73 @@
+"""Small networks for 28x28 single-channel images, He-initialised for ReLU."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+IMAGE_SIZE = 28
+
+
+def he_init(module: nn.Module) -> None:
+    """Kaiming-normal weights and zero biases, so activations keep their scale through ReLUs."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class MLP(nn.Module):
+    """Fully connected ReLU network on flattened pixels."""
+
+    def __init__(
+        self,
+        hidden_units: int,
+        hidden_layers: int,
+        dropout: float,
+        batch_norm: bool,
+        num_classes: int = 10,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = IMAGE_SIZE * IMAGE_SIZE
+        for _ in range(hidden_layers):
+            # A bias before batch norm is cancelled by its mean subtraction.
+            layers.append(nn.Linear(width, hidden_units, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(hidden_units))
+            layers.append(nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = hidden_units
+        layers.append(nn.Linear(width, num_classes))
+        self.net = nn.Sequential(*layers)
+        he_init(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class MnistCNN(nn.Module):
+    """Two conv-(bn)-relu-maxpool blocks (channels, 2*channels), then dropout and a linear head."""
+
+    def __init__(
+        self, channels: int, dropout: float, batch_norm: bool, num_classes: int = 10
+    ) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        c_in = 1
+        for c_out in (channels, 2 * channels):
+            blocks.append(nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm))
+            if batch_norm:
+                blocks.append(nn.BatchNorm2d(c_out))
+            blocks += [nn.ReLU(), nn.MaxPool2d(2)]
+            c_in = c_out
+        side = IMAGE_SIZE // 4
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in * side * side, num_classes)
+        )
+        he_init(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))

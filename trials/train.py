@@ -1,0 +1,158 @@
+"""Train one workload for some epochs, reporting validation metrics after each; Ray-free."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trials.data import Split, load_split
+from trials.errors import TrialDiverged
+from trials.hparams import check_params
+from trials.registry import get_workload
+from trials.sources import DataConfig, DataSource
+
+# Checking for NaN forces a device sync, so look at the losses every few batches only.
+CHECK_EVERY = 25
+EVAL_BATCH = 2048
+
+
+def derive_seed(base_seed: int, key: str) -> int:
+    """A 31-bit seed from (base_seed, key), equal in every process (unlike the salted hash())."""
+    digest = hashlib.sha256(f"{base_seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def seed_everything(seed: int) -> None:
+    """Seed every generator a trial may touch."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def make_optimizer(params: Any, hp: dict[str, Any]) -> torch.optim.Optimizer:
+    """Build the optimizer named by hp["optimizer"] from the hyperparameters that apply to it."""
+    lr, wd = hp["lr"], hp["weight_decay"]
+    if hp["optimizer"] == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(hp["beta1"], hp["beta2"]), weight_decay=wd)
+    if hp["optimizer"] == "rmsprop":
+        alpha, momentum = hp["rmsprop_alpha"], hp["momentum"]
+        return torch.optim.RMSprop(params, lr=lr, alpha=alpha, momentum=momentum, weight_decay=wd)
+    return torch.optim.SGD(
+        params, lr=lr, momentum=hp["momentum"], nesterov=hp["nesterov"], weight_decay=wd
+    )
+
+
+def _check_finite(window: torch.Tensor, epoch: int, first_batch: int) -> None:
+    bad = ~torch.isfinite(window)
+    if bool(bad.any()):
+        j = int(bad.nonzero()[0, 0])
+        value = float(window[j])
+        raise TrialDiverged(f"train loss became {value} at epoch {epoch}, batch {first_batch + j}")
+
+
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    split: Split,
+    batch_size: int,
+    generator: torch.Generator,
+    epoch: int,
+) -> tuple[float, int]:
+    """One pass over a seeded permutation of the in-memory training set; returns (loss, samples)."""
+    model.train()
+    n = len(split.train_y)
+    perm = torch.randperm(n, generator=generator).to(split.train_x.device)
+    # A batch of one breaks batch norm and adds nothing; drop it.
+    starts = [s for s in range(0, n, batch_size) if min(batch_size, n - s) > 1]
+    losses = torch.empty(len(starts), device=split.train_x.device)
+    sizes = torch.tensor([min(batch_size, n - s) for s in starts], dtype=torch.float32)
+    checked = 0
+    for i, start in enumerate(starts):
+        idx = perm[start : start + batch_size]
+        loss = F.cross_entropy(model(split.train_x[idx]), split.train_y[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses[i] = loss.detach()
+        if i + 1 - checked == CHECK_EVERY or i + 1 == len(starts):
+            _check_finite(losses[checked : i + 1], epoch, checked + 1)
+            checked = i + 1
+    total = float((losses.cpu() * sizes).sum())
+    samples = int(sizes.sum())
+    return total / samples, samples
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy, in batches so large validation sets fit in memory."""
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.int64)
+    for start in range(0, len(y), EVAL_BATCH):
+        logits = model(x[start : start + EVAL_BATCH])
+        target = y[start : start + EVAL_BATCH]
+        loss_sum += F.cross_entropy(logits, target, reduction="sum")
+        correct += (logits.argmax(1) == target).sum()
+    return float(loss_sum) / len(y), int(correct) / len(y)
+
+
+def train(
+    workload: str,
+    params: dict[str, Any],
+    data: DataConfig,
+    source: DataSource,
+    epochs: int,
+    seed: int,
+    report: Callable[[dict[str, Any]], None],
+    *,
+    device: str | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Train and report metrics after every epoch; return the last report. Raises TrialDiverged."""
+    wl = get_workload(workload)
+    hp = check_params(wl.defaults, params)
+    if data.dataset not in wl.datasets:
+        raise ValueError(f"workload {workload} does not accept data set {data.dataset!r}")
+    if epochs < 1:
+        raise ValueError(f"epochs: must be >= 1, got {epochs}")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    split = load_split(data, source).to(dev)
+    seed_everything(seed)
+    model = wl.build_model(hp).to(dev)
+    optimizer = make_optimizer(model.parameters(), hp)
+    generator = torch.Generator().manual_seed(seed)
+    result: dict[str, Any] = {}
+    for epoch in range(epochs):
+        lr = hp["lr"] / (1.0 + hp["lr_decay"] * epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        started = time.perf_counter()
+        train_loss, samples = train_epoch(
+            model, optimizer, split, hp["batch_size"], generator, epoch + 1
+        )
+        train_seconds = time.perf_counter() - started
+        val_loss, val_accuracy = evaluate(model, split.val_x, split.val_y)
+        if not math.isfinite(val_loss):
+            raise TrialDiverged(f"validation loss became {val_loss} at epoch {epoch + 1}")
+        result = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "lr": lr,
+            "epoch_seconds": time.perf_counter() - started,
+            "samples_per_second": samples / train_seconds,
+        }
+        report(result)
+    return result
