@@ -32,6 +32,9 @@ def ray_session(address: str | None = None) -> Iterator[None]:
     quiet_ray_env()
     import ray
 
+    # Tune logs a failed trial's whole traceback at ERROR; our progress line already names it
+    # and the store keeps the error.
+    logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
     if ray.is_initialized():
         yield
         return

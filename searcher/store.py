@@ -17,6 +17,7 @@ TAG_KIND = "searcher.kind"
 
 def quiet_mlflow() -> None:
     """MLflow and alembic print migration and info chatter the user did not ask for."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -70,7 +71,7 @@ def open_store(uri: str) -> MlflowClient:
         client.search_experiments(max_results=1)
         return client
     db.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(db) + ".lock", timeout=120):
+    with FileLock(str(db.with_name(f".{db.name}.lock")), timeout=120):
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)
         with sqlite3.connect(db) as conn:

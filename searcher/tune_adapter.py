@@ -48,6 +48,10 @@ class StrategySearcher(Searcher):
         self.best: dict[str, float] = {}
         self.stage = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The stage hook prints to this process's console; it is not part of the search state.
+        return {**self.__dict__, "on_stage": None}
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         suggestion = self.strategy.ask()
         if suggestion is WAIT:

@@ -40,6 +40,12 @@ class TrackingCallback(Callback):
         self.ended: set[str] = set()
         self.started: dict[str, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its callbacks with the experiment; the store client, the writer thread
+        # and the console belong to this process only.
+        skip = ("recorder", "progress", "searcher", "started")
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
+
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.started[trial.trial_id] = trial
         cfg = trial.config

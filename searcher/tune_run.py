@@ -45,7 +45,7 @@ def make_trainable(spec: Spec, source: DataSource) -> Any:
     """The trial function with the search's shared settings and per-trial resources attached."""
     res = spec.model.resources
     job = TrialJob(
-        workload=spec.workload.name,
+        workload=spec.model.workload,
         data=spec.data,
         source=source,
         epochs=spec.model.budget.epochs,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from searcher.yaml_io import dump_yaml
 TESTS = Path(__file__).parent
 # Test-only workloads live here; Ray workers inherit PYTHONPATH from the driver.
 WORKLOAD_DIR = TESTS / "workloads"
+sys.path.insert(0, str(WORKLOAD_DIR))
 
 
 @pytest.fixture(scope="session")

@@ -19,12 +19,16 @@ class UnknownWorkload(KeyError):
     """A workload name that is not registered; the message lists the known names."""
 
     def __init__(self, name: str, known: list[str], why: str = "") -> None:
-        self.name, self.known = name, known
+        self.name, self.known, self.why = name, known, why
         reason = f" ({why})" if why else ""
         super().__init__(
             f"unknown workload {name!r}{reason}; expected one of {', '.join(known)} "
             "or package.module:WORKLOAD"
         )
+
+    def __reduce__(self) -> tuple:
+        # Ray copies and pickles exceptions raised in workers; rebuild from our own arguments.
+        return (type(self), (self.name, self.known, self.why))
 
     def __str__(self) -> str:
         # KeyError.__str__ would wrap the message in quotes.
