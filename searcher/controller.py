@@ -99,7 +99,7 @@ def run_search(
 
     status = "FAILED"
     try:
-        with sigterm_as_interrupt(), ray_session(address):
+        with ray_session(address), sigterm_as_interrupt():
             outcome = run_tuner(
                 spec,
                 strategy,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -105,7 +106,7 @@ class TrackingSpec(_Strict):
 
 
 class SpecModel(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str
     workload: str
     data: dict[str, Any] = Field(default_factory=dict)
     metric: MetricSpec = MetricSpec()
@@ -115,6 +116,16 @@ class SpecModel(_Strict):
     scheduler: SchedulerSpec = SchedulerSpec()
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
+
+    @field_validator("name")
+    @classmethod
+    def _usable_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+            raise ValueError(
+                "expected letters, digits, '_', '.' or '-' (it names the experiment), "
+                f"got {value!r}"
+            )
+        return value
 
 
 @dataclass(frozen=True)

@@ -79,12 +79,20 @@ def open_store(uri: str) -> MlflowClient:
     return client
 
 
+LOCAL_ARTIFACTS = Path("~/.cache/searcher/mlartifacts")
+
+
 def artifact_location(uri: str, experiment: str) -> str | None:
-    """Artifacts of a SQLite store go beside the database file, not into the current directory."""
-    db = sqlite_path(uri)
-    if db is None:
+    """Where an experiment's artifacts go: never MLflow's default of the current directory.
+
+    SQLite: beside the database file. Other SQL stores: a per-user cache (the spec is also kept
+    in a tag, so export works from any machine). An MLflow server decides for itself.
+    """
+    if uri.startswith(("http://", "https://", "databricks")):
         return None
-    return (db.parent / "mlartifacts" / experiment).as_uri()
+    db = sqlite_path(uri)
+    root = db.parent / "mlartifacts" if db is not None else LOCAL_ARTIFACTS.expanduser()
+    return (root / experiment).as_uri()
 
 
 def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:

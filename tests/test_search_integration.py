@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,7 @@ from searcher.results import find_search, trial_runs, trials_frame
 from searcher.spec import load_spec
 from searcher.yaml_io import load_yaml
 from tests.conftest import base_spec, write_spec
+from tests.http_utils import free_port, get_json, post_json, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -155,3 +160,80 @@ def test_failed_trials_are_recorded_and_the_search_finishes(
     assert "nan" in frame.loc["nan", "error"]
     assert summary.counts == {"FINISHED": 2, "FAILED": 2}
     assert summary.best_key is not None
+
+
+def test_ui_serves_the_same_store(finished_search: dict) -> None:
+    """`searcher ui` answers /health and its REST API lists the search's runs."""
+    db = finished_search["uri"].removeprefix("sqlite:///")
+    port = free_port()
+    log = open(finished_search["tmp"] / "ui.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searcher.cli", "ui", "--port", str(port), "--tracking-uri", db],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/health", proc, timeout=120)
+        exp = get_json(f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name=c2f_it")
+        exp_id = exp["experiment"]["experiment_id"]
+        found = post_json(
+            f"{base}/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100}
+        )
+        names = {r["info"]["run_name"] for r in found["runs"]}
+        assert len(found["runs"]) == 11  # one parent, ten trials
+        assert {"1-000", "2-003"} <= names
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) is not None
+        log.close()
+    assert "MLflow UI for sqlite:///" in (finished_search["tmp"] / "ui.log").read_text()
+
+
+def test_sigterm_stops_cleanly_and_keeps_what_ran(
+    finished_search: dict, tmp_path: Path, store_uri: str
+) -> None:
+    """SIGTERM mid-search: exit 130, the search KILLED, no trial left RUNNING, finished kept."""
+    import ray
+
+    raw = base_spec("stop_it", tmp_path, search={"strategy": "random", "seed": 0, "trials": 12})
+    raw["budget"] = {"epochs": 4}
+    path = write_spec(tmp_path / "stop.yaml", raw)
+    address = ray.get_runtime_context().gcs_address
+    log = open(tmp_path / "run.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "searcher.cli",
+            "run",
+            str(path),
+            "--tracking-uri",
+            store_uri,
+            "--address",
+            address,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and "FINISHED" not in (tmp_path / "run.log").read_text():
+            assert proc.poll() is None, (tmp_path / "run.log").read_text()
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    output = (tmp_path / "run.log").read_text()
+    assert code == 130, output
+    client = MlflowClient(store_uri)
+    search = find_search(client, "stop_it")
+    assert client.get_run(search.id).info.status == "KILLED"
+    statuses = [r.info.status for r in trial_runs(client, search)]
+    assert "RUNNING" not in statuses
+    assert statuses.count("FINISHED") >= 1
+    assert len(statuses) < 12
+    assert "search interrupted" in output

@@ -1,0 +1,43 @@
+"""Batched driver-side logging: every event lands, in order, as nested runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from searcher.run_recorder import RunRecorder
+from searcher.store import ensure_experiment, open_store
+
+
+def test_recorder_writes_runs_metrics_and_statuses(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/mlruns.db"
+    client = open_store(uri)
+    exp = ensure_experiment(client, uri, "rec")
+    parent = client.create_run(exp, tags={"searcher.kind": "search"}).info.run_id
+    recorder = RunRecorder(client, exp, parent, flush_seconds=0.05)
+    for i in range(5):
+        key = f"1-{i:03d}"
+        recorder.trial_started(key, 1, {"lr": 0.1 * (i + 1), "opt": "adam"}, {"hp/lr": 0.1})
+        for epoch in range(1, 4):
+            recorder.trial_metrics(key, epoch, {"val_loss": 1.0 / epoch, "acc": 0.1 * epoch})
+        status = ["FINISHED", "FAILED", "KILLED"][i % 3]
+        recorder.trial_ended(key, status, "boom" if status == "FAILED" else None)
+    recorder.close()
+    assert recorder.errors == []
+
+    runs = MlflowClient(uri).search_runs([exp], f"tags.`mlflow.parentRunId` = '{parent}'")
+    assert len(runs) == 5
+    by_key = {r.data.tags["searcher.trial_key"]: r for r in runs}
+    assert [by_key[f"1-{i:03d}"].info.status for i in range(5)] == [
+        "FINISHED",
+        "FAILED",
+        "KILLED",
+        "FINISHED",
+        "FAILED",
+    ]
+    assert by_key["1-001"].data.tags["searcher.error"] == "boom"
+    history = client.get_metric_history(by_key["1-002"].info.run_id, "val_loss")
+    assert [(m.step, round(m.value, 3)) for m in history] == [(1, 1.0), (2, 0.5), (3, 0.333)]
+    assert by_key["1-004"].data.params == {"lr": "0.5", "opt": "adam"}
+    assert by_key["1-004"].data.metrics["hp/lr"] == 0.1
