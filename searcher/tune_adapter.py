@@ -80,6 +80,9 @@ class StrategySearcher(Searcher):
         key = self.keys.get(trial_id)
         if key is None:
             return
+        if result and not error:
+            # Tune withholds from on_trial_result the result on which a scheduler stops a trial.
+            self.on_trial_result(trial_id, result)
         reason = (result or {}).get(FAILED_KEY)
         if error:
             self.strategy.tell(key, None, "the trial raised an error")

@@ -237,3 +237,28 @@ def test_sigterm_stops_cleanly_and_keeps_what_ran(
     assert statuses.count("FINISHED") >= 1
     assert len(statuses) < 12
     assert "search interrupted" in output
+
+
+def test_asha_stops_trials_early_and_records_them_killed(
+    ray_local: None, tmp_path: Path, store_uri: str
+) -> None:
+    raw = base_spec("asha_it", tmp_path, search={"strategy": "random", "seed": 4, "trials": 8})
+    raw["space"]["lr"] = {"scale": "log", "low": 1e-6, "high": 1e-1}
+    raw["budget"] = {"epochs": 3}
+    raw["scheduler"] = {"type": "asha", "grace_period": 1, "reduction_factor": 2}
+    spec = load_spec(write_spec(tmp_path / "asha.yaml", raw))
+    summary = run_search(spec, tracking_uri=store_uri, out=io.StringIO())
+    client = MlflowClient(store_uri)
+    runs = trial_runs(client, find_search(client, "asha_it"))
+    assert len(runs) == 8
+    killed = [r for r in runs if r.info.status == "KILLED"]
+    finished = [r for r in runs if r.info.status == "FINISHED"]
+    assert killed and finished and len(killed) + len(finished) == 8
+    for run in runs:
+        steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_accuracy")]
+        assert "best_val_accuracy" in run.data.metrics, "a stopped trial still has a score"
+        if run.info.status == "KILLED":
+            assert steps and max(steps) < 3
+        else:
+            assert steps == [1, 2, 3]
+    assert summary.counts == {"KILLED": len(killed), "FINISHED": len(finished)}

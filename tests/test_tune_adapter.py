@@ -62,3 +62,14 @@ def test_save_and_restore_continue_identically(tmp_path: Path) -> None:
     assert [first.suggest("a")["params"] for _ in range(1)] == [
         restored.suggest("a")["params"] for _ in range(1)
     ]
+
+
+def test_the_result_that_stops_a_trial_counts_toward_its_score() -> None:
+    searcher = _searcher()
+    cfg = searcher.suggest("t0")
+    searcher.on_trial_result("t0", {"acc": 0.2})
+    # ASHA's stop decision: Tune passes this result only to on_trial_complete.
+    searcher.on_trial_complete("t0", {"acc": 0.4, "done": True})
+    assert searcher.score("t0") == 0.4
+    assert searcher.strategy.results[0].score == 0.4
+    assert cfg["key"] == "1-000"
