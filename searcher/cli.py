@@ -193,6 +193,12 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+# Commands that live in their own modules; one registration line each.
+# [issue-3 commands]
+# [issue-4 commands]
+# [issue-5 commands]
+
+
 def main() -> None:
     cli(prog_name="searcher")
 
