@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
+from typing import Any
 
-from searcher.errors import SearcherError
+from searcher.errors import NotFoundError, SearcherError
 from searcher.store import display_uri, sqlite_path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -38,8 +43,58 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90.0) ->
     raise SearcherError(f"the MLflow UI did not answer on {url} within {timeout:.0f} s")
 
 
-def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000) -> None:
-    """Start the UI, say where it is, and stop it cleanly on Ctrl-C."""
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.load(answer)
+
+
+def experiment_links(url: str, experiment: str | None = None) -> list[str]:
+    """Lines naming each experiment's page (and its latest search's run page), asked of the UI.
+
+    Asking the server itself means the links are right for any store it serves.
+    """
+    api = f"{url}/api/2.0/mlflow"
+    if experiment:
+        query = urllib.parse.urlencode({"experiment_name": experiment})
+        try:
+            found = [_get(f"{api}/experiments/get-by-name?{query}")["experiment"]]
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise NotFoundError(f"no experiment named '{experiment}' in the store") from None
+            raise
+    else:
+        found = _get(f"{api}/experiments/search?max_results=1000").get("experiments", [])
+    lines = []
+    for exp in found:
+        if exp["name"] == "Default" and not experiment:
+            continue
+        page = f"{url}/#/experiments/{exp['experiment_id']}/runs"
+        lines.append(f"experiment {exp['name']}: {page}")
+        search = _latest_search(api, exp["experiment_id"])
+        if search:
+            lines.append(f"  latest search {search}: {page}/{search}")
+    return lines
+
+
+def _latest_search(api: str, experiment_id: str) -> str | None:
+    body = {
+        "experiment_ids": [experiment_id],
+        "filter": "tags.`searcher.kind` = 'search'",
+        "order_by": ["attributes.start_time DESC"],
+        "max_results": 1,
+    }
+    request = urllib.request.Request(
+        f"{api}/runs/search", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        runs = json.load(answer).get("runs", [])
+    return runs[0]["info"]["run_id"] if runs else None
+
+
+def serve_ui(
+    uri: str, host: str = "127.0.0.1", port: int = 5000, experiment: str | None = None
+) -> None:
+    """Start the UI, say where it is (and each experiment's page), stop cleanly on Ctrl-C."""
     db = sqlite_path(uri)
     if db is not None and not db.exists():
         raise SearcherError(f"no store at {db}; run a search first or pass --tracking-uri")
@@ -51,9 +106,13 @@ def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000) -> None:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}"
     process = subprocess.Popen(ui_command(uri, host, port))
+    # SIGTERM takes the Ctrl-C path, so the server never outlives this command.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         wait_until_up(url, process)
         print(f"MLflow UI for {display_uri(uri)} at {url}  (Ctrl-C to stop)", flush=True)
+        for line in experiment_links(url, experiment):
+            print(line, flush=True)
         process.wait()
     except KeyboardInterrupt:
         pass
@@ -64,3 +123,7 @@ def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000) -> None:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -155,14 +155,15 @@ def export(name: str, search_id: str | None, output: str, tracking_uri: str | No
 
 
 @cli.command()
+@click.argument("name", required=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @TRACKING
-def ui(host: str, port: int, tracking_uri: str | None) -> None:
-    """Start the MLflow UI for the same store."""
+def ui(name: str | None, host: str, port: int, tracking_uri: str | None) -> None:
+    """Start the MLflow UI for the same store; prints the page of experiment NAME (or of all)."""
     from dashboards.ui import serve_ui
 
-    serve_ui(_uri(tracking_uri), host=host, port=port)
+    serve_ui(_uri(tracking_uri), host=host, port=port, experiment=name)
 
 
 def _uri(tracking_uri: str | None) -> str:
@@ -194,9 +195,16 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 # Commands that live in their own modules; one registration line each.
-# [issue-3 commands]
-# [issue-4 commands]
-# [issue-5 commands]
+from searcher.cli_train import train_command  # noqa: E402
+
+cli.add_command(train_command)
+from dashboards.cli_report import report_command  # noqa: E402
+
+cli.add_command(report_command(TRACKING, SEARCH_ID, _client))
+from searcher.cli_cluster import jobs, logs, stop, submit  # noqa: E402
+
+for _command in (submit, jobs, logs, stop):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -78,28 +78,43 @@ def run_search(
     storage_path: str | None = None,
     out: TextIO | None = None,
 ) -> SearchSummary:
-    """Run the spec's search on Ray Tune and record it in MLflow; returns the summary."""
+    """Run the spec's search on Ray Tune and record it in MLflow; returns the summary.
+
+    Everything that can be checked (spec, data, store, cluster resources, shared storage) is
+    checked before the search's run is created, so a bad setup leaves nothing behind.
+    """
     out = out or sys.stdout
     started = time.monotonic()
     uri = resolve_tracking_uri(tracking_uri, spec.model.tracking.uri)
+    storage = resolve_storage(storage_path or spec.model.storage_path)
     strategy = build_strategy(spec)
     source = prepare_data(spec)
     print(f"data: {source.description}", file=out, flush=True)
-
     client = open_store(uri)
-    experiment_id = ensure_experiment(client, uri, spec.experiment)
-    parent = _start_parent(client, experiment_id, spec, strategy, source)
-    print(
-        f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search {parent})",
-        file=out,
-        flush=True,
-    )
     quiet_ray_env()
-    from searcher.tune_run import run_tuner
+    with ray_session(address), sigterm_as_interrupt():
+        from searcher.cluster import (
+            alive_nodes,
+            check_shared_storage,
+            check_trial_fits,
+            trial_slots,
+        )
+        from searcher.tune_run import run_tuner
 
-    status = "FAILED"
-    try:
-        with ray_session(address), sigterm_as_interrupt():
+        nodes = alive_nodes()
+        res = spec.model.resources
+        check_trial_fits(nodes, res.cpu, res.gpu)
+        check_shared_storage(storage, nodes)
+        experiment_id = ensure_experiment(client, uri, spec.experiment)
+        parent = _start_parent(client, experiment_id, spec, strategy, source)
+        where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
+        print(
+            f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search {parent}); "
+            f"running on {where}",
+            file=out,
+            flush=True,
+        )
+        try:
             outcome = run_tuner(
                 spec,
                 strategy,
@@ -107,19 +122,27 @@ def run_search(
                 client,
                 experiment_id,
                 parent,
-                storage=str(Path(storage_path or DEFAULT_STORAGE).expanduser().resolve()),
+                storage=storage,
+                concurrency=res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu),
                 out=out,
             )
-        interrupted = len(strategy.results) < strategy.planned_trials
-        status = "KILLED" if interrupted else "FINISHED"
-    finally:
-        if status == "FAILED":
+        except BaseException:
             client.set_terminated(parent, status="FAILED")
+            raise
+    interrupted = len(strategy.results) < strategy.planned_trials
     summary = _finish_parent(client, parent, spec, strategy, outcome, uri, interrupted)
-    client.set_terminated(parent, status=status)
+    client.set_terminated(parent, status="KILLED" if interrupted else "FINISHED")
     summary.seconds = time.monotonic() - started
     _print_summary(summary, spec, out)
     return summary
+
+
+def resolve_storage(path: str | None) -> str:
+    """Ray's experiment storage: a URI as given, a local path made absolute."""
+    chosen = path or str(DEFAULT_STORAGE)
+    if "://" in chosen:
+        return chosen
+    return str(Path(chosen).expanduser().resolve())
 
 
 def _start_parent(

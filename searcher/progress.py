@@ -45,6 +45,12 @@ class ProgressPrinter:
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
+    def trial_started(self, key: str, stage: int, params: dict[str, Any]) -> None:
+        """Plain output stays one line per finished trial; the live view shows running ones."""
+
+    def close(self) -> None:
+        """Nothing to tear down for plain lines."""
+
     def stage_started(self, stage: int, trials: int, box: dict[str, str] | None) -> None:
         where = "the full space" if not box else ", ".join(f"{k} {v}" for k, v in box.items())
         self.say(f"stage {stage}: {trials} trials in {where}")

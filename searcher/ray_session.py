@@ -8,6 +8,8 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from searcher.errors import SearcherError
+
 QUIET_ENV = {
     "RAY_AIR_NEW_OUTPUT": "0",
     "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",  # no CSV/JSON/TensorBoard files per trial
@@ -38,17 +40,31 @@ def ray_session(address: str | None = None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    ray.init(
-        address=address or os.environ.get("RAY_ADDRESS") or None,
-        logging_level=logging.ERROR,
-        log_to_driver=False,
-        include_dashboard=False,
-        configure_logging=True,
-    )
+    target = address or os.environ.get("RAY_ADDRESS") or None
+    try:
+        ray.init(
+            address=target,
+            logging_level=logging.ERROR,
+            log_to_driver=False,
+            include_dashboard=False,
+            configure_logging=True,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        if target is None:
+            raise
+        hint = first_line(exc)
+        if "auth" in hint.lower():
+            hint += " (set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH)"
+        raise SearcherError(f"cannot connect to the Ray cluster at {target}: {hint}") from None
     try:
         yield
     finally:
         ray.shutdown()
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @contextmanager

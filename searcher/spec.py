@@ -116,6 +116,7 @@ class SpecModel(_Strict):
     scheduler: SchedulerSpec = SchedulerSpec()
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
+    storage_path: str | None = None  # Ray's experiment state; shared path or URI on a cluster
 
     @field_validator("name")
     @classmethod

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +12,8 @@ from searcher.tune_adapter import FAILED_KEY
 from trials.errors import TrialDiverged
 from trials.sources import DataConfig, DataSource
 from trials.train import derive_seed, train
+
+PLACEMENT_KEY = "placement"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,9 @@ def placement(cpus: float) -> dict[str, Any]:
         "threads": max(1, int(cpus)),
         "gpu_ids": ",".join(gpu_ids),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "node_ip": ray.util.get_node_ip_address(),
+        "hostname": socket.gethostname(),
     }
 
 
@@ -48,13 +55,12 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
     from ray import tune
 
     where = placement(job.cpus)
-    first = True
+    # Where the trial ran and when, sent once with the first epoch (the driver tags the run).
+    first: dict[str, Any] = {PLACEMENT_KEY: {**where, "started_at": time.time()}}
 
     def report(metrics: dict[str, Any]) -> None:
-        nonlocal first
-        extra = {"gpu_ids": where["gpu_ids"]} if first else {}
-        first = False
-        tune.report({**metrics, **extra})
+        tune.report({**metrics, **first, "reported_at": time.time()})
+        first.clear()
 
     try:
         train(
@@ -69,4 +75,4 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
             threads=where["threads"],
         )
     except TrialDiverged as exc:
-        tune.report({FAILED_KEY: str(exc)})
+        tune.report({FAILED_KEY: str(exc), **first, "reported_at": time.time()})

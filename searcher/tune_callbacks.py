@@ -13,9 +13,10 @@ from search_spaces.space import SearchSpace
 from searcher.param_mirror import numeric_mirrors
 from searcher.progress import ProgressPrinter
 from searcher.run_recorder import RunRecorder
+from searcher.trainable import PLACEMENT_KEY
 from searcher.tune_adapter import FAILED_KEY, StrategySearcher
 
-_SKIP = set(AUTO_RESULT_KEYS) | {"done", "epoch", "gpu_ids", "trial_id", "experiment_tag"}
+_SKIP = set(AUTO_RESULT_KEYS) | {"done", "epoch", "reported_at", "trial_id", "experiment_tag"}
 
 
 class TrackingCallback(Callback):
@@ -39,6 +40,7 @@ class TrackingCallback(Callback):
         self.epochs_done: dict[str, int] = {}
         self.ended: set[str] = set()
         self.started: dict[str, Any] = {}
+        self.last_report: dict[str, float] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its callbacks with the experiment; the store client, the writer thread
@@ -51,11 +53,16 @@ class TrackingCallback(Callback):
         cfg = trial.config
         numeric = numeric_mirrors(self.space, cfg["params"], cfg["unit"])
         self.recorder.trial_started(cfg["key"], cfg["stage"], cfg["params"], numeric)
+        self.progress.trial_started(cfg["key"], cfg["stage"], cfg["params"])
 
     def on_trial_result(
         self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
     ) -> None:
         key = trial.config["key"]
+        if PLACEMENT_KEY in result:
+            self.recorder.trial_tags(key, placement_tags(result[PLACEMENT_KEY]))
+        if "reported_at" in result:
+            self.last_report[trial.trial_id] = float(result["reported_at"])
         if FAILED_KEY in result:
             self.failed[trial.trial_id] = str(result[FAILED_KEY])
             return
@@ -67,15 +74,6 @@ class TrackingCallback(Callback):
             if name not in _SKIP and _number(value) and math.isfinite(value)
         }
         self.recorder.trial_metrics(key, step, metrics)
-        if "gpu_ids" in result:
-            self.recorder.trial_tags(
-                key,
-                {
-                    "searcher.node_ip": str(result.get("node_ip", "")),
-                    "searcher.hostname": str(result.get("hostname", "")),
-                    "searcher.gpu_ids": str(result["gpu_ids"]),
-                },
-            )
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         reason = self.failed.get(trial.trial_id)
@@ -100,6 +98,9 @@ class TrackingCallback(Callback):
             self.recorder.trial_metrics(
                 cfg["key"], self.epochs_done.get(trial.trial_id, 0), {prefix: score}
             )
+        if trial.trial_id in self.last_report:
+            ended = {"searcher.ended_at": f"{self.last_report[trial.trial_id]:.3f}"}
+            self.recorder.trial_tags(cfg["key"], ended)
         self.recorder.trial_ended(cfg["key"], status, error)
         self.progress.trial_done(cfg["key"], cfg["params"], score, status, error)
 
@@ -108,6 +109,19 @@ class TrackingCallback(Callback):
         for trial_id, trial in self.started.items():
             if trial_id not in self.ended:
                 self._end(trial, "KILLED", "the search was interrupted")
+
+
+def placement_tags(where: dict[str, Any]) -> dict[str, str]:
+    """Run tags saying where a trial ran: node, GPU ids Ray assigned, what CUDA saw, start."""
+    return {
+        "searcher.node_id": str(where.get("node_id", "")),
+        "searcher.node_ip": str(where.get("node_ip", "")),
+        "searcher.hostname": str(where.get("hostname", "")),
+        "searcher.device": str(where.get("device", "")),
+        "searcher.gpu_ids": str(where.get("gpu_ids", "")),
+        "searcher.cuda_visible_devices": str(where.get("cuda_visible_devices", "")),
+        "searcher.started_at": f"{float(where.get('started_at', 0)):.3f}",
+    }
 
 
 def _number(value: Any) -> bool:

@@ -10,7 +10,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
 from search_spaces.strategies.base import Strategy
-from searcher.progress import ProgressPrinter
+from searcher.live_progress import make_progress
 from searcher.run_recorder import RunRecorder
 from searcher.spec import Spec
 from searcher.trainable import TrialJob, run_trial
@@ -65,11 +65,16 @@ def run_tuner(
     parent: str,
     *,
     storage: str,
+    concurrency: int,
     out: TextIO,
 ) -> TunerOutcome:
-    """Run all trials of the strategy; returns the child run ids and status counts."""
+    """Run all trials of the strategy; returns the child run ids and status counts.
+
+    ``concurrency`` is passed to Tune even when it only restates what the cluster fits: with a
+    custom searcher and no limit, Tune keeps a single trial pending and ramps up one by one.
+    """
     model = spec.model
-    progress = ProgressPrinter(
+    progress = make_progress(
         model.metric.name, model.metric.mode, strategy.planned_trials, spec.space.tuned_names, out
     )
     stage_sizes = {i + 1: s.trials for i, s in enumerate(model.search.stage_list())}
@@ -91,7 +96,7 @@ def run_tuner(
             search_alg=searcher,
             scheduler=make_scheduler(spec),
             num_samples=strategy.planned_trials,
-            max_concurrent_trials=model.resources.max_concurrent,
+            max_concurrent_trials=concurrency,
             reuse_actors=True,
         ),
         run_config=tune.RunConfig(
@@ -106,6 +111,7 @@ def run_tuner(
         tuner.fit()
     finally:
         callback.mark_unfinished()
+        progress.close()
         recorder.close()
     counts = Counter(recorder.statuses.values())
     return TunerOutcome(dict(recorder.run_ids), dict(counts), list(recorder.errors))

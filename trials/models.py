@@ -1,4 +1,4 @@
-"""Small networks for 28x28 single-channel images, He-initialised for ReLU."""
+"""Small networks: MLP and CNN for 28x28 digits, a CNN for photos; He-initialised for ReLU."""
 
 from __future__ import annotations
 
@@ -66,6 +66,42 @@ class MnistCNN(nn.Module):
         self.features = nn.Sequential(*blocks)
         self.head = nn.Sequential(
             nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in * side * side, num_classes)
+        )
+        he_init(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+class PhotoCNN(nn.Module):
+    """Conv-(bn)-relu-maxpool blocks doubling the channels, global average pooling, dropout, linear.
+
+    Global pooling makes the head independent of the image size (data.image_size).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        blocks: int,
+        dropout: float,
+        batch_norm: bool,
+        num_classes: int = 2,
+        in_channels: int = 3,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = in_channels
+        for i in range(blocks):
+            c_out = channels * 2**i
+            layers.append(nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(c_out))
+            # ceil_mode keeps a 1x1 map at 1x1, so small images survive many blocks.
+            layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2, ceil_mode=True)]
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in, num_classes)
         )
         he_init(self)
 

@@ -10,9 +10,9 @@ from typing import Any
 from torch import nn
 
 from trials.errors import UnknownWorkload
-from trials.hparams import COMMON_DEFAULTS
-from trials.models import MLP, MnistCNN
-from trials.sources import DATASETS
+from trials.hparams import CNN_DEFAULTS, COMMON_DEFAULTS, PHOTO_DEFAULTS
+from trials.models import MLP, MnistCNN, PhotoCNN
+from trials.sources import IMAGE_DATASETS, MNIST_DATASETS
 
 __all__ = ["REPORTED_METRICS", "WORKLOADS", "UnknownWorkload", "Workload", "get_workload"]
 
@@ -29,7 +29,10 @@ REPORTED_METRICS = (
 
 @dataclass(frozen=True)
 class Workload:
-    """A trainable model family; `defaults` lists every hyperparameter it accepts."""
+    """A trainable model family; `defaults` lists every hyperparameter it accepts.
+
+    `build_model` gets the hyperparameters plus `num_classes`, which comes from the data.
+    """
 
     name: str
     datasets: tuple[str, ...]
@@ -38,18 +41,31 @@ class Workload:
 
 
 def _mlp(p: dict[str, Any]) -> nn.Module:
-    return MLP(p["hidden_units"], p["hidden_layers"], p["dropout"], p["batch_norm"])
+    classes = p.get("num_classes", 10)
+    return MLP(p["hidden_units"], p["hidden_layers"], p["dropout"], p["batch_norm"], classes)
 
 
 def _cnn(p: dict[str, Any]) -> nn.Module:
-    return MnistCNN(p["channels"], p["dropout"], p["batch_norm"])
+    return MnistCNN(p["channels"], p["dropout"], p["batch_norm"], p.get("num_classes", 10))
 
 
+def _photo_cnn(p: dict[str, Any]) -> nn.Module:
+    return PhotoCNN(
+        p["channels"], p["blocks"], p["dropout"], p["batch_norm"], p.get("num_classes", 2)
+    )
+
+
+_MLP_DEFAULTS = {**COMMON_DEFAULTS, "hidden_units": 256, "hidden_layers": 2}
+_CNN_DEFAULTS = {**COMMON_DEFAULTS, **CNN_DEFAULTS, "channels": 32}
 WORKLOADS: dict[str, Workload] = {
-    "mnist_mlp": Workload(
-        "mnist_mlp", DATASETS, {**COMMON_DEFAULTS, "hidden_units": 256, "hidden_layers": 2}, _mlp
+    "mnist_mlp": Workload("mnist_mlp", MNIST_DATASETS, _MLP_DEFAULTS, _mlp),
+    "mnist_cnn": Workload("mnist_cnn", MNIST_DATASETS, _CNN_DEFAULTS, _cnn),
+    "catdog_cnn": Workload(
+        "catdog_cnn",
+        IMAGE_DATASETS,
+        {**COMMON_DEFAULTS, **CNN_DEFAULTS, **PHOTO_DEFAULTS},
+        _photo_cnn,
     ),
-    "mnist_cnn": Workload("mnist_cnn", DATASETS, {**COMMON_DEFAULTS, "channels": 32}, _cnn),
 }
 
 

