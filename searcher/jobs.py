@@ -19,6 +19,9 @@ from searcher.yaml_io import dump_yaml
 PACKAGES = ("searcher", "search_spaces", "trials", "dashboards")
 DEFAULT_JOB_ADDRESS = "http://127.0.0.1:8265"
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+# Ray SIGKILLs a stopped job 3 s after SIGTERM by default: too soon for the search to stop its
+# trials and record them as KILLED. A minute is plenty; a clean stop takes a few seconds.
+JOB_ENV = {"RAY_JOB_STOP_WAIT_TIME_S": "60"}
 
 
 def job_client(address: str) -> Any:
@@ -81,7 +84,7 @@ def submit_search(
     try:
         return client.submit_job(
             entrypoint=entrypoint,
-            runtime_env={"working_dir": str(workdir)},
+            runtime_env={"working_dir": str(workdir), "env_vars": JOB_ENV},
             metadata={"searcher.spec": spec.name, "searcher.tracking": display_uri(uri)},
         )
     finally:

@@ -41,6 +41,7 @@ def ray_session(address: str | None = None) -> Iterator[None]:
         yield
         return
     target = address or os.environ.get("RAY_ADDRESS") or None
+    cwd = os.getcwd()
     try:
         ray.init(
             address=target,
@@ -56,6 +57,10 @@ def ray_session(address: str | None = None) -> Iterator[None]:
         if "auth" in hint.lower():
             hint += " (set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH)"
         raise SearcherError(f"cannot connect to the Ray cluster at {target}: {hint}") from None
+    # Inside a Ray Job, ray.init() re-extracts the job's working_dir, which is also our cwd:
+    # re-enter it by path or every later relative path (and MLflow's) fails.
+    if os.path.isdir(cwd):
+        os.chdir(cwd)
     try:
         yield
     finally:

@@ -81,7 +81,12 @@ class LocalRayCluster:
         self._launch("head", head, cpus, gpus)
         self._wait_for_nodes(1)
         for index in range(1, nodes):
-            worker = [RAY, "start", "--block", f"--address={self.address}"]
+            # Its own temp dir, as on a separate machine: nodes sharing one would unpack a job's
+            # working_dir into the same folder and delete it under each other's feet.
+            worker = [
+                RAY, "start", "--block", f"--address={self.address}",
+                f"--temp-dir={self.root / f'ray{index}'}",
+            ]  # fmt: skip
             self._launch(f"worker{index}", worker, cpus, gpus)
         self._wait_for_nodes(nodes)
         self._wait_for_job_server()
