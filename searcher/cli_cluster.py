@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from searcher.cli_options import OVERRIDES
 from searcher.jobs import DEFAULT_JOB_ADDRESS
 
 JOB_ADDRESS = click.option(
@@ -17,7 +18,7 @@ JOB_ADDRESS = click.option(
 
 @click.command()
 @click.argument("spec_path", metavar="SPEC")
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE")
+@OVERRIDES
 @JOB_ADDRESS
 @click.option(
     "--tracking-uri",

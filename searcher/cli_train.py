@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import click
 
-# Declared here rather than imported from searcher.cli, which imports this module.
-_OVERRIDES = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY.PATH=VALUE",
-    help="Override a spec field, e.g. --set budget.epochs=20 (repeatable).",
-)
-_TRACKING = click.option(
-    "--tracking-uri",
-    envvar="MLFLOW_TRACKING_URI",
-    default=None,
-    help="MLflow store [default: the spec's tracking.uri, else ./mlruns.db]",
-)
+from searcher.cli_options import OVERRIDES, TRACKING
 
 
 @click.command("train")
 @click.argument("spec_path", metavar="SPEC")
-@_OVERRIDES
-@_TRACKING
+@OVERRIDES
+@TRACKING
 @click.option(
     "--save",
     type=click.Path(dir_okay=False),

@@ -54,6 +54,20 @@ def _searcher(args: list[str], env: dict[str, str], timeout: float) -> subproces
     )
 
 
+def _submit(cluster: LocalRayCluster, spec_path: Path, uri: str) -> str:
+    """`searcher submit` to the cluster's job server; returns the printed job id."""
+    sent = _searcher(
+        ["submit", str(spec_path), "--address", cluster.job_address, "--tracking-uri", uri,
+         "--python", sys.executable],
+        cluster.env,
+        timeout=120,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    job_id = sent.stdout.strip().splitlines()[-1]
+    assert job_id.startswith("raysubmit_")
+    return job_id
+
+
 def _max_overlap(intervals: list[tuple[float, float]]) -> int:
     events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
     running = peak = 0
@@ -102,15 +116,7 @@ def test_search_by_address_uses_both_nodes_within_gpu_limits(
 def test_submitted_job_logs_to_postgres(cluster: LocalRayCluster, tmp_path: Path) -> None:
     spec_path = _gpu_spec(tmp_path, "job_it")
     with postgres_database() as uri:
-        sent = _searcher(
-            ["submit", str(spec_path), "--address", cluster.job_address, "--tracking-uri", uri,
-             "--python", sys.executable],
-            cluster.env,
-            timeout=120,
-        )  # fmt: skip
-        assert sent.returncode == 0, sent.stderr
-        job_id = sent.stdout.strip().splitlines()[-1]
-        assert job_id.startswith("raysubmit_")
+        job_id = _submit(cluster, spec_path, uri)
         status = ""
         deadline = time.monotonic() + 400
         while time.monotonic() < deadline:
@@ -129,13 +135,7 @@ def test_submitted_job_logs_to_postgres(cluster: LocalRayCluster, tmp_path: Path
 def test_stop_ends_a_job_and_its_search_is_killed(cluster: LocalRayCluster, tmp_path: Path) -> None:
     spec_path = _gpu_spec(tmp_path, "stop_job_it", epochs=30)
     with postgres_database() as uri:
-        sent = _searcher(
-            ["submit", str(spec_path), "--address", cluster.job_address, "--tracking-uri", uri,
-             "--python", sys.executable],
-            cluster.env,
-            timeout=120,
-        )  # fmt: skip
-        job_id = sent.stdout.strip().splitlines()[-1]
+        job_id = _submit(cluster, spec_path, uri)
         client = MlflowClient(uri)
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:

@@ -199,7 +199,7 @@ def test_ui_serves_the_same_store(finished_search: dict) -> None:
 
 
 def test_sigterm_stops_cleanly_and_keeps_what_ran(
-    finished_search: dict, tmp_path: Path, store_uri: str
+    ray_local: None, tmp_path: Path, store_uri: str
 ) -> None:
     """SIGTERM mid-search: exit 130, the search KILLED, no trial left RUNNING, finished kept."""
     import ray
