@@ -62,8 +62,11 @@ def _stage(model: Any) -> Any:
     return StageSpec(trials=model.trials, keep_top=model.keep_top, pad=model.pad)
 
 
-def prepare_data(spec: Spec) -> DataSource:
-    """Find (or download) the data once in the driver, before any trial starts."""
+def prepare_data(spec: Spec, out: TextIO | None = None) -> DataSource:
+    """Find (or download, or decode into the cache) the data once in the driver."""
+    if out is not None:
+        # Downloading MNIST or decoding a folder of photos can take minutes: say so first.
+        print(f"data: preparing {spec.data.dataset} ...", file=out, flush=True)
     try:
         return resolve_source(spec.data)
     except DataError as exc:
@@ -88,7 +91,7 @@ def run_search(
     uri = resolve_tracking_uri(tracking_uri, spec.model.tracking.uri)
     storage = resolve_storage(storage_path or spec.model.storage_path)
     strategy = build_strategy(spec)
-    source = prepare_data(spec)
+    source = prepare_data(spec, out)
     print(f"data: {source.description}", file=out, flush=True)
     client = open_store(uri)
     quiet_ray_env()

@@ -17,6 +17,7 @@ from search_spaces.strategies import STRATEGIES
 from searcher.errors import SpecError
 from searcher.yaml_io import load_yaml
 from trials.errors import DataError
+from trials.hparams import check_params
 from trials.registry import REPORTED_METRICS, UnknownWorkload, Workload, get_workload
 from trials.sources import DataConfig
 
@@ -221,7 +222,22 @@ def validate_spec(raw: dict[str, Any], source: str) -> Spec:
     except DataError as exc:
         raise SpecError(source, "data", str(exc)) from None
     _check_fit(source, model, space, workload, data)
+    _check_values(source, space, workload)
     return Spec(source, raw, model, space, data, workload)
+
+
+def _check_values(source: str, space: SearchSpace, workload: Workload) -> None:
+    """Every value the space can produce must be one the workload accepts.
+
+    Checked at the range ends and for every choice, so `optimizer: adamw` or `dropout` up to 1.5
+    is a spec error now, not a FAILED trial in every stage later.
+    """
+    for name, scale in space.params.items():
+        for value in scale.grid(2):
+            try:
+                check_params(workload.defaults, {name: value})
+            except ValueError as exc:
+                raise SpecError(source, f"space.{name}", str(exc)) from None
 
 
 def _check_fit(

@@ -139,3 +139,24 @@ def test_example_specs_validate() -> None:
     for name in names:
         result = CliRunner().invoke(cli, ["validate", str(root / name)])
         assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"optimizer": ["adam", "adamw"]}, "hyperparameter optimizer: got 'adamw'"),
+        ({"dropout": {"scale": "linear", "low": 0.0, "high": 1.5}}, "hyperparameter dropout"),
+        ({"batch_size": 0}, "hyperparameter batch_size"),
+    ],
+)
+def test_values_the_workload_rejects_are_spec_errors(
+    tmp_path: Path, entry: dict, message: str
+) -> None:
+    spec = base_spec("vals", tmp_path)
+    spec["space"].update(entry)
+    path = write_spec(tmp_path / "vals.yaml", spec)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    name = next(iter(entry))
+    assert info.value.field == f"space.{name}"
+    assert message in str(info.value)
