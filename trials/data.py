@@ -11,7 +11,13 @@ import torch
 from trials.errors import DataError
 from trials.idx import read_idx
 from trials.image_cache import read_cache
-from trials.sources import DataConfig, DataSource, find_train_files, resolve_source
+from trials.sources import (
+    DataConfig,
+    DataSource,
+    examples_needed,
+    find_train_files,
+    resolve_source,
+)
 
 __all__ = ["DataConfig", "DataSource", "Split", "load_split", "resolve_source", "stratified_pick"]
 
@@ -108,7 +114,7 @@ def _split_indices(cfg: DataConfig, labels: np.ndarray) -> tuple[np.ndarray, np.
     pool = np.arange(n)
     if cfg.train_size is not None:
         # train_size counts training examples; the validation share comes on top of it.
-        wanted = int(np.ceil(cfg.train_size / (1.0 - cfg.val_fraction)))
+        wanted = examples_needed(cfg) or n
         if wanted > n:
             raise DataError(
                 f"data.train_size: {cfg.train_size} training examples plus a {cfg.val_fraction} "

@@ -73,7 +73,10 @@ def build_cache(cfg: DataConfig) -> DataSource:
         meta = _read_meta(meta_path) if reused else _decode_into(folder, cfg, images_path)
         if not reused:
             _write_atomic(meta_path, lambda f: f.write(json.dumps(meta).encode()))
-    return DataSource(cfg.dataset, "image_cache", str(images_path), describe(meta, reused))
+    description = describe(meta, reused)
+    return DataSource(
+        cfg.dataset, "image_cache", str(images_path), description, sum(meta["counts"])
+    )
 
 
 def describe(meta: dict[str, Any], reused: bool) -> str:

