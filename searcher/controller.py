@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from search_spaces.strategies import make_strategy
 from search_spaces.strategies.base import Strategy
 from searcher.errors import SearcherError
+from searcher.orphans import owner_tags, sweep_orphans
 from searcher.progress import fmt_duration, fmt_params
 from searcher.ray_session import quiet_ray_env, ray_session, sigterm_as_interrupt
 from searcher.spec import Spec
@@ -111,6 +112,8 @@ def run_search(
         check_trial_fits(nodes, res.cpu, res.gpu)
         check_shared_storage(storage, nodes)
         experiment_id = ensure_experiment(client, uri, spec.experiment)
+        for orphan in sweep_orphans(client, experiment_id):
+            print(f"marked KILLED: search {orphan}, whose process is gone", file=out, flush=True)
         parent = _start_parent(client, experiment_id, spec, strategy, source)
         where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
         print(
@@ -167,6 +170,7 @@ def _start_parent(
             "searcher.data_description": source.description[:4900],
             "searcher.metric": model.metric.name,
             "searcher.mode": model.metric.mode,
+            **owner_tags(),
         },
     )
     run_id = run.info.run_id

@@ -1,0 +1,45 @@
+"""Runs of a search whose process died are marked KILLED by the next search; live ones are not."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from searcher.orphans import TAG_HOST, TAG_PID, sweep_orphans
+from searcher.store import ensure_experiment, open_store
+
+
+def _search(client: MlflowClient, exp: str, pid: int, host: str) -> tuple[str, str, str]:
+    tags = {"searcher.kind": "search", TAG_HOST: host, TAG_PID: str(pid)}
+    parent = client.create_run(exp, tags=tags).info.run_id
+    child = {"mlflow.parentRunId": parent, "searcher.kind": "trial"}
+    running = client.create_run(exp, tags=child).info.run_id
+    done = client.create_run(exp, tags=child).info.run_id
+    client.set_terminated(done, "FINISHED")
+    return parent, running, done
+
+
+def test_dead_local_searches_are_swept_live_and_remote_ones_kept(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/mlruns.db"
+    client = open_store(uri)
+    exp = ensure_experiment(client, uri, "orphans")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = socket.gethostname()
+    gone = _search(client, exp, dead.pid, host)
+    alive = _search(client, exp, os.getpid(), host)
+    remote = _search(client, exp, dead.pid, "another-host")
+
+    assert sweep_orphans(client, exp) == [gone[0]]
+
+    status = {run_id: client.get_run(run_id).info.status for run_id in [*gone, *alive, *remote]}
+    assert [status[r] for r in gone] == ["KILLED", "KILLED", "FINISHED"]
+    assert [status[r] for r in alive] == ["RUNNING", "RUNNING", "FINISHED"]
+    assert [status[r] for r in remote] == ["RUNNING", "RUNNING", "FINISHED"]
+    error = client.get_run(gone[1]).data.tags["searcher.error"]
+    assert error == f"orphaned: the search's process {dead.pid} on {host} is gone"
+    assert sweep_orphans(client, exp) == [], "a second sweep finds nothing"
