@@ -11,34 +11,29 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.http_utils import free_port
+
 RAY = str(Path(sys.executable).with_name("ray"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _node_ports() -> list[str]:
-    # Below the ephemeral range (32768+) where _free_port() picks, so they never collide.
+    # Below the ephemeral range (32768+) where free_port() picks, so they never collide.
     base = random.randrange(12000, 32000, 200)
     args = [
-        f"--node-manager-port={_free_port()}",
-        f"--object-manager-port={_free_port()}",
+        f"--node-manager-port={free_port()}",
+        f"--object-manager-port={free_port()}",
         f"--min-worker-port={base}",
         f"--max-worker-port={base + 150}",
-        f"--dashboard-agent-listen-port={_free_port()}",
-        f"--dashboard-agent-grpc-port={_free_port()}",
-        f"--metrics-export-port={_free_port()}",
-        f"--runtime-env-agent-port={_free_port()}",
+        f"--dashboard-agent-listen-port={free_port()}",
+        f"--dashboard-agent-grpc-port={free_port()}",
+        f"--metrics-export-port={free_port()}",
+        f"--runtime-env-agent-port={free_port()}",
     ]
     return args
 
@@ -48,8 +43,8 @@ class LocalRayCluster:
     """Head and worker nodes as separate `ray start --block` process groups."""
 
     root: Path
-    gcs_port: int = field(default_factory=_free_port)
-    dashboard_port: int = field(default_factory=_free_port)
+    gcs_port: int = field(default_factory=free_port)
+    dashboard_port: int = field(default_factory=free_port)
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -76,7 +71,7 @@ class LocalRayCluster:
             RAY, "start", "--head", "--block", f"--port={self.gcs_port}",
             f"--temp-dir={self.root / 'ray'}", "--include-dashboard=true",
             "--dashboard-host=127.0.0.1", f"--dashboard-port={self.dashboard_port}",
-            f"--ray-client-server-port={_free_port()}",
+            f"--ray-client-server-port={free_port()}",
         ]  # fmt: skip
         self._launch("head", head, cpus, gpus)
         self._wait_for_nodes(1)
