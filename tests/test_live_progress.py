@@ -3,33 +3,80 @@
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 
+import pytest
 from rich.console import Console
 
-from searcher.live_progress import LiveProgress, make_progress
-from searcher.progress import ProgressPrinter
+from searcher.console import live as live_module
+from searcher.console.lines import ProgressPrinter
+from searcher.console.live import LiveProgress, make_progress
 
 
-def test_live_view_shows_stages_running_trials_best_and_time_left() -> None:
+def _panel_lines(live: LiveProgress) -> list[str]:
+    """The panel as plain text lines, trailing blanks stripped."""
+    panel = Console(file=io.StringIO(), width=120, record=True)
+    panel.print(live.render())
+    return [line.rstrip() for line in panel.export_text().splitlines()]
+
+
+def test_live_view_shows_stages_running_trials_best_and_time_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     console = Console(file=io.StringIO(), force_terminal=True, width=120, record=True)
     live = LiveProgress("val_accuracy", "max", 4, ["lr", "beta1"], console)
+    # A fixed clock, 60 s after the start, so that the times in the panel are exact.
+    monkeypatch.setattr(live_module, "time", SimpleNamespace(monotonic=lambda: live.start + 60))
     try:
         live.stage_started(1, 3, None)
         live.trial_started("1-000", 1, {"lr": 0.001, "beta1": 0.9})
         live.trial_started("1-001", 1, {"lr": 0.02, "beta1": 0.99})
         live.trial_done("1-000", {"lr": 0.001, "beta1": 0.9}, 0.8123, "FINISHED")
-        panel = Console(file=io.StringIO(), width=120, record=True)
-        panel.print(live.render())
-        text = panel.export_text()
+        first = _panel_lines(live)
+        # A stage-1 trial that ends after stage 2 began still counts for stage 1.
+        live.stage_started(2, 1, {"lr": "[0.01, 0.1]"})
+        live.trial_started("2-000", 2, {"lr": 0.05, "beta1": 0.95})
+        live.trial_done("1-001", {"lr": 0.02, "beta1": 0.99}, 0.9, "FINISHED")
+        second = _panel_lines(live)
     finally:
         live.close()
-    assert "1/4 trials done" in text and "left" in text
-    assert "stage 1  1/3 done" in text
-    assert "running 1-001  lr=0.02 beta1=0.99" in text
-    assert "1-000" not in text.split("best")[0].split("running")[-1]
-    assert "best val_accuracy=0.812 (1-000)  lr=0.001 beta1=0.9" in text
+    assert first == [
+        "1/4 trials done   elapsed 1:00   about 3:00 left",
+        "stage 1  1/3 done",
+        "running 1-001  lr=0.02 beta1=0.99",
+        "best val_accuracy=0.812 (1-000)  lr=0.001 beta1=0.9",
+    ]
+    assert second == [
+        "2/4 trials done   elapsed 1:00   about 1:00 left",
+        "stage 1  2/3 done",
+        "stage 2  0/1 done",
+        "running 2-000  lr=0.05 beta1=0.95",
+        "best val_accuracy=0.9 (1-001)  lr=0.02 beta1=0.99",
+    ]
     scrolled = console.export_text()
     assert "1-000 FINISHED" in scrolled, "finished trials stay in the scrollback as plain lines"
+    assert "1-001 FINISHED" in scrolled
+
+
+def test_a_worse_trial_keeps_the_best_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    live = LiveProgress("val_loss", "min", 3, ["lr"], console)
+    monkeypatch.setattr(live_module, "time", SimpleNamespace(monotonic=lambda: live.start + 5))
+    try:
+        live.stage_started(1, 3, None)
+        for key in ("1-000", "1-001", "1-002"):
+            live.trial_started(key, 1, {"lr": 0.1})
+        live.trial_done("1-000", {"lr": 0.1}, 0.5, "FINISHED")
+        live.trial_done("1-001", {"lr": 0.3}, 0.7, "FINISHED")  # worse: best stays 1-000
+        live.trial_done("1-002", {"lr": 0.2}, None, "ERROR", "boom")  # no score at all
+        lines = _panel_lines(live)
+    finally:
+        live.close()
+    assert lines == [
+        "3/3 trials done   elapsed 0:05   about 0:00 left",
+        "stage 1  3/3 done",
+        "best val_loss=0.5 (1-000)  lr=0.1",
+    ]
 
 
 def test_plain_lines_when_not_a_terminal() -> None:
