@@ -32,13 +32,12 @@ class Axis:
         """The coordinate of a unit coordinate, continuous even for discrete scales (box edges)."""
         scale = self.scale
         if isinstance(scale, Choice | Int | Pow2):
-            cell = u * scale._count() - 0.5  # the index of a cell, fractional between cells
+            cell = u * scale.cells - 0.5  # the index of a cell, fractional between cells
             if isinstance(scale, Pow2):
                 return scale.low * 2.0**cell
             return cell if isinstance(scale, Choice) else scale.low + cell
         if isinstance(scale, IntLog):
-            a, b = scale._ends()
-            return math.exp(a + u * (b - a))
+            return scale.unrounded(u)
         if isinstance(scale, OneMinusLog):
             return 1.0 - scale.from_unit(u)
         return float(scale.from_unit(u))
@@ -66,7 +65,7 @@ class Axis:
                 "ticktext": [scale.format(b) for b in betas],
             }
         if isinstance(scale, Pow2):
-            values = [scale.from_unit(scale._centre(i)) for i in range(scale._count())]
+            values = [scale.from_unit(scale.cell_centre(i)) for i in range(scale.cells)]
             return {
                 "type": "log",
                 "title": {"text": title},
@@ -113,8 +112,8 @@ def beta_ticks(low: float, high: float) -> list[float]:
 
 def unit_ticks(scale: Scale) -> tuple[list[float], list[str]]:
     """Ticks on a [0, 1] unit axis, labelled with the values they stand for."""
-    if isinstance(scale, Choice | Int | Pow2) and scale._count() <= 8:
-        units = [scale._centre(i) for i in range(scale._count())]
+    if isinstance(scale, Choice | Int | Pow2) and scale.cells <= 8:
+        units = [scale.cell_centre(i) for i in range(scale.cells)]
     else:
         units = [0.0, 0.25, 0.5, 0.75, 1.0]
     return units, [scale.format(scale.from_unit(u)) for u in units]

@@ -43,8 +43,7 @@ class Box:
         unit: dict[str, float] = {}
         for name in space.tuned_names:
             if name in self.categories:
-                n = len(_choice(space, name).values)
-                unit[name] = (rng.choice(self.categories[name]) + 0.5) / n
+                unit[name] = _choice(space, name).cell_centre(rng.choice(self.categories[name]))
             else:
                 lo, hi = self.intervals[name]
                 unit[name] = lo + rng.random() * (hi - lo)

@@ -8,11 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-AXES = ("linear", "log", "one_minus_log", "category")
+# Longest repr of an offending value that an error message shows.
+REPR_LIMIT = 80
 
 
 class ScaleError(ValueError):
-    """A bad search-space entry; `field` names the sub-key at fault so callers can prefix a path."""
+    """A bad search-space entry; `field` names the sub-key at fault so callers can prefix a path.
+
+    `message` reads "expected ..., got ..." and never repeats the field.
+    """
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}" if field else message)
@@ -33,6 +37,12 @@ def is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
+def short_repr(value: Any, limit: int = REPR_LIMIT) -> str:
+    """repr(value) cut to about `limit` characters, so a huge value never floods a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def format_number(x: Any) -> str:
     """Three significant digits: enough to read a range, short enough for a table."""
     if isinstance(x, float):
@@ -51,20 +61,20 @@ def _clip(u: float) -> float:
 
 def _check_number(field: str, x: Any) -> float:
     if not is_number(x) or not math.isfinite(x):
-        raise ScaleError(field, f"must be a number, got {x!r}")
+        raise ScaleError(field, f"expected a number, got {short_repr(x)}")
     return float(x)
 
 
 def _check_int(field: str, x: Any) -> int:
     _check_number(field, x)
     if x != int(x):
-        raise ScaleError(field, f"must be an integer, got {x!r}")
+        raise ScaleError(field, f"expected an integer, got {short_repr(x)}")
     return int(x)
 
 
 def _check_order(low: float, high: float) -> None:
     if not low < high:
-        raise ScaleError("high", f"low must be < high, got low={low!r}, high={high!r}")
+        raise ScaleError("high", f"expected > low ({low!r}), got {high!r}")
 
 
 class Scale(ABC):
@@ -152,7 +162,7 @@ class Log(_Interval):
 
     def _check(self) -> None:
         if self.low <= 0:
-            raise ScaleError("low", f"must be > 0 for scale 'log', got {self.low:g}")
+            raise ScaleError("low", f"expected > 0 for scale 'log', got {self.low:g}")
 
     def _map(self, u: float) -> float:
         a, b = math.log(self.low), math.log(self.high)
@@ -174,7 +184,9 @@ class OneMinusLog(_Interval):
         for name in ("low", "high"):
             x = getattr(self, name)
             if not 0 < x < 1:
-                raise ScaleError(name, f"must be in (0, 1) for scale 'one_minus_log', got {x!r}")
+                raise ScaleError(
+                    name, f"expected a number in (0, 1) for scale 'one_minus_log', got {x!r}"
+                )
 
     def _map(self, u: float) -> float:
         # log1p/expm1 keep 1 - x exact to the last digit even for x = 0.9999.
@@ -198,101 +210,104 @@ class OneMinusLog(_Interval):
 class _Cells(Scale):
     """Uniform over n equal cells of [0, 1]; to_unit returns a cell's centre."""
 
-    def _count(self) -> int:
+    @property
+    def cells(self) -> int:
+        """How many discrete values the scale has: one cell of [0, 1] each."""
         raise NotImplementedError
 
+    def cell_centre(self, i: int) -> float:
+        """The unit coordinate of the centre of cell i (0-based)."""
+        return (i + 0.5) / self.cells
+
     def _index(self, u: float) -> int:
-        n = self._count()
+        n = self.cells
         return min(math.floor(_clip(u) * n), n - 1)
 
-    def _centre(self, i: int) -> float:
-        return (i + 0.5) / self._count()
-
 
 @dataclass(frozen=True)
-class Int(_Cells):
-    kind: ClassVar[str] = "int"
-    low: int
-    high: int
+class _Integers(Scale):
+    """Integers from low to high: checked as integers once, then per scale, then in order."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "low", _check_int("low", self.low))
-        object.__setattr__(self, "high", _check_int("high", self.high))
-        _check_order(self.low, self.high)
-
-    def _count(self) -> int:
-        return self.high - self.low + 1
-
-    def from_unit(self, u: float) -> int:
-        return self.low + self._index(u)
-
-    def to_unit(self, value: Any) -> float:
-        return self._centre(int(value) - self.low)
-
-    def describe(self) -> str:
-        return f"int [{self.low}, {self.high}]"
-
-
-@dataclass(frozen=True)
-class IntLog(Scale):
-    """Integers log-uniform: a continuous log scale over [low-0.5, high+0.5], then rounded."""
-
-    kind: ClassVar[str] = "int_log"
-    axis: ClassVar[str] = "log"
-    low: int
-    high: int
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "low", _check_int("low", self.low))
-        object.__setattr__(self, "high", _check_int("high", self.high))
-        if self.low < 1:
-            raise ScaleError("low", f"must be >= 1 for scale 'int_log', got {self.low}")
-        _check_order(self.low, self.high)
-
-    def _ends(self) -> tuple[float, float]:
-        return math.log(self.low - 0.5), math.log(self.high + 0.5)
-
-    def from_unit(self, u: float) -> int:
-        a, b = self._ends()
-        x = math.floor(math.exp(a + _clip(u) * (b - a)) + 0.5)
-        return min(max(x, self.low), self.high)
-
-    def to_unit(self, value: Any) -> float:
-        a, b = self._ends()
-        return _clip((math.log(float(value)) - a) / (b - a))
-
-    def describe(self) -> str:
-        return f"int_log [{self.low}, {self.high}]"
-
-
-@dataclass(frozen=True)
-class Pow2(_Cells):
-    """Powers of two with the exponent uniform: batch sizes."""
-
-    kind: ClassVar[str] = "pow2"
-    axis: ClassVar[str] = "log"
     low: int
     high: int
 
     def __post_init__(self) -> None:
         for name in ("low", "high"):
             x = _check_int(name, getattr(self, name))
-            if x < 1 or x & (x - 1):
-                raise ScaleError(name, f"must be a power of two >= 1 for scale 'pow2', got {x}")
+            self._check_end(name, x)
             object.__setattr__(self, name, x)
         _check_order(self.low, self.high)
 
-    def _count(self) -> int:
+    def _check_end(self, name: str, x: int) -> None:
+        """Scale-specific rule for one end; raises ScaleError."""
+
+    def describe(self) -> str:
+        return f"{self.kind} [{self.low}, {self.high}]"
+
+
+@dataclass(frozen=True)
+class Int(_Integers, _Cells):
+    kind: ClassVar[str] = "int"
+
+    @property
+    def cells(self) -> int:
+        return self.high - self.low + 1
+
+    def from_unit(self, u: float) -> int:
+        return self.low + self._index(u)
+
+    def to_unit(self, value: Any) -> float:
+        return self.cell_centre(int(value) - self.low)
+
+
+@dataclass(frozen=True)
+class IntLog(_Integers):
+    """Integers log-uniform: a continuous log scale over [low-0.5, high+0.5], then rounded."""
+
+    kind: ClassVar[str] = "int_log"
+    axis: ClassVar[str] = "log"
+
+    def _check_end(self, name: str, x: int) -> None:
+        if name == "low" and x < 1:
+            raise ScaleError("low", f"expected an integer >= 1 for scale 'int_log', got {x}")
+
+    def _ends(self) -> tuple[float, float]:
+        return math.log(self.low - 0.5), math.log(self.high + 0.5)
+
+    def unrounded(self, u: float) -> float:
+        """The continuous value at u, before rounding: where u sits on a plot's log axis."""
+        a, b = self._ends()
+        return math.exp(a + _clip(u) * (b - a))
+
+    def from_unit(self, u: float) -> int:
+        x = math.floor(self.unrounded(u) + 0.5)
+        return min(max(x, self.low), self.high)
+
+    def to_unit(self, value: Any) -> float:
+        a, b = self._ends()
+        return _clip((math.log(float(value)) - a) / (b - a))
+
+
+@dataclass(frozen=True)
+class Pow2(_Integers, _Cells):
+    """Powers of two with the exponent uniform: batch sizes."""
+
+    kind: ClassVar[str] = "pow2"
+    axis: ClassVar[str] = "log"
+
+    def _check_end(self, name: str, x: int) -> None:
+        if x < 1 or x & (x - 1):
+            raise ScaleError(name, f"expected a power of two >= 1 for scale 'pow2', got {x}")
+
+    @property
+    def cells(self) -> int:
         return self.high.bit_length() - self.low.bit_length() + 1
 
     def from_unit(self, u: float) -> int:
         return self.low << self._index(u)
 
     def to_unit(self, value: Any) -> float:
-        return self._centre(int(value).bit_length() - self.low.bit_length())
-
-    def describe(self) -> str:
-        return f"pow2 [{self.low}, {self.high}]"
+        return self.cell_centre(int(value).bit_length() - self.low.bit_length())
 
 
 @dataclass(frozen=True)
@@ -305,18 +320,19 @@ class Choice(_Cells):
 
     def __post_init__(self) -> None:
         if not isinstance(self.values, list | tuple) or not self.values:
-            raise ScaleError("values", f"must be a non-empty list, got {self.values!r}")
+            raise ScaleError("values", f"expected a non-empty list, got {short_repr(self.values)}")
         values = tuple(self.values)
         for i, v in enumerate(values):
             if any(_same(v, w) for w in values[:i]):
-                raise ScaleError("values", f"must be distinct, got {v!r} twice")
+                raise ScaleError("values", f"expected distinct values, got {short_repr(v)} twice")
         object.__setattr__(self, "values", values)
 
     @property
     def numeric(self) -> bool:
         return all(is_number(v) for v in self.values)
 
-    def _count(self) -> int:
+    @property
+    def cells(self) -> int:
         return len(self.values)
 
     def index(self, value: Any) -> int:
@@ -335,7 +351,7 @@ class Choice(_Cells):
         return self.values[self._index(u)]
 
     def to_unit(self, value: Any) -> float:
-        return self._centre(self.index(value))
+        return self.cell_centre(self.index(value))
 
     def grid(self, n: int) -> list[Any]:
         return list(self.values)
@@ -389,19 +405,24 @@ def make_scale(raw: Any) -> Scale:
         return Value(raw)
     if not isinstance(raw, Mapping):
         raise ScaleError(
-            "", f"expected a mapping with 'scale', a list of choices or a single value, got {raw!r}"
+            "",
+            "expected a mapping with 'scale', a list of choices or a single value, "
+            f"got {short_repr(raw)}",
         )
     kind = raw.get("scale")
     if not isinstance(kind, str) or kind not in SCALES:
-        said = "missing 'scale'" if kind is None else f"unknown scale {kind!r}"
-        raise ScaleError("scale", f"{said}; expected one of {', '.join(SCALES)}")
+        said = "nothing" if kind is None else short_repr(kind)
+        raise ScaleError("scale", f"expected one of {', '.join(SCALES)}, got {said}")
     cls = SCALES[kind]
     allowed = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     for key in raw:
         if key != "scale" and key not in allowed:
             keys = ", ".join(["scale", *allowed])
-            raise ScaleError(str(key), f"unknown key for scale {kind!r}; allowed keys: {keys}")
+            raise ScaleError(
+                str(key),
+                f"unknown key for scale {kind!r}; expected one of {keys}",
+            )
     for key in allowed:
         if key not in raw:
-            raise ScaleError(key, f"is required for scale {kind!r}")
+            raise ScaleError(key, f"expected a value for scale {kind!r}, got nothing")
     return cls(**{key: raw[key] for key in allowed})

@@ -6,12 +6,9 @@ import itertools
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from search_spaces.scales import Scale, ScaleError, make_scale
-
-if TYPE_CHECKING:
-    from search_spaces.box import Box
+from search_spaces.scales import Choice, Scale, ScaleError, make_scale, short_repr
 
 
 @dataclass(frozen=True)
@@ -24,11 +21,13 @@ class SearchSpace:
     def from_mapping(cls, raw: Mapping[str, Any]) -> SearchSpace:
         """Build from the spec's `space:` mapping; errors name the path, e.g. 'lr.low'."""
         if not isinstance(raw, Mapping):
-            raise ScaleError("", f"expected a mapping of parameter names, got {raw!r}")
+            raise ScaleError("", f"expected a mapping of parameter names, got {short_repr(raw)}")
         params: dict[str, Scale] = {}
         for name, entry in raw.items():
             if not isinstance(name, str) or not name:
-                raise ScaleError("", f"parameter names must be non-empty strings, got {name!r}")
+                raise ScaleError(
+                    "", f"expected non-empty strings as parameter names, got {short_repr(name)}"
+                )
             try:
                 params[name] = make_scale(entry)
             except ScaleError as err:
@@ -42,11 +41,20 @@ class SearchSpace:
     def fixed_values(self) -> dict[str, Any]:
         return {name: s.from_unit(0.5) for name, s in self.params.items() if not s.tuned}
 
-    def sample_unit(self, rng: random.Random, box: Box | None = None) -> dict[str, float]:
-        """Coordinates of the tuned parameters, uniform inside box (the full space by default)."""
-        from search_spaces.box import Box
+    def sample_unit(self, rng: random.Random) -> dict[str, float]:
+        """Coordinates of the tuned parameters, uniform over the whole space.
 
-        return (box or Box.full(self)).sample(rng, self)
+        Choices land on the centre of a random category's cell. Draws exactly what
+        ``Box.full(space).sample(rng, space)`` draws, so seeded searches keep their trials.
+        """
+        unit: dict[str, float] = {}
+        for name in self.tuned_names:
+            scale = self.params[name]
+            if isinstance(scale, Choice):
+                unit[name] = scale.cell_centre(rng.choice(range(scale.cells)))
+            else:
+                unit[name] = rng.random()
+        return unit
 
     def to_values(self, unit: Mapping[str, float]) -> dict[str, Any]:
         """Values of all parameters, fixed ones included, in the space's order."""

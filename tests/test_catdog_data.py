@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from pydantic import ValidationError
 
 from tests.image_fixtures import LAYOUTS, pet_image, write_pets
 from trials import image_cache
 from trials.augment import flip_and_crop
+from trials.config import DataConfig, DataSource
 from trials.data import load_split
 from trials.errors import DataError
 from trials.image_folders import find_images
-from trials.sources import DataConfig, DataSource, resolve_source
+from trials.sources import resolve_source
 
 
 def _config(tmp_path: Path, **changes: object) -> DataConfig:
@@ -137,9 +139,11 @@ def test_unusable_folders_raise_one_line(tmp_path: Path, make, match: str) -> No
 def test_missing_root_and_mnist_only_options(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"data.root: .*nowhere is not a directory"):
         resolve_source(_config(tmp_path, root=str(tmp_path / "nowhere")))
-    with pytest.raises(DataError, match="data.image_size: only for dataset catdog, not mnist"):
+    with pytest.raises(
+        ValidationError, match="only for dataset catdog; expected nothing for mnist"
+    ):
         DataConfig(image_size=32)
-    with pytest.raises(DataError, match="data.per_class: must be >= 1"):
+    with pytest.raises(ValidationError, match="per_class\n.*greater than or equal to 1"):
         _config(tmp_path, per_class=0)
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from torch import nn
 
+import trials.train
 from tests.image_fixtures import write_pets
+from trials.config import DataConfig, DataSource
+from trials.hparams import amp_mode
 from trials.models import PhotoCNN
-from trials.precision import Precision, amp_mode
+from trials.precision import Precision
 from trials.registry import get_workload
-from trials.sources import DataConfig, DataSource, resolve_source
+from trials.sources import resolve_source
 from trials.train import train
 
 FAST = {"optimizer": "adam", "lr": 0.01, "batch_size": 16, "channels": 8, "blocks": 3}
@@ -49,10 +54,110 @@ def test_same_seed_same_losses_with_augmentation(pets: tuple[DataConfig, DataSou
     assert off[0]["train_loss"] != a[0]["train_loss"]
 
 
-@pytest.mark.parametrize("amp", ["bf16", "fp16"])
-def test_mixed_precision_and_channels_last(pets: tuple[DataConfig, DataSource], amp: str) -> None:
-    (report,) = _run(pets, epochs=1, amp=amp, channels_last=True, batch_norm=True)
+@dataclasses.dataclass
+class Spy:
+    """What the model saw while train() ran, recorded by hooks on the model it built."""
+
+    model: nn.Module | None = None
+    # (training, layer type, output dtype) of every Conv2d and Linear call
+    outputs: set[tuple[bool, str, torch.dtype]] = dataclasses.field(default_factory=set)
+    # (training, channels_last, NCHW-contiguous) of the first convolution's input
+    inputs: set[tuple[bool, bool, bool]] = dataclasses.field(default_factory=set)
+    # largest |d loss / d logits| of each training batch, as backward() saw it
+    logit_grads: list[float] = dataclasses.field(default_factory=list)
+
+
+def _spy_on_model(monkeypatch: pytest.MonkeyPatch) -> Spy:
+    spy = Spy()
+    workload = get_workload("catdog_cnn")
+
+    def build(hp: dict[str, Any]) -> nn.Module:
+        model = workload.build_model(hp)
+        assert isinstance(model, PhotoCNN)
+        spy.model = model
+        convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+        for layer in [*convs, model.head[-1]]:
+            layer.register_forward_hook(
+                lambda m, _, out: spy.outputs.add((m.training, type(m).__name__, out.dtype))
+            )
+
+        def first_input(m: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+            channels_last = args[0].is_contiguous(memory_format=torch.channels_last)
+            spy.inputs.add((m.training, channels_last, args[0].is_contiguous()))
+
+        def logits(m: nn.Module, _: Any, out: torch.Tensor) -> None:
+            if out.requires_grad:
+                out.register_hook(lambda g: spy.logit_grads.append(float(g.abs().max())))
+
+        convs[0].register_forward_pre_hook(first_input)
+        model.head[-1].register_forward_hook(logits)
+        return model
+
+    replaced = dataclasses.replace(workload, build_model=build)
+    monkeypatch.setattr(trials.train, "get_workload", lambda name: replaced)
+    return spy
+
+
+# Plain SGD: unlike Adam, its step grows with the gradient, so an unscaled fp16 step would show.
+SGD = {"optimizer": "sgd", "lr": 0.02, "momentum": 0.0, "augment": False}
+DTYPES = {"off": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@pytest.mark.parametrize("amp", ["off", "bf16", "fp16"])
+def test_amp_runs_the_forward_pass_in_its_dtype(
+    pets: tuple[DataConfig, DataSource], monkeypatch: pytest.MonkeyPatch, amp: str
+) -> None:
+    spy = _spy_on_model(monkeypatch)
+    (report,) = _run(pets, epochs=1, amp=amp, **SGD)
+    dtype = DTYPES[amp]
+    assert spy.outputs == {
+        (training, layer, dtype) for training in (True, False) for layer in ("Conv2d", "Linear")
+    }
+    assert spy.model is not None
+    assert all(p.dtype == torch.float32 for p in spy.model.parameters()), "weights stay fp32"
     assert math.isfinite(report["train_loss"]) and math.isfinite(report["val_loss"])
+
+
+def test_fp16_scales_the_loss_and_unscales_the_step(
+    pets: tuple[DataConfig, DataSource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fp16 backpropagates loss * 2**16 (GradScaler's initial scale); off and bf16 do not scale.
+
+    The zero head predicts 1/2 for both classes, so on the first batch every logit's gradient is
+    +-0.5 / batch_size times the loss scale, exactly.
+    """
+    grads, losses = {}, {}
+    for amp in ("off", "bf16", "fp16"):
+        spy = _spy_on_model(monkeypatch)
+        (report,) = _run(pets, epochs=1, amp=amp, **SGD)
+        grads[amp], losses[amp] = spy.logit_grads, report["train_loss"]
+    assert len(grads["off"]) == len(grads["fp16"]) > 1
+    assert grads["off"][0] == 0.5 / FAST["batch_size"]
+    assert grads["bf16"][0] == grads["off"][0]
+    assert grads["fp16"][0] == 2.0**16 * grads["off"][0]
+    # Unscaled before the optimizer steps: an SGD step 65536 times too large would diverge. The
+    # scaler skips a step whose scaled gradients overflow fp16 (here the second), so fp16 does not
+    # match off exactly; bf16 rounds the forward pass only.
+    assert losses["fp16"] == pytest.approx(losses["off"], abs=0.1)
+    assert losses["bf16"] == pytest.approx(losses["off"], abs=0.01)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
+def test_channels_last_reaches_weights_and_inputs(
+    pets: tuple[DataConfig, DataSource], monkeypatch: pytest.MonkeyPatch, channels_last: bool
+) -> None:
+    spy = _spy_on_model(monkeypatch)
+    _run(pets, epochs=1, amp="bf16", channels_last=channels_last, batch_norm=True)
+    # 3 input channels and 32x32 images: the two layouts cannot be confused with each other.
+    assert spy.inputs == {
+        (training, channels_last, not channels_last) for training in (True, False)
+    }
+    assert spy.model is not None
+    weights = [m.weight for m in spy.model.modules() if isinstance(m, nn.Conv2d)]
+    assert len(weights) == FAST["blocks"]
+    for w in weights:
+        assert w.is_contiguous(memory_format=torch.channels_last) is channels_last
+        assert w.is_contiguous() is not channels_last
 
 
 def test_saves_the_trained_model(pets: tuple[DataConfig, DataSource], tmp_path: Path) -> None:
@@ -64,7 +169,7 @@ def test_saves_the_trained_model(pets: tuple[DataConfig, DataSource], tmp_path: 
 
 def test_precision_modes() -> None:
     assert amp_mode(False) == "off"  # YAML reads a bare `off` as false
-    with pytest.raises(ValueError, match="hyperparameter amp: got 'fp8'"):
+    with pytest.raises(ValueError, match="hyperparameter amp: expected one of off, bf16, fp16, got 'fp8'"):
         amp_mode("fp8")
     assert Precision("cpu", "fp16").scaler.is_enabled()
     assert not Precision("cpu", "bf16").scaler.is_enabled()

@@ -6,6 +6,7 @@ import functools
 import gzip
 import hashlib
 import http.server
+import pickle
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from pydantic import ValidationError
 
 from tests.idx_fixtures import IMAGES, LABELS, make_digits, write_digits
 from trials import data, download, sources
-from trials.data import DataConfig, DataSource, load_split, resolve_source, stratified_pick
+from trials.config import DataConfig, DataSource
+from trials.data import load_split, stratified_pick
 from trials.errors import DataError
 from trials.idx import read_idx, read_idx_header, write_idx
+from trials.sources import resolve_source
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -72,16 +76,62 @@ def test_idx_rejects_unsupported_dtype(tmp_path: Path) -> None:
 # --- DataConfig
 
 
-def test_config_from_mapping_rejects_unknown_keys() -> None:
-    assert DataConfig.from_mapping({"dataset": "fashion_mnist"}).dataset == "fashion_mnist"
-    with pytest.raises(DataError, match="valfraction"):
-        DataConfig.from_mapping({"valfraction": 0.1})
-    with pytest.raises(DataError, match="val_fraction"):
-        DataConfig(val_fraction=1.5)
-    with pytest.raises(DataError, match="train_size.*'100'"):
-        DataConfig.from_mapping({"train_size": "100"})
-    with pytest.raises(DataError, match="download"):
-        DataConfig(download=1)  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("values", "field", "kind"),
+    [
+        ({"valfraction": 0.1}, "valfraction", "extra_forbidden"),
+        ({"val_fraction": 1.5}, "val_fraction", "less_than"),
+        ({"val_fraction": 0}, "val_fraction", "greater_than"),
+        ({"val_fraction": True}, "val_fraction", "float_type"),
+        ({"train_size": "100"}, "train_size", "int_type"),
+        ({"train_size": True}, "train_size", "int_type"),
+        ({"train_size": 0}, "train_size", "greater_than_equal"),
+        ({"train_size": 10.0}, "train_size", "int_type"),
+        ({"download": 1}, "download", "bool_type"),
+        ({"seed": False}, "seed", "int_type"),
+        ({"root": 3}, "root", "string_type"),
+        ({"dataset": "cifar"}, "dataset", "value_error"),
+        ({"image_size": 32}, "image_size", "value_error"),
+        ({"per_class": 5}, "per_class", "value_error"),
+        ({"cache_dir": "/tmp/c"}, "cache_dir", "value_error"),
+        ({"dataset": "catdog", "image_size": 4}, "image_size", "greater_than_equal"),
+        ({"dataset": "catdog", "image_size": 1024}, "image_size", "less_than_equal"),
+        ({"dataset": "catdog", "per_class": 0}, "per_class", "greater_than_equal"),
+    ],
+)
+def test_config_rejects_bad_values(values: dict, field: str, kind: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        DataConfig(**values)
+    (error,) = info.value.errors()
+    assert (error["loc"], error["type"]) == ((field,), kind)
+
+
+def test_config_messages_say_what_was_expected() -> None:
+    with pytest.raises(ValidationError, match="expected one of mnist, fashion_mnist, catdog"):
+        DataConfig(dataset="cifar")
+    with pytest.raises(
+        ValidationError, match="only for dataset catdog; expected nothing for mnist"
+    ):
+        DataConfig.model_validate({"image_size": 32})
+
+
+def test_config_defaults_hash_pickle_and_validate_from_a_mapping() -> None:
+    cfg = DataConfig()
+    assert (cfg.dataset, cfg.root, cfg.val_fraction, cfg.download, cfg.size) == (
+        "mnist",
+        "~/.cache/searcher/data",
+        0.2,
+        True,
+        64,
+    )
+    assert DataConfig(**{"dataset": "fashion_mnist"}).dataset == "fashion_mnist"
+    same = DataConfig(dataset="mnist", val_fraction=0.2)
+    assert same == cfg and hash(same) == hash(cfg) and len({same, cfg}) == 1
+    assert pickle.loads(pickle.dumps(cfg)) == cfg
+    photos = DataConfig(dataset="catdog", image_size=32, per_class=4, cache_dir="/c")
+    assert photos.size == 32 and pickle.loads(pickle.dumps(photos)) == photos
+    with pytest.raises(ValidationError):
+        cfg.seed = 3  # type: ignore[misc]
 
 
 # --- resolve_source

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from search_spaces.scales import (
+    REPR_LIMIT,
     SCALES,
     Choice,
     Int,
@@ -25,6 +26,7 @@ from search_spaces.scales import (
     ScaleError,
     Value,
     make_scale,
+    short_repr,
 )
 
 units = st.floats(0.0, 1.0)
@@ -207,40 +209,44 @@ ALL = "linear, log, one_minus_log, int, int_log, pow2, choice, value"
 @pytest.mark.parametrize(
     ("raw", "field", "message"),
     [
-        ({**LOG, "low": 0}, "low", "must be > 0 for scale 'log', got 0"),
-        ({**LOG, "low": 0.1, "high": 0.01}, "high", "low must be < high, got low=0.1, high=0.01"),
+        ({**LOG, "low": 0}, "low", "expected > 0 for scale 'log', got 0"),
+        ({**LOG, "low": 0.1, "high": 0.01}, "high", "expected > low (0.1), got 0.01"),
         (
             {"scale": "one_minus_log", "low": 0.9, "high": 1.0},
             "high",
-            "must be in (0, 1) for scale 'one_minus_log', got 1.0",
+            "expected a number in (0, 1) for scale 'one_minus_log', got 1.0",
         ),
-        ({"scale": "loggy"}, "scale", f"unknown scale 'loggy'; expected one of {ALL}"),
-        ({"low": 1}, "scale", f"missing 'scale'; expected one of {ALL}"),
+        ({"scale": "loggy"}, "scale", f"expected one of {ALL}, got 'loggy'"),
+        ({"low": 1}, "scale", f"expected one of {ALL}, got nothing"),
         (
             {"scale": "log", "lo": 1e-4, "high": 0.1},
             "lo",
-            "unknown key for scale 'log'; allowed keys: scale, low, high",
+            "unknown key for scale 'log'; expected one of scale, low, high",
         ),
-        ({"scale": "log", "high": 0.1}, "low", "is required for scale 'log'"),
-        ({**LOG, "low": "abc"}, "low", "must be a number, got 'abc'"),
-        ({**LOG, "low": "1e-4"}, "low", "must be a number, got '1e-4'"),
-        ({**LOG, "high": True}, "high", "must be a number, got True"),
-        ({**LOG, "high": math.inf}, "high", "must be a number, got inf"),
-        ({"scale": "int", "low": 1, "high": 2.5}, "high", "must be an integer, got 2.5"),
+        ({"scale": "log", "high": 0.1}, "low", "expected a value for scale 'log', got nothing"),
+        ({**LOG, "low": "abc"}, "low", "expected a number, got 'abc'"),
+        ({**LOG, "low": "1e-4"}, "low", "expected a number, got '1e-4'"),
+        ({**LOG, "high": True}, "high", "expected a number, got True"),
+        ({**LOG, "high": math.inf}, "high", "expected a number, got inf"),
+        ({"scale": "int", "low": 1, "high": 2.5}, "high", "expected an integer, got 2.5"),
+        ({"scale": "int", "low": 3, "high": 3}, "high", "expected > low (3), got 3"),
+        ({"scale": "int_log", "low": "a", "high": 8}, "low", "expected a number, got 'a'"),
         (
             {"scale": "int_log", "low": 0, "high": 8},
             "low",
-            "must be >= 1 for scale 'int_log', got 0",
+            "expected an integer >= 1 for scale 'int_log', got 0",
         ),
         (
             {"scale": "pow2", "low": 16, "high": 100},
             "high",
-            "must be a power of two >= 1 for scale 'pow2', got 100",
+            "expected a power of two >= 1 for scale 'pow2', got 100",
         ),
-        ({"scale": "choice", "values": []}, "values", "must be a non-empty list, got []"),
-        ({"scale": "choice", "values": "ab"}, "values", "must be a non-empty list, got 'ab'"),
-        (["a", "b", "a"], "values", "must be distinct, got 'a' twice"),
-        ({"scale": "value"}, "value", "is required for scale 'value'"),
+        ({"scale": "pow2", "low": 1.5, "high": 4}, "low", "expected an integer, got 1.5"),
+        ({"scale": "pow2", "low": 8, "high": 4}, "high", "expected > low (8), got 4"),
+        ({"scale": "choice", "values": []}, "values", "expected a non-empty list, got []"),
+        ({"scale": "choice", "values": "ab"}, "values", "expected a non-empty list, got 'ab'"),
+        (["a", "b", "a"], "values", "expected distinct values, got 'a' twice"),
+        ({"scale": "value"}, "value", "expected a value for scale 'value', got nothing"),
         ({1, 2}, "", "expected a mapping with 'scale', a list of choices or a single value, got"),
     ],
 )
@@ -251,8 +257,50 @@ def test_make_scale_errors(raw: Any, field: str, message: str) -> None:
     assert info.value.message.startswith(message)
     assert isinstance(info.value, ValueError)
     assert str(info.value) == (f"{field}: " if field else "") + info.value.message
+    # The field is kept apart: the message never repeats it, so callers prefix it once.
+    assert not field or not info.value.message.startswith(field)
+
+
+def test_huge_values_are_cut_in_messages() -> None:
+    assert short_repr("x" * 10) == repr("x" * 10)
+    cut = short_repr("x" * 1000)
+    assert len(cut) == REPR_LIMIT and cut.endswith("…") and cut.startswith("'xxx")
+    with pytest.raises(ScaleError) as info:
+        make_scale({**LOG, "low": "y" * 10_000})
+    assert len(info.value.message) < 120
+    assert info.value.message.startswith("expected a number, got 'yyy") and "…" in str(info.value)
+
+
+def test_integer_scales_share_checks_and_descriptions() -> None:
+    assert Int(1, 4).describe() == "int [1, 4]"
+    assert IntLog(1, 32).describe() == "int_log [1, 32]"
+    assert Pow2(16, 512).describe() == "pow2 [16, 512]"
+    assert Int(1.0, 4.0) == Int(1, 4) and type(Int(1.0, 4).low) is int  # type: ignore[arg-type]
+    assert IntLog(2.0, 8).to_mapping() == {"scale": "int_log", "low": 2, "high": 8}  # type: ignore[arg-type]
+
+
+def test_cells_and_their_centres() -> None:
+    assert Int(-2, 5).cells == 8
+    assert Pow2(16, 512).cells == 6
+    assert Choice(("a", "b", "c")).cells == 3
+    choice = Choice(("a", "b", "c"))
+    assert [choice.cell_centre(i) for i in range(3)] == [1 / 6, 0.5, 5 / 6]
+    for scale in (Int(-2, 5), Pow2(16, 512), choice):
+        for i in range(scale.cells):
+            assert scale.to_unit(scale.from_unit(scale.cell_centre(i))) == scale.cell_centre(i)
+
+
+def test_int_log_unrounded_is_continuous_and_rounds_to_from_unit() -> None:
+    scale = IntLog(1, 32)
+    assert scale.unrounded(0.0) == pytest.approx(0.5)
+    assert scale.unrounded(1.0) == pytest.approx(32.5)
+    us = [i / 50 for i in range(51)]
+    values = [scale.unrounded(u) for u in us]
+    assert values == sorted(values)
+    for u, x in zip(us, values, strict=True):
+        assert scale.from_unit(u) == min(max(math.floor(x + 0.5), 1), 32)
 
 
 def test_scale_error_pickles() -> None:
-    err = pickle.loads(pickle.dumps(ScaleError("lr.low", "must be > 0")))
-    assert (err.field, err.message, str(err)) == ("lr.low", "must be > 0", "lr.low: must be > 0")
+    err = pickle.loads(pickle.dumps(ScaleError("lr.low", "expected > 0")))
+    assert (err.field, err.message, str(err)) == ("lr.low", "expected > 0", "lr.low: expected > 0")

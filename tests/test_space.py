@@ -32,7 +32,7 @@ def test_from_mapping_errors_name_the_parameter() -> None:
     with pytest.raises(ScaleError) as info:
         SearchSpace.from_mapping({"lr": {"scale": "log", "low": 0, "high": 0.1}})
     assert info.value.field == "lr.low"
-    assert str(info.value) == "lr.low: must be > 0 for scale 'log', got 0"
+    assert str(info.value) == "lr.low: expected > 0 for scale 'log', got 0"
     with pytest.raises(ScaleError) as info:
         SearchSpace.from_mapping({"opt": {1, 2}})
     assert info.value.field == "opt"
@@ -53,9 +53,37 @@ def test_sample_unit_is_seeded_and_stays_in_the_box() -> None:
     box = Box({"lr": (0.2, 0.3), "x": (0.0, 0.1), "layers": (0.5, 1.0)}, {"opt": (0, 2)})
     rng = random.Random(2)
     for _ in range(200):
-        unit = SPACE.sample_unit(rng, box)
+        unit = box.sample(rng, SPACE)
         assert box.contains(unit, SPACE)
         assert SPACE.to_values(unit)["opt"] in ("adam", "rmsprop")
+
+
+# Drawn with random.Random(42) before sample_unit stopped going through Box: seeded searches
+# (random search, `searcher sample`) must keep drawing exactly these coordinates.
+PINNED = [
+    {
+        "lr": 0.6394267984578837,
+        "x": 0.025010755222666936,
+        "opt": 0.5,
+        "layers": 0.24489185380347622,
+    },
+    {"lr": 0.1395379285251439, "x": 0.1024951761715075, "opt": 5 / 6, "layers": 0.8921795677048454},
+    {
+        "lr": 0.08693883262941615,
+        "x": 0.4219218196852704,
+        "opt": 1 / 6,
+        "layers": 0.09369523986159245,
+    },
+]
+
+
+def test_sample_unit_draws_the_pinned_coordinates() -> None:
+    rng = random.Random(42)
+    assert [SPACE.sample_unit(rng) for _ in range(3)] == PINNED
+    full = Box.full(SPACE)
+    a, b = random.Random(7), random.Random(7)
+    for _ in range(50):
+        assert SPACE.sample_unit(a) == full.sample(b, SPACE)
 
 
 def test_grid_is_the_product_with_fixed_values() -> None:

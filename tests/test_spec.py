@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from search_spaces.strategies import REGISTRY, StageSpec
 from searcher.cli import cli
 from searcher.errors import SpecError
 from searcher.spec import apply_overrides, load_spec
-from searcher.yaml_io import load_yaml
+from searcher.spec.load import _expected
+from searcher.spec.yaml_io import load_yaml
 from tests.conftest import base_spec, write_spec
+from trials.config import DataConfig
+from trials.errors import ParamError
+from trials.hparams import COMMON_DEFAULTS, check_params
 
 
 def _bad(tmp_path: Path, **changes: Any) -> dict[str, Any]:
@@ -24,26 +30,26 @@ def _space(**entries: Any) -> dict[str, Any]:
 
 
 BAD_SPECS = [
-    ("unknown top key", {"epochz": 3}, "epochz", "unknown key 'epochz'; expected one of name,"),
-    ("unknown nested key", {"budget": {"epoch": 3}}, "budget.epoch", "unknown key 'epoch'"),
-    ("wrong type", {"budget": {"epochs": "many"}}, "budget.epochs", "valid integer"),
+    ("unknown top key", {"epochz": 3}, "epochz", "unknown key; expected one of name,"),
+    ("unknown nested key", {"budget": {"epoch": 3}}, "budget.epoch", "unknown key"),
+    ("wrong type", {"budget": {"epochs": "many"}}, "budget.epochs", "expected an integer >= 1"),
     (
         "low >= high",
         _space(lr={"scale": "log", "low": 0.1, "high": 0.01}),
         "space.lr.high",
-        "low must be < high",
+        "expected > low (0.1), got 0.01",
     ),
     (
         "log low <= 0",
         _space(lr={"scale": "log", "low": 0, "high": 0.1}),
         "space.lr.low",
-        "must be > 0 for scale 'log', got 0",
+        "expected > 0 for scale 'log', got 0",
     ),
     (
         "beta outside (0,1)",
         _space(beta1={"scale": "one_minus_log", "low": 0.9, "high": 1.0}),
         "space.beta1.high",
-        "must be in (0, 1)",
+        "expected a number in (0, 1)",
     ),
     (
         "unknown scale",
@@ -51,22 +57,27 @@ BAD_SPECS = [
         "space.lr.scale",
         "loggy",
     ),
-    ("unknown workload", {"workload": "resnet"}, "workload", "unknown workload 'resnet'"),
+    ("unknown workload", {"workload": "resnet"}, "workload", "got 'resnet'"),
     (
         "unknown strategy",
         {"search": {"strategy": "bayes"}},
         "search.strategy",
-        "unknown strategy 'bayes'; expected one of random, grid, coarse_to_fine, optuna_tpe",
+        "expected one of random, grid, coarse_to_fine, optuna_tpe, got 'bayes'",
     ),
-    ("param the workload lacks", _space(momentun=0.9), "space.momentun", "no hyperparameter"),
+    ("param the workload lacks", _space(momentun=0.9), "space.momentun", "unknown to workload"),
     ("bad metric", {"metric": {"name": "accuracy"}}, "metric.name", "expected one of"),
-    ("bad mode", {"metric": {"name": "val_loss", "mode": "up"}}, "metric.mode", "'max' or 'min'"),
-    ("bad data key", {"data": {"dataset": "mnist", "rooot": "x"}}, "data", "rooot"),
+    (
+        "bad mode",
+        {"metric": {"name": "val_loss", "mode": "up"}},
+        "metric.mode",
+        "expected one of max, min, got 'up'",
+    ),
+    ("bad data key", {"data": {"dataset": "mnist", "rooot": "x"}}, "data.rooot", "unknown key"),
     (
         "stages on random",
         {"search": {"strategy": "random", "stages": [{"trials": 2}]}},
-        "search",
-        "only for coarse_to_fine",
+        "search.stages",
+        "expected no stages for strategy random",
     ),
 ]
 
@@ -118,7 +129,7 @@ def test_overrides_parse_values_as_yaml_and_are_validated(tmp_path: Path) -> Non
         load_spec(path, ["budget.epochs=0"])
     with pytest.raises(SpecError, match=r"--set: expected key.path=value"):
         load_spec(path, ["budget.epochs"])
-    with pytest.raises(SpecError, match=r"'name' is not a mapping"):
+    with pytest.raises(SpecError, match=r"expected a mapping at 'name' to set 'name.first'"):
         apply_overrides({"name": "x"}, ["name.first=y"], "s.yaml")
 
 
@@ -144,9 +155,12 @@ def test_example_specs_validate() -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"optimizer": ["adam", "adamw"]}, "hyperparameter optimizer: got 'adamw'"),
-        ({"dropout": {"scale": "linear", "low": 0.0, "high": 1.5}}, "hyperparameter dropout"),
-        ({"batch_size": 0}, "hyperparameter batch_size"),
+        ({"optimizer": ["adam", "adamw"]}, "expected one of sgd, adam, rmsprop, got 'adamw'"),
+        (
+            {"dropout": {"scale": "linear", "low": 0.0, "high": 1.5}},
+            "expected a number >= 0 and < 1, got 1.5",
+        ),
+        ({"batch_size": 0}, "expected an integer >= 1, got 0"),
     ],
 )
 def test_values_the_workload_rejects_are_spec_errors(
@@ -159,4 +173,198 @@ def test_values_the_workload_rejects_are_spec_errors(
         load_spec(path)
     name = next(iter(entry))
     assert info.value.field == f"space.{name}"
-    assert message in str(info.value)
+    assert str(info.value) == f"{path}: space.{name}: {message}"
+
+
+# Exact one-line messages: FILE: field.path: expected ..., got ... (the path said once).
+EXACT = [
+    (
+        {"budget": {"epochs": "abc"}},
+        "budget.epochs: expected an integer >= 1, got 'abc'",
+    ),
+    (
+        {"search": {"strategy": "bayes"}},
+        "search.strategy: expected one of random, grid, coarse_to_fine, optuna_tpe, got 'bayes'",
+    ),
+    (
+        {"search": {"strategy": "coarse_to_fine", "trials": 4}},
+        "search.trials: expected no trials for strategy coarse_to_fine, which takes stages, got 4",
+    ),
+    (
+        {"search": {"strategy": "coarse_to_fine", "stages": []}},
+        "search.stages: expected at least one stage, got []",
+    ),
+    (
+        {"search": {"strategy": "coarse_to_fine", "stages": [{"trials": 2, "keep_top": 0}]}},
+        "search.stages.0.keep_top: expected a number > 0 and <= 1, got 0",
+    ),
+    (
+        {"search": {"strategy": "coarse_to_fine", "stages": [{"trials": 2, "pad": 1}]}},
+        "search.stages.0.pad: expected a number >= 0 and < 1, got 1",
+    ),
+    (
+        {"search": {"strategy": "coarse_to_fine", "stages": [{"trials": 2, "zoom": 1}]}},
+        "search.stages.0.zoom: unknown key; expected one of trials, keep_top, pad",
+    ),
+    (
+        {"data": {"dataset": "mnist", "bogus": 1}},
+        "data.bogus: unknown key; expected one of dataset, root, train_size, val_fraction, seed, "
+        "download, image_size, per_class, cache_dir",
+    ),
+    (
+        {"data": {"val_fraction": 1.5}},
+        "data.val_fraction: expected a number > 0 and < 1, got 1.5",
+    ),
+    ({"data": {"train_size": "100"}}, "data.train_size: expected an integer >= 1, got '100'"),
+    ({"data": {"download": 1}}, "data.download: expected true or false, got 1"),
+    (
+        {"data": {"dataset": "cifar"}},
+        "data.dataset: expected one of mnist, fashion_mnist, catdog, got 'cifar'",
+    ),
+    (
+        {"data": {"image_size": 32}},
+        "data.image_size: only for dataset catdog; expected nothing for mnist, got 32",
+    ),
+    (
+        {"data": {"dataset": "catdog"}},
+        "data.dataset: expected one of mnist, fashion_mnist for workload mnist_mlp, got 'catdog'",
+    ),
+    (
+        _space(lr={"scale": "log", "low": 0, "high": 0.1}),
+        "space.lr.low: expected > 0 for scale 'log', got 0",
+    ),
+    (
+        _space(dropout={"scale": "linear", "low": 0.0, "high": 1.5}),
+        "space.dropout: expected a number >= 0 and < 1, got 1.5",
+    ),
+    (
+        _space(lr={"scale": "log", "lo": 0.1, "high": 1}),
+        "space.lr.lo: unknown key for scale 'log'; expected one of scale, low, high",
+    ),
+    (
+        {"resources": {"gpu": 1.5}},
+        "resources.gpu: expected a fraction <= 1 or a whole number, got 1.5",
+    ),
+    (
+        {"scheduler": {"type": "hyperband"}},
+        "scheduler.type: expected one of fifo, asha, got 'hyperband'",
+    ),
+    (
+        {"workload": "resnet"},
+        "workload: expected one of catdog_cnn, mnist_cnn, mnist_mlp or package.module:WORKLOAD, "
+        "got 'resnet'",
+    ),
+    ({"space": {}}, "space: expected at least 1 entry, got {}"),
+    ({"budget": 3}, "budget: expected a mapping, got 3"),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected"), EXACT, ids=[e[1].split(":")[0] for e in EXACT])
+def test_error_message_form(tmp_path: Path, changes: dict, expected: str) -> None:
+    path = write_spec(tmp_path / "x.yaml", _bad(tmp_path, **changes))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value) == f"{path}: {expected}"
+    field = expected.split(": ")[0]
+    assert info.value.field == field
+    assert str(info.value).count(f"{field}:") == 1, "the field path is said exactly once"
+    assert "Input should" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_field_and_huge_values(tmp_path: Path) -> None:
+    raw = _bad(tmp_path)
+    del raw["name"]
+    path = write_spec(tmp_path / "x.yaml", raw)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value) == f"{path}: name: expected a value, got nothing"
+    huge = write_spec(tmp_path / "h.yaml", _bad(tmp_path, budget={"epochs": "z" * 10_000}))
+    with pytest.raises(SpecError) as info:
+        load_spec(huge)
+    cut = "'" + "z" * 78 + "…"  # 80 characters in all
+    assert str(info.value) == f"{huge}: budget.epochs: expected an integer >= 1, got {cut}"
+
+
+def test_spec_data_is_the_validated_data_config(tmp_path: Path) -> None:
+    path = write_spec(tmp_path / "ok.yaml", base_spec("ok", tmp_path))
+    spec = load_spec(path)
+    assert isinstance(spec.data, DataConfig) and spec.data is spec.model.data
+    assert (spec.data.train_size, spec.data.val_fraction, spec.data.download) == (800, 0.25, False)
+    raw = base_spec("ok", tmp_path)
+    del raw["data"]
+    assert load_spec(write_spec(tmp_path / "d.yaml", raw)).data == DataConfig()
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_spec_and_make_strategy_agree_on_every_registered_strategy(
+    tmp_path: Path, name: str
+) -> None:
+    sized_by = REGISTRY[name].sized_by
+    size: Any = {"trials": 3, "stages": [{"trials": 2}, {"trials": 1}], "grid_points": 2}[sized_by]
+    search = {"strategy": name, "seed": 0, sized_by: size}
+    spec = load_spec(write_spec(tmp_path / "s.yaml", _bad(tmp_path, search=search)))
+    strategy = spec.build_strategy()
+    assert type(strategy) is type(
+        REGISTRY[name].build(spec.space, "max", 0, getattr(spec.model.search, sized_by))
+    )
+    planned = {"trials": 3, "stages": 3, "grid_points": 2 * 2 * 2}[sized_by]
+    assert strategy.planned_trials == planned
+    if sized_by == "stages":
+        assert all(isinstance(s, StageSpec) for s in strategy.stages)  # type: ignore[attr-defined]
+        with pytest.raises(SpecError, match="search.trials: expected no trials"):
+            load_spec(
+                write_spec(
+                    tmp_path / "t.yaml", _bad(tmp_path, search={"strategy": name, "trials": 3})
+                )
+            )
+    else:
+        with pytest.raises(SpecError, match="search.stages: expected no stages"):
+            load_spec(
+                write_spec(
+                    tmp_path / "t.yaml",
+                    _bad(tmp_path, search={"strategy": name, "stages": [{"trials": 2}]}),
+                )
+            )
+
+
+def test_default_stages_pass_straight_through(tmp_path: Path) -> None:
+    search = {"strategy": "coarse_to_fine", "seed": 0}
+    spec = load_spec(write_spec(tmp_path / "s.yaml", _bad(tmp_path, search=search)))
+    strategy = spec.build_strategy()
+    assert strategy.stages == [StageSpec(trials=16), StageSpec(trials=8), StageSpec(trials=8)]  # type: ignore[attr-defined]
+    assert strategy.planned_trials == 32
+
+
+def test_param_errors_keep_the_name_apart_and_pickle() -> None:
+    with pytest.raises(ParamError) as info:
+        check_params(COMMON_DEFAULTS, {"dropout": 1.5})
+    err = info.value
+    assert (err.name, err.message) == ("dropout", "expected a number >= 0 and < 1, got 1.5")
+    assert str(err) == "hyperparameter dropout: expected a number >= 0 and < 1, got 1.5"
+    assert isinstance(err, ValueError)
+    copy = pickle.loads(pickle.dumps(err))
+    assert (type(copy), copy.name, copy.message, str(copy)) == (
+        ParamError,
+        err.name,
+        err.message,
+        str(err),
+    )
+
+
+@pytest.mark.parametrize(
+    ("msg", "expected"),
+    [
+        ("Input should be a valid integer", "expected a valid integer"),
+        (
+            "Input should be a valid integer, unable to parse string as an integer",
+            "expected a valid integer",
+        ),
+        ("Input should be greater than or equal to 1", "expected >= 1"),
+        ("Input should be greater than 0", "expected > 0"),
+        ("Input should be less than or equal to 1", "expected <= 1"),
+        ("Input should be less than 1", "expected < 1"),
+    ],
+)
+def test_pydantic_wording_is_converted_where_the_field_is_unknown(msg: str, expected: str) -> None:
+    # A location that names no field of the spec falls back to rewording pydantic's message.
+    assert _expected({"type": "int_parsing", "msg": msg}, ["nowhere"]) == expected

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from search_spaces.box import Box, top_box
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import (
     DONE,
+    REGISTRY,
     STRATEGIES,
     WAIT,
     CoarseToFine,
@@ -32,7 +37,11 @@ SPACE = SearchSpace.from_mapping(
         "epochs": 3,
     }
 )
-STAGES = [StageSpec(8), StageSpec(8, keep_top=0.25, pad=0.05), StageSpec(4, keep_top=0.5)]
+STAGES = [
+    StageSpec(trials=8),
+    StageSpec(trials=8, keep_top=0.25, pad=0.05),
+    StageSpec(trials=4, keep_top=0.5),
+]
 
 
 def score(s: Suggestion) -> float | None:
@@ -146,7 +155,7 @@ def test_coarse_to_fine_survives_pickling_mid_search() -> None:
 
 
 def test_all_failed_stage_falls_back_to_the_full_box() -> None:
-    c2f = CoarseToFine(SPACE, "min", seed=2, stages=[StageSpec(3), StageSpec(3)])
+    c2f = CoarseToFine(SPACE, "min", seed=2, stages=[StageSpec(trials=3)] * 2)
     for s in ask_stage(c2f):
         c2f.tell(s.key, None, error="diverged")
     assert [s.stage for s in ask_stage(c2f)] == [2] * 3
@@ -174,7 +183,7 @@ def test_optuna_tpe_runs_and_pickles() -> None:
 
 
 def test_make_strategy() -> None:
-    assert STRATEGIES == ("random", "grid", "coarse_to_fine", "optuna_tpe")
+    assert tuple(REGISTRY) == STRATEGIES == ("random", "grid", "coarse_to_fine", "optuna_tpe")
     assert isinstance(make_strategy("random", SPACE, "max", 0, trials=3), RandomSearch)
     assert make_strategy("grid", SPACE, "max", 0, grid_points=2).planned_trials == 2 * 2 * 3 * 2
     assert isinstance(make_strategy("coarse_to_fine", SPACE, "max", 0, stages=STAGES), CoarseToFine)
@@ -185,3 +194,60 @@ def test_make_strategy() -> None:
         make_strategy("random", SPACE, "max", 0)
     with pytest.raises(ValueError, match="mode"):
         make_strategy("random", SPACE, "maximize", 0, trials=3)
+
+
+SIZES = {"trials": 3, "stages": STAGES, "grid_points": 2}
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_registry_sizes_and_builds_each_strategy(name: str) -> None:
+    """make_strategy builds what the registry says, sized by the setting the registry names."""
+    entry = REGISTRY[name]
+    size = SIZES[entry.sized_by]
+    built = make_strategy(name, SPACE, "max", 0, **{entry.sized_by: size})
+    assert type(built) is type(entry.build(SPACE, "max", 0, size))
+    planned = {"trials": 3, "stages": 20, "grid_points": 2 * 2 * 3 * 2}[entry.sized_by]
+    assert built.planned_trials == planned
+    if entry.sized_by != "grid_points":  # grid has a default size; the others need theirs
+        with pytest.raises(ValueError, match=f"needs {entry.sized_by}"):
+            make_strategy(name, SPACE, "max", 0)
+
+
+def test_optuna_is_imported_only_when_its_strategy_is_built() -> None:
+    code = (
+        "import sys\n"
+        "from search_spaces.space import SearchSpace\n"
+        "from search_spaces.strategies import make_strategy\n"
+        "import searcher.spec.models\n"
+        "space = SearchSpace.from_mapping({'x': {'scale': 'linear', 'low': 0, 'high': 1}})\n"
+        "make_strategy('random', space, 'max', 0, trials=2)\n"
+        "assert 'optuna' not in sys.modules\n"
+        "make_strategy('optuna_tpe', space, 'max', 0, trials=2)\n"
+        "assert 'optuna' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"trials": 0}, "greater than or equal to 1"),
+        ({"trials": 2, "keep_top": 0}, "greater than 0"),
+        ({"trials": 2, "keep_top": 1.5}, "less than or equal to 1"),
+        ({"trials": 2, "pad": -0.1}, "greater than or equal to 0"),
+        ({"trials": 2, "pad": 1.0}, "less than 1"),
+        ({"trials": 2, "zoom": 2}, "Extra inputs are not permitted"),
+    ],
+)
+def test_stage_spec_validates(changes: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        StageSpec(**changes)
+
+
+def test_stage_spec_defaults_pickle_and_hash() -> None:
+    stage = StageSpec(trials=4)
+    assert (stage.keep_top, stage.pad) == (0.25, 0.1)
+    assert pickle.loads(pickle.dumps(stage)) == stage
+    assert hash(stage) == hash(StageSpec(trials=4, keep_top=0.25, pad=0.1))
+    with pytest.raises(ValidationError):
+        stage.trials = 5  # type: ignore[misc]

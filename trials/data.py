@@ -8,18 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from trials.config import DataConfig, DataSource
 from trials.errors import DataError
 from trials.idx import read_idx
 from trials.image_cache import read_cache
-from trials.sources import (
-    DataConfig,
-    DataSource,
-    examples_needed,
-    find_train_files,
-    resolve_source,
-)
-
-__all__ = ["DataConfig", "DataSource", "Split", "load_split", "resolve_source", "stratified_pick"]
+from trials.sources import examples_needed, find_train_files
 
 # Training-set pixel mean and std after scaling to [0, 1].
 NORMALISATION = {"mnist": (0.1307, 0.3081), "fashion_mnist": (0.2860, 0.3530)}

@@ -7,6 +7,21 @@ class DataError(ValueError):
     """Data that cannot be found, read or trusted; the message names the file or directory."""
 
 
+class ParamError(ValueError):
+    """A hyperparameter the workload rejects; `name` is kept apart so a spec can prefix its path.
+
+    `message` reads "expected ..., got ..."; str() is "hyperparameter NAME: MESSAGE".
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name, self.message = name, message
+        super().__init__(f"hyperparameter {name}: {message}")
+
+    def __reduce__(self) -> tuple:
+        # Ray pickles exceptions raised in workers; rebuild from our own arguments.
+        return (type(self), (self.name, self.message))
+
+
 class TrialDiverged(RuntimeError):
     """The training loss became NaN or infinite, so the trial cannot produce a meaningful score."""
 

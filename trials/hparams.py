@@ -7,9 +7,22 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from trials.precision import amp_mode
+from search_spaces.scales import short_repr
+from trials.errors import ParamError
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
+AMP_MODES = ("off", "bf16", "fp16")
+
+
+def amp_mode(value: Any) -> str:
+    """The amp setting as a mode name; YAML reads a bare `off` as false, so accept that too."""
+    if value is False:
+        return "off"
+    if value not in AMP_MODES:
+        allowed = ", ".join(AMP_MODES)
+        raise ParamError("amp", f"expected one of {allowed}, got {short_repr(value)}")
+    return value
+
 
 # Shared by every workload; a workload adds its architecture parameters.
 COMMON_DEFAULTS: dict[str, Any] = {
@@ -50,34 +63,45 @@ _RANGES: dict[str, tuple[str, float, bool, float | None]] = {
 _BOOLS = ("nesterov", "batch_norm", "channels_last", "augment")
 
 
-def _bad(name: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"hyperparameter {name}: got {value!r}, expected {allowed}")
+def _range_text(name: str) -> str:
+    """What a ranged parameter accepts, e.g. 'a number >= 0 and < 1' or 'an integer >= 1'."""
+    kind, low, low_ok, high = _RANGES[name]
+    noun = "an integer" if kind == "int" else "a number"
+    text = f"{noun} {'>=' if low_ok else '>'} {low:g}"
+    return text + (f" and < {high:g}" if high is not None else "")
+
+
+def _bad(name: str, value: object, allowed: str) -> ParamError:
+    return ParamError(name, f"expected {allowed}, got {short_repr(value)}")
 
 
 def _number(name: str, value: object) -> float | int:
     kind, low, low_ok, high = _RANGES[name]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _bad(name, value, "a number")
+        raise _bad(name, value, _range_text(name))
     number = float(value)
     if kind == "int":
         # Search spaces may hand over 64.0 for an integer; accept it, but not 64.5.
         if not number.is_integer():
-            raise _bad(name, value, "an integer")
+            raise _bad(name, value, _range_text(name))
         number = int(number)
     ok = math.isfinite(number) and (number > low or (low_ok and number == low))
     if not ok or (high is not None and number >= high):
-        low_txt = f"{'>=' if low_ok else '>'} {low}"
-        raise _bad(name, value, low_txt + (f" and < {high}" if high is not None else ""))
+        raise _bad(name, value, _range_text(name))
     return number
 
 
 def check_params(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge params over defaults, rejecting unknown names and out-of-range or mistyped values."""
+    """Merge params over defaults, rejecting unknown names and out-of-range or mistyped values.
+
+    Raises ParamError naming the first parameter at fault.
+    """
     unknown = sorted(set(params) - set(defaults))
     if unknown:
-        raise ValueError(
-            f"unknown hyperparameter(s) {', '.join(unknown)}; "
-            f"this workload accepts: {', '.join(sorted(defaults))}"
+        others = f" (so are {', '.join(unknown[1:])})" if len(unknown) > 1 else ""
+        raise ParamError(
+            unknown[0],
+            f"unknown to this workload{others}; expected one of {', '.join(sorted(defaults))}",
         )
     merged = {**defaults, **params}
     for name, value in merged.items():
@@ -92,5 +116,6 @@ def check_params(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict
         elif name == "amp":
             merged[name] = amp_mode(value)
     if merged.get("nesterov") and merged.get("momentum", 0) == 0:
-        raise ValueError("hyperparameter nesterov: needs momentum > 0")
+        momentum = short_repr(merged.get("momentum", 0))
+        raise ParamError("nesterov", f"expected momentum > 0 for nesterov, got momentum {momentum}")
     return merged

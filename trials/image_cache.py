@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import warnings
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -20,9 +19,10 @@ import numpy as np
 from filelock import FileLock
 from PIL import Image, ImageOps
 
+from trials.config import DEFAULT_IMAGE_CACHE, DataConfig, DataSource
 from trials.errors import DataError
+from trials.files import write_atomic
 from trials.image_folders import ImageFolder, find_images
-from trials.sources import DEFAULT_IMAGE_CACHE, DataConfig, DataSource
 
 CACHE_VERSION = 1
 # Images decoded by this process; tests read it to prove that a second load does not decode.
@@ -72,7 +72,7 @@ def build_cache(cfg: DataConfig) -> DataSource:
         reused = meta_path.is_file() and images_path.is_file()
         meta = _read_meta(meta_path) if reused else _decode_into(folder, cfg, images_path)
         if not reused:
-            _write_atomic(meta_path, lambda f: f.write(json.dumps(meta).encode()))
+            write_atomic(meta_path, lambda f: f.write(json.dumps(meta).encode()))
     description = describe(meta, reused)
     return DataSource(
         cfg.dataset, "image_cache", str(images_path), description, sum(meta["counts"])
@@ -142,7 +142,7 @@ def _decode_into(folder: ImageFolder, cfg: DataConfig, images_path: Path) -> dic
             f"({', '.join(usable) or 'none'}) after skipping {len(corrupt)} corrupt file(s); "
             "need at least two classes"
         )
-    _write_atomic(images_path, lambda f: np.save(f, out[: len(labels)]))
+    write_atomic(images_path, lambda f: np.save(f, out[: len(labels)]))
     return {
         "version": CACHE_VERSION,
         "dataset": cfg.dataset,
@@ -161,14 +161,3 @@ def _decode_into(folder: ImageFolder, cfg: DataConfig, images_path: Path) -> dic
 
 def _read_meta(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
-
-
-def _write_atomic(path: Path, write: Callable[[Any], Any]) -> None:
-    """Write to a temporary file and rename it, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

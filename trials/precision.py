@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
 import torch
 
-AMP_MODES = ("off", "bf16", "fp16")
+from trials.hparams import amp_mode
+
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def amp_mode(value: Any) -> str:
-    """The amp setting as a mode name; YAML reads a bare `off` as false, so accept that too."""
-    if value is False:
-        return "off"
-    if value not in AMP_MODES:
-        allowed = ", ".join(AMP_MODES)
-        raise ValueError(f"hyperparameter amp: got {value!r}, expected one of {allowed}")
-    return value
 
 
 class Precision:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
-
+from trials.config import IMAGE_DATASETS, MNIST_DATASETS
 from trials.errors import UnknownWorkload
 from trials.hparams import CNN_DEFAULTS, COMMON_DEFAULTS, PHOTO_DEFAULTS
-from trials.models import MLP, MnistCNN, PhotoCNN
-from trials.sources import IMAGE_DATASETS, MNIST_DATASETS
 
-__all__ = ["REPORTED_METRICS", "WORKLOADS", "UnknownWorkload", "Workload", "get_workload"]
+if TYPE_CHECKING:
+    from torch import nn
 
 # What train() reports after every epoch besides "epoch"; a spec's metric must be one of these.
 REPORTED_METRICS = (
@@ -40,16 +38,23 @@ class Workload:
     build_model: Callable[[dict[str, Any]], nn.Module]
 
 
+# The builders import the models when a trial builds one, so validating a spec loads no torch.
 def _mlp(p: dict[str, Any]) -> nn.Module:
+    from trials.models import MLP
+
     classes = p.get("num_classes", 10)
     return MLP(p["hidden_units"], p["hidden_layers"], p["dropout"], p["batch_norm"], classes)
 
 
 def _cnn(p: dict[str, Any]) -> nn.Module:
+    from trials.models import MnistCNN
+
     return MnistCNN(p["channels"], p["dropout"], p["batch_norm"], p.get("num_classes", 10))
 
 
 def _photo_cnn(p: dict[str, Any]) -> nn.Module:
+    from trials.models import PhotoCNN
+
     return PhotoCNN(
         p["channels"], p["blocks"], p["dropout"], p["batch_norm"], p.get("num_classes", 2)
     )

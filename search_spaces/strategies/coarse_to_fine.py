@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from search_spaces.box import Box, top_box
 from search_spaces.space import SearchSpace
@@ -17,27 +19,25 @@ from search_spaces.strategies.base import (
 )
 
 
-@dataclass(frozen=True)
-class StageSpec:
-    """A stage's size and how it zooms; keep_top and pad are ignored for stage 1."""
+class StageSpec(BaseModel):
+    """A stage's size and how it zooms; keep_top and pad are ignored for stage 1.
 
-    trials: int
-    keep_top: float = 0.25
-    pad: float = 0.1
+    The spec's `search.stages` entries are these, so the checks live here and nowhere else.
+    """
 
-    def __post_init__(self) -> None:
-        if self.trials < 1:
-            raise ValueError(f"trials must be >= 1, got {self.trials}")
-        if not 0 < self.keep_top <= 1:
-            raise ValueError(f"keep_top must be in (0, 1], got {self.keep_top}")
-        if self.pad < 0:
-            raise ValueError(f"pad must be >= 0, got {self.pad}")
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trials: int = Field(ge=1)
+    keep_top: float = Field(0.25, gt=0, le=1)
+    pad: float = Field(0.1, ge=0, lt=1)
 
 
 class CoarseToFine(Strategy):
     """Stage 1 samples the full box; stage k+1 waits for stage k, then zooms on the top trials."""
 
-    def __init__(self, space: SearchSpace, mode: str, seed: int, stages: list[StageSpec]) -> None:
+    def __init__(
+        self, space: SearchSpace, mode: str, seed: int, stages: Sequence[StageSpec]
+    ) -> None:
         super().__init__(space, mode, seed)
         if not stages:
             raise ValueError("coarse_to_fine needs at least one stage")

@@ -3,131 +3,26 @@
 from __future__ import annotations
 
 import copy
-import re
+import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import annotated_types
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
-from search_spaces.scales import ScaleError
+from search_spaces.scales import ScaleError, format_number, short_repr
 from search_spaces.space import SearchSpace
-from search_spaces.strategies import STRATEGIES
+from search_spaces.strategies import Strategy, make_strategy
 from searcher.errors import SpecError
-from searcher.yaml_io import load_yaml
-from trials.errors import DataError
+from searcher.spec.models import SpecModel
+from searcher.spec.yaml_io import load_yaml
+from trials.config import DataConfig
+from trials.errors import ParamError, UnknownWorkload
 from trials.hparams import check_params
-from trials.registry import REPORTED_METRICS, UnknownWorkload, Workload, get_workload
-from trials.sources import DataConfig
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MetricSpec(_Strict):
-    name: str = "val_accuracy"
-    mode: Literal["max", "min"] = "max"
-
-
-class BudgetSpec(_Strict):
-    epochs: int = Field(3, ge=1)
-
-
-class StageSpecModel(_Strict):
-    trials: int = Field(ge=1)
-    keep_top: float = Field(0.25, gt=0, le=1)
-    pad: float = Field(0.1, ge=0, lt=1)
-
-
-DEFAULT_STAGES = (
-    StageSpecModel(trials=16),
-    StageSpecModel(trials=8),
-    StageSpecModel(trials=8),
-)
-
-
-class SearchSpec(_Strict):
-    strategy: str = "coarse_to_fine"
-    seed: int = 0
-    trials: int | None = Field(None, ge=1)
-    stages: tuple[StageSpecModel, ...] | None = None
-    grid_points: int = Field(3, ge=1)
-
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        if value not in STRATEGIES:
-            raise ValueError(f"unknown strategy '{value}'; expected one of {', '.join(STRATEGIES)}")
-        return value
-
-    @model_validator(mode="after")
-    def _shape_fits_strategy(self) -> SearchSpec:
-        if self.strategy == "coarse_to_fine":
-            if self.trials is not None:
-                raise ValueError("coarse_to_fine takes 'stages', not 'trials'")
-            if self.stages is not None and len(self.stages) == 0:
-                raise ValueError("stages must list at least one stage")
-        elif self.stages is not None:
-            raise ValueError(f"'stages' is only for coarse_to_fine, not {self.strategy}")
-        return self
-
-    def stage_list(self) -> tuple[StageSpecModel, ...]:
-        """The stages to run: the spec's, or the default 16 + 8 + 8."""
-        return self.stages if self.stages is not None else DEFAULT_STAGES
-
-    def trial_count(self) -> int:
-        """Trials for random/optuna_tpe (default 16)."""
-        return self.trials if self.trials is not None else 16
-
-
-class SchedulerSpec(_Strict):
-    type: Literal["fifo", "asha"] = "fifo"
-    grace_period: int = Field(1, ge=1)
-    reduction_factor: float = Field(2.0, gt=1)
-
-
-class ResourcesSpec(_Strict):
-    cpu: float = Field(1.0, gt=0)
-    gpu: float = Field(0.0, ge=0)
-    max_concurrent: int | None = Field(None, ge=1)
-
-    @field_validator("gpu")
-    @classmethod
-    def _whole_above_one(cls, value: float) -> float:
-        if value > 1 and value != int(value):
-            raise ValueError(f"must be a fraction <= 1 or a whole number, got {value}")
-        return value
-
-
-class TrackingSpec(_Strict):
-    uri: str | None = None
-    experiment: str | None = None
-
-
-class SpecModel(_Strict):
-    name: str
-    workload: str
-    data: dict[str, Any] = Field(default_factory=dict)
-    metric: MetricSpec = MetricSpec()
-    budget: BudgetSpec = BudgetSpec()
-    space: dict[str, Any] = Field(min_length=1)
-    search: SearchSpec = SearchSpec()
-    scheduler: SchedulerSpec = SchedulerSpec()
-    resources: ResourcesSpec = ResourcesSpec()
-    tracking: TrackingSpec = TrackingSpec()
-    storage_path: str | None = None  # Ray's experiment state; shared path or URI on a cluster
-
-    @field_validator("name")
-    @classmethod
-    def _usable_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
-            raise ValueError(
-                "expected letters, digits, '_', '.' or '-' (it names the experiment), "
-                f"got {value!r}"
-            )
-        return value
+from trials.registry import REPORTED_METRICS, Workload, get_workload
 
 
 @dataclass(frozen=True)
@@ -148,6 +43,19 @@ class Spec:
     @property
     def experiment(self) -> str:
         return self.model.tracking.experiment or self.model.name
+
+    def build_strategy(self) -> Strategy:
+        """The spec's strategy over its space."""
+        search = self.model.search
+        return make_strategy(
+            search.strategy,
+            self.space,
+            self.model.metric.mode,
+            search.seed,
+            trials=search.trial_count(),
+            stages=search.stage_list(),
+            grid_points=search.grid_points,
+        )
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
@@ -177,7 +85,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> d
     for item in overrides:
         path, sep, text = item.partition("=")
         if not sep or not path.strip():
-            raise SpecError(source, "--set", f"expected key.path=value, got '{item}'")
+            raise SpecError(source, "--set", f"expected key.path=value, got {short_repr(item)}")
         keys = path.strip().split(".")
         node = result
         for depth, key in enumerate(keys[:-1]):
@@ -186,7 +94,11 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> d
                 child = node[key] = {}
             elif not isinstance(child, dict):
                 where = ".".join(keys[: depth + 1])
-                raise SpecError(source, "--set", f"'{where}' is not a mapping, cannot set '{path}'")
+                raise SpecError(
+                    source,
+                    "--set",
+                    f"expected a mapping at '{where}' to set '{path}', got {short_repr(child)}",
+                )
             node = child
         try:
             node[keys[-1]] = load_yaml(text) if text.strip() else ""
@@ -216,14 +128,12 @@ def validate_spec(raw: dict[str, Any], source: str) -> Spec:
     try:
         workload = get_workload(model.workload)
     except UnknownWorkload as exc:
-        raise SpecError(source, "workload", exc.args[0]) from None
-    try:
-        data = DataConfig.from_mapping(model.data)
-    except DataError as exc:
-        raise SpecError(source, "data", str(exc)) from None
-    _check_fit(source, model, space, workload, data)
+        expected = f"expected one of {', '.join(exc.known)} or package.module:WORKLOAD"
+        got = short_repr(exc.name) + (f" ({exc.why})" if exc.why else "")
+        raise SpecError(source, "workload", f"{expected}, got {got}") from None
+    _check_fit(source, model, space, workload)
     _check_values(source, space, workload)
-    return Spec(source, raw, model, space, data, workload)
+    return Spec(source, raw, model, space, model.data, workload)
 
 
 def _check_values(source: str, space: SearchSpace, workload: Workload) -> None:
@@ -236,13 +146,11 @@ def _check_values(source: str, space: SearchSpace, workload: Workload) -> None:
         for value in scale.grid(2):
             try:
                 check_params(workload.defaults, {name: value})
-            except ValueError as exc:
-                raise SpecError(source, f"space.{name}", str(exc)) from None
+            except ParamError as exc:
+                raise SpecError(source, f"space.{exc.name}", exc.message) from None
 
 
-def _check_fit(
-    source: str, model: SpecModel, space: SearchSpace, workload: Workload, data: DataConfig
-) -> None:
+def _check_fit(source: str, model: SpecModel, space: SearchSpace, workload: Workload) -> None:
     """Cross-field checks: the space, data and metric must suit the workload."""
     if workload.defaults is not None:
         unknown = [name for name in space.params if name not in workload.defaults]
@@ -251,38 +159,127 @@ def _check_fit(
             raise SpecError(
                 source,
                 f"space.{unknown[0]}",
-                f"workload {workload.name} has no hyperparameter '{unknown[0]}'; "
-                f"expected one of {allowed}",
+                f"unknown to workload {workload.name}; expected one of {allowed}",
             )
+    data = model.data
     if workload.datasets and data.dataset not in workload.datasets:
         raise SpecError(
             source,
             "data.dataset",
-            f"workload {workload.name} trains on {', '.join(workload.datasets)}, "
-            f"got '{data.dataset}'",
+            f"expected one of {', '.join(workload.datasets)} for workload {workload.name}, "
+            f"got {short_repr(data.dataset)}",
         )
     if workload.defaults is not None and model.metric.name not in REPORTED_METRICS:
         raise SpecError(
             source,
             "metric.name",
-            f"expected one of {', '.join(REPORTED_METRICS)}, got '{model.metric.name}'",
+            f"expected one of {', '.join(REPORTED_METRICS)}, got {short_repr(model.metric.name)}",
         )
 
 
+# pydantic's error types that say "wrong type" or "out of range": both are answered with what the
+# field accepts, its type and every bound, e.g. "expected an integer >= 1".
+_RANGE_ERRORS = frozenset(
+    {
+        "int_type",
+        "int_parsing",
+        "int_from_float",
+        "float_type",
+        "float_parsing",
+        "bool_type",
+        "bool_parsing",
+        "string_type",
+        "finite_number",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+    }
+)
+_NOUNS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_BOUNDS = (
+    (annotated_types.Gt, "gt", ">"),
+    (annotated_types.Ge, "ge", ">="),
+    (annotated_types.Lt, "lt", "<"),
+    (annotated_types.Le, "le", "<="),
+)
+_PYDANTIC_WORDS = (
+    ("Input should be ", "expected "),
+    ("greater than or equal to ", ">= "),
+    ("greater than ", "> "),
+    ("less than or equal to ", "<= "),
+    ("less than ", "< "),
+)
+
+
 def _first_error(exc: ValidationError) -> tuple[str, str]:
-    """The first pydantic error as (dotted field, message that says what was expected)."""
+    """The first pydantic error as (dotted field, "expected ..., got ...")."""
     err = exc.errors()[0]
     loc = [str(part) for part in err["loc"]]
     kind = err["type"]
     if kind == "extra_forbidden":
         parent = _model_at(SpecModel, loc[:-1])
         allowed = ", ".join(parent.model_fields) if parent else "?"
-        return ".".join(loc), f"unknown key '{loc[-1]}'; expected one of {allowed}"
+        return ".".join(loc), f"unknown key; expected one of {allowed}"
     if kind == "missing":
-        return ".".join(loc), "required field is missing"
-    message = err["msg"]
-    message = message.removeprefix("Value error, ")
-    return ".".join(loc), f"{message}, got {err['input']!r}" if kind != "value_error" else message
+        return ".".join(loc), "expected a value, got nothing"
+    return ".".join(loc), f"{_expected(err, loc)}, got {short_repr(err.get('input'))}"
+
+
+def _expected(err: Any, loc: list[str]) -> str:
+    """What the field accepts, in our words rather than pydantic's."""
+    kind = err["type"]
+    if kind == "value_error":  # our own validators already say "expected ..."
+        return str(err["msg"]).removeprefix("Value error, ")
+    field = _field_at(SpecModel, loc)
+    if kind == "literal_error" and field is not None:
+        choices = typing.get_args(_bare(field.annotation))
+        if choices:
+            return f"expected one of {', '.join(str(c) for c in choices)}"
+    if kind in _RANGE_ERRORS and field is not None:
+        accepted = _accepts(field)
+        if accepted:
+            return f"expected {accepted}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "expected a mapping"
+    if kind in ("tuple_type", "list_type", "iterable_type"):
+        return "expected a list"
+    if kind == "too_short":
+        least = err.get("ctx", {}).get("min_length", 1)
+        return f"expected at least {least} {'entry' if least == 1 else 'entries'}"
+    message = str(err["msg"]).split(", unable to")[0].split(", got a number")[0]
+    for theirs, ours in _PYDANTIC_WORDS:
+        message = message.replace(theirs, ours)
+    return message
+
+
+def _accepts(field: FieldInfo) -> str:
+    """A field's type and bounds in words, e.g. 'a number > 0 and <= 1'; '' if unknown."""
+    noun = _NOUNS.get(_bare(field.annotation), "")  # type: ignore[call-overload]
+    bounds = [
+        f"{op} {format_number(getattr(meta, attr))}"
+        for meta in field.metadata
+        for cls, attr, op in _BOUNDS
+        if isinstance(meta, cls)
+    ]
+    return " ".join(part for part in (noun, " and ".join(bounds)) if part)
+
+
+def _bare(annotation: Any) -> Any:
+    """`X | None` as X; other annotations unchanged."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if type(None) in typing.get_args(annotation) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _field_at(model: type[BaseModel], loc: list[str]) -> FieldInfo | None:
+    """The pydantic field that a location names, e.g. search.stages.0.keep_top."""
+    names = [i for i, part in enumerate(loc) if not part.isdigit()]
+    if not names:
+        return None
+    parent = _model_at(model, loc[: names[-1]])
+    return parent.model_fields.get(loc[names[-1]]) if parent else None
 
 
 def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:

@@ -1,0 +1,120 @@
+"""The spec's sections as pydantic models: what each key accepts.
+
+Validators raise ValueError("expected ...") without the value: load.py adds ", got VALUE" and
+the field's path, so every error reads the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from search_spaces.strategies import REGISTRY, StageSpec
+from trials.config import DataConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetricSpec(_Strict):
+    name: str = "val_accuracy"
+    mode: Literal["max", "min"] = "max"
+
+
+class BudgetSpec(_Strict):
+    epochs: int = Field(3, ge=1)
+
+
+DEFAULT_STAGES = (StageSpec(trials=16), StageSpec(trials=8), StageSpec(trials=8))
+DEFAULT_TRIALS = 16
+
+
+class SearchSpec(_Strict):
+    strategy: str = "coarse_to_fine"
+    seed: int = 0
+    trials: int | None = Field(None, ge=1)
+    stages: tuple[StageSpec, ...] | None = None
+    grid_points: int = Field(3, ge=1)
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in REGISTRY:
+            raise ValueError(f"expected one of {', '.join(REGISTRY)}")
+        return value
+
+    @field_validator("trials", "stages")
+    @classmethod
+    def _sizes_the_strategy(cls, value: Any, info: ValidationInfo) -> Any:
+        """`stages` only for strategies sized by stages, which in turn take no `trials`."""
+        # `strategy` is declared first, so it is in info.data here unless it was invalid.
+        strategy = info.data.get("strategy")
+        if value is None or strategy is None:
+            return value
+        sized_by = REGISTRY[strategy].sized_by
+        if info.field_name == "stages":
+            if sized_by != "stages":
+                raise ValueError(
+                    f"expected no stages for strategy {strategy}, which takes {sized_by}"
+                )
+            if not value:
+                raise ValueError("expected at least one stage")
+        elif sized_by == "stages":
+            raise ValueError(f"expected no trials for strategy {strategy}, which takes stages")
+        return value
+
+    def stage_list(self) -> tuple[StageSpec, ...]:
+        """The stages to run: the spec's, or the default 16 + 8 + 8."""
+        return self.stages if self.stages is not None else DEFAULT_STAGES
+
+    def trial_count(self) -> int:
+        """Trials for strategies sized by trials (default 16)."""
+        return self.trials if self.trials is not None else DEFAULT_TRIALS
+
+
+class SchedulerSpec(_Strict):
+    type: Literal["fifo", "asha"] = "fifo"
+    grace_period: int = Field(1, ge=1)
+    reduction_factor: float = Field(2.0, gt=1)
+
+
+class ResourcesSpec(_Strict):
+    cpu: float = Field(1.0, gt=0)
+    gpu: float = Field(0.0, ge=0)
+    max_concurrent: int | None = Field(None, ge=1)
+
+    @field_validator("gpu")
+    @classmethod
+    def _whole_above_one(cls, value: float) -> float:
+        if value > 1 and value != int(value):
+            raise ValueError("expected a fraction <= 1 or a whole number")
+        return value
+
+
+class TrackingSpec(_Strict):
+    uri: str | None = None
+    experiment: str | None = None
+
+
+class SpecModel(_Strict):
+    name: str
+    workload: str
+    data: DataConfig = DataConfig()
+    metric: MetricSpec = MetricSpec()
+    budget: BudgetSpec = BudgetSpec()
+    space: dict[str, Any] = Field(min_length=1)
+    search: SearchSpec = SearchSpec()
+    scheduler: SchedulerSpec = SchedulerSpec()
+    resources: ResourcesSpec = ResourcesSpec()
+    tracking: TrackingSpec = TrackingSpec()
+    storage_path: str | None = None  # Ray's experiment state; shared path or URI on a cluster
+
+    @field_validator("name")
+    @classmethod
+    def _usable_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+            raise ValueError("expected letters, digits, '_', '.' or '-' (it names the experiment)")
+        return value
