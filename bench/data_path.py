@@ -24,9 +24,10 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from trials import image_cache  # noqa: E402
+from trials.config import DataConfig, DataSource  # noqa: E402
 from trials.data import load_split  # noqa: E402
 from trials.registry import get_workload  # noqa: E402
-from trials.sources import DataConfig, DataSource, resolve_source  # noqa: E402
+from trials.sources import resolve_source  # noqa: E402
 from trials.train import make_optimizer, train  # noqa: E402
 
 MNIST_PARAMS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 128, "channels": 16}
@@ -124,7 +125,7 @@ def packed_on_gpu(
     """Aggregate images/s of 1, 2 and 4 trials sharing one GPU (Ray resources.gpu 1, 0.5, 0.25)."""
     import ray
 
-    from searcher.ray_session import quiet_ray_env
+    from searcher.engine.session import quiet_ray_env
 
     quiet_ray_env()
     ray.init(num_gpus=1, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)

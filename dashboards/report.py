@@ -1,31 +1,13 @@
-"""``searcher report``: one or more searches drawn in their own sampling coordinates."""
+"""The report page: one or more searches drawn in their own sampling coordinates."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from pathlib import Path
-
-from mlflow.tracking import MlflowClient
 
 from dashboards.figures_params import parallel_figure, param_figure, tuned_names
 from dashboards.figures_search import curves_figure, history_figure, importance_figure
-from dashboards.report_data import SearchView, load_view
+from dashboards.report_data import SearchView
 from dashboards.report_html import Section, note, render_page, table
-from searcher.errors import SearcherError
-
-
-def load_views(
-    client: MlflowClient, experiments: list[str], search_id: str | None = None
-) -> list[SearchView]:
-    """The latest search of each experiment (or the given search, for a single experiment)."""
-    if search_id and len(experiments) > 1:
-        raise SearcherError("--search picks one search; give a single experiment name with it")
-    views = [load_view(client, name, search_id) for name in experiments]
-    metrics = {v.metric for v in views}
-    if len(metrics) > 1:
-        raise SearcherError(f"cannot overlay searches on different metrics: {sorted(metrics)}")
-    return views
 
 
 def build_report(views: list[SearchView]) -> str:
@@ -51,14 +33,6 @@ def build_report(views: list[SearchView]) -> str:
         ),
     ]
     return render_page(title, sections)
-
-
-def write_report(views: list[SearchView], output: Path) -> Path:
-    """Write the page atomically, so a browser never opens half a file."""
-    tmp = output.with_name(f".{output.name}.tmp{os.getpid()}")
-    tmp.write_text(build_report(views), encoding="utf-8")
-    tmp.replace(output)
-    return output
 
 
 def _summary(views: list[SearchView]) -> list[str]:

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from search_spaces.strategies import make_strategy
-from search_spaces.strategies.base import Strategy
+from searcher.console.lines import fmt_duration, fmt_params
+from searcher.engine.session import quiet_ray_env, ray_session, sigterm_as_interrupt
 from searcher.errors import SearcherError
-from searcher.orphans import owner_tags, sweep_orphans
-from searcher.progress import fmt_duration, fmt_params
-from searcher.ray_session import quiet_ray_env, ray_session, sigterm_as_interrupt
 from searcher.spec import Spec
-from searcher.store import display_uri, ensure_experiment, open_store, resolve_tracking_uri
-from searcher.yaml_io import dump_yaml
+from searcher.tracking.orphans import sweep_orphans
+from searcher.tracking.recorder import RunRecorder
+from searcher.tracking.search_run import end_search_run, finish_search_run, start_search_run
+from searcher.tracking.store import ensure_experiment, open_store
+from searcher.tracking.uri import display_uri, resolve_tracking_uri
+from trials.config import DataSource
 from trials.errors import DataError
-from trials.sources import DataSource, check_size, resolve_source
+from trials.sources import check_size, resolve_source
 
 DEFAULT_STORAGE = Path("~/.cache/searcher/ray_results")
 
@@ -38,29 +38,10 @@ class SearchSummary:
     best_params: dict[str, Any]
     best_run_id: str | None
     warnings: list[str] = field(default_factory=list)
+    logging_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
     run_ids: dict[str, str] = field(default_factory=dict)
-
-
-def build_strategy(spec: Spec) -> Strategy:
-    """The spec's strategy over its space."""
-    search = spec.model.search
-    return make_strategy(
-        search.strategy,
-        spec.space,
-        spec.model.metric.mode,
-        search.seed,
-        trials=search.trial_count(),
-        stages=[_stage(s) for s in search.stage_list()],
-        grid_points=search.grid_points,
-    )
-
-
-def _stage(model: Any) -> Any:
-    from search_spaces.strategies.coarse_to_fine import StageSpec
-
-    return StageSpec(trials=model.trials, keep_top=model.keep_top, pad=model.pad)
 
 
 def prepare_data(spec: Spec, out: TextIO | None = None) -> DataSource:
@@ -93,19 +74,19 @@ def run_search(
     started = time.monotonic()
     uri = resolve_tracking_uri(tracking_uri, spec.model.tracking.uri)
     storage = resolve_storage(storage_path or spec.model.storage_path)
-    strategy = build_strategy(spec)
+    strategy = spec.build_strategy()
     source = prepare_data(spec, out)
     print(f"data: {source.description}", file=out, flush=True)
     client = open_store(uri)
     quiet_ray_env()
     with ray_session(address), sigterm_as_interrupt():
-        from searcher.cluster import (
+        from searcher.engine.cluster import (
             alive_nodes,
             check_shared_storage,
             check_trial_fits,
             trial_slots,
         )
-        from searcher.tune_run import run_tuner
+        from searcher.engine.tuner import run_tuner
 
         nodes = alive_nodes()
         res = spec.model.resources
@@ -114,7 +95,7 @@ def run_search(
         experiment_id = ensure_experiment(client, uri, spec.experiment)
         for orphan in sweep_orphans(client, experiment_id):
             print(f"marked KILLED: search {orphan}, whose process is gone", file=out, flush=True)
-        parent = _start_parent(client, experiment_id, spec, strategy, source)
+        parent = start_search_run(client, experiment_id, spec, strategy.planned_trials, source)
         where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
         print(
             f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search {parent}); "
@@ -127,19 +108,44 @@ def run_search(
                 spec,
                 strategy,
                 source,
-                client,
-                experiment_id,
-                parent,
+                RunRecorder(client, experiment_id, parent),
+                run_name=f"{spec.name}-{parent[:8]}",
                 storage=storage,
                 concurrency=res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu),
                 out=out,
             )
         except BaseException:
-            client.set_terminated(parent, status="FAILED")
+            end_search_run(client, parent, "FAILED")
             raise
     interrupted = len(strategy.results) < strategy.planned_trials
-    summary = _finish_parent(client, parent, spec, strategy, outcome, uri, interrupted)
-    client.set_terminated(parent, status="KILLED" if interrupted else "FINISHED")
+    best = strategy.best()
+    summary = SearchSummary(
+        search_id=parent,
+        experiment=spec.experiment,
+        tracking_uri=uri,
+        planned=strategy.planned_trials,
+        counts=dict(outcome.counts),
+        best_key=best.key if best else None,
+        best_score=best.score if best else None,
+        best_params=dict(best.values) if best else {},
+        best_run_id=outcome.run_ids.get(best.key) if best else None,
+        warnings=strategy.warnings(),
+        logging_errors=list(outcome.logging_errors),
+        interrupted=interrupted,
+        run_ids=dict(outcome.run_ids),
+    )
+    finish_search_run(
+        client,
+        parent,
+        metric=spec.model.metric.name,
+        boxes=strategy.boxes,
+        best=best,
+        best_run_id=summary.best_run_id,
+        counts=summary.counts,
+        warnings=summary.warnings,
+        logging_errors=summary.logging_errors,
+        status="KILLED" if interrupted else "FINISHED",
+    )
     summary.seconds = time.monotonic() - started
     _print_summary(summary, spec, out)
     return summary
@@ -153,96 +159,6 @@ def resolve_storage(path: str | None) -> str:
     return str(Path(chosen).expanduser().resolve())
 
 
-def _start_parent(
-    client: Any, experiment_id: str, spec: Spec, strategy: Strategy, source: DataSource
-) -> str:
-    """Create the search's parent run with the spec, strategy, seed and data source."""
-    model = spec.model
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    run = client.create_run(
-        experiment_id,
-        run_name=f"{spec.name}-{stamp}",
-        tags={
-            "searcher.kind": "search",
-            "searcher.spec_file": spec.source,
-            "searcher.spec": dump_yaml(spec.raw)[:7900],
-            "searcher.data_source": source.kind,
-            "searcher.data_description": source.description[:4900],
-            "searcher.metric": model.metric.name,
-            "searcher.mode": model.metric.mode,
-            **owner_tags(),
-        },
-    )
-    run_id = run.info.run_id
-    from mlflow.entities import Param
-
-    params = {
-        "workload": spec.workload.name,
-        "dataset": spec.data.dataset,
-        "strategy": model.search.strategy,
-        "seed": model.search.seed,
-        "epochs": model.budget.epochs,
-        "metric": model.metric.name,
-        "mode": model.metric.mode,
-        "planned_trials": strategy.planned_trials,
-        "scheduler": model.scheduler.type,
-        "resources.cpu": model.resources.cpu,
-        "resources.gpu": model.resources.gpu,
-    }
-    client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
-    client.log_text(run_id, dump_yaml(spec.raw), "spec.yaml")
-    return run_id
-
-
-def _finish_parent(
-    client: Any,
-    parent: str,
-    spec: Spec,
-    strategy: Strategy,
-    outcome: Any,
-    uri: str,
-    interrupted: bool,
-) -> SearchSummary:
-    """Record stage boxes, warnings and the best trial on the parent run."""
-    from mlflow.entities import Metric, RunTag
-
-    now = int(time.time() * 1000)
-    best = strategy.best()
-    warnings = strategy.warnings()
-    tags: dict[str, str] = {}
-    for record in strategy.boxes:
-        tags[f"searcher.stage.{record.stage}.box"] = json.dumps(record.box)[:4900]
-        tags[f"searcher.stage.{record.stage}.ranges"] = json.dumps(record.ranges)[:4900]
-    if strategy.boxes:
-        stages = [vars(r) for r in strategy.boxes]
-        client.log_text(parent, json.dumps(stages, indent=2), "stages.json")
-    if warnings:
-        tags["searcher.warnings"] = "\n".join(warnings)[:4900]
-    best_run_id = outcome.run_ids.get(best.key) if best else None
-    if best:
-        tags["searcher.best_trial"] = best.key
-        tags["searcher.best_run_id"] = best_run_id or ""
-    counts = dict(outcome.counts)
-    metrics = [Metric(f"trials_{k.lower()}", float(v), now, 0) for k, v in counts.items()]
-    if best and best.score is not None:
-        metrics.append(Metric(f"best_{spec.model.metric.name}", float(best.score), now, 0))
-    client.log_batch(parent, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
-    return SearchSummary(
-        search_id=parent,
-        experiment=spec.experiment,
-        tracking_uri=uri,
-        planned=strategy.planned_trials,
-        counts=counts,
-        best_key=best.key if best else None,
-        best_score=best.score if best else None,
-        best_params=dict(best.values) if best else {},
-        best_run_id=best_run_id,
-        warnings=warnings,
-        interrupted=interrupted,
-        run_ids=dict(outcome.run_ids),
-    )
-
-
 def _print_summary(summary: SearchSummary, spec: Spec, out: TextIO) -> None:
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.counts.items()))
     say = lambda text: print(text, file=out, flush=True)  # noqa: E731
@@ -250,6 +166,10 @@ def _print_summary(summary: SearchSummary, spec: Spec, out: TextIO) -> None:
     say(f"{head} in {fmt_duration(summary.seconds)}: {counts or 'no trials'}")
     for warning in summary.warnings:
         say(f"warning: {warning}")
+    if summary.logging_errors:
+        say(f"warning: {len(summary.logging_errors)} logging error(s); the store may lack data:")
+        for error in summary.logging_errors[:5]:
+            say(f"  {error}")
     if summary.best_key is None:
         say("no trial finished with a metric")
         return

@@ -6,7 +6,6 @@ This is how a user retrains the best configuration for longer (``searcher export
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -14,19 +13,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import torch
-from mlflow.entities import Metric, Param
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
+from searcher.console.lines import fmt_duration, fmt_params
 from searcher.controller import prepare_data
-from searcher.errors import SearcherError
-from searcher.param_mirror import numeric_mirrors
-from searcher.progress import fmt_duration, fmt_params
+from searcher.errors import SearcherError, SpecError
 from searcher.spec import Spec
-from searcher.store import display_uri, ensure_experiment, open_store, resolve_tracking_uri
-from searcher.yaml_io import dump_yaml
-from trials.errors import TrialDiverged
+from searcher.tracking.store import ensure_experiment, open_store
+from searcher.tracking.train_run import TrainRun
+from searcher.tracking.uri import display_uri, resolve_tracking_uri
+from trials.errors import ParamError, TrialDiverged
+from trials.files import write_atomic
 from trials.hparams import check_params
 from trials.train import train
 
@@ -75,8 +74,8 @@ def train_spec(
     params, centred = single_params(spec)
     try:
         check_params(spec.workload.defaults, params)
-    except ValueError as exc:
-        raise SearcherError(f"{spec.source}: space: {exc}") from None
+    except ParamError as exc:
+        raise SpecError(spec.source, f"space.{exc.name}", exc.message) from None
     save_path = _check_save(save)
     if centred:
         console.print(
@@ -89,20 +88,25 @@ def train_spec(
     client = open_store(uri)
     experiment_id = ensure_experiment(client, uri, spec.experiment)
     seed = spec.model.search.seed if seed is None else seed
-    run_id = _start_run(client, experiment_id, spec, params, centred, seed, device, source.kind)
+    setup = {
+        "workload": spec.workload.name,
+        "dataset": spec.data.dataset,
+        "epochs": spec.model.budget.epochs,
+        "seed": seed,
+        "device": device or ("cuda" if torch.cuda.is_available() else "cpu"),
+    }
+    log = TrainRun.start(client, experiment_id, spec, params, centred, setup, source.kind)
+    run_id = log.run_id
     console.print(f"tracking: {display_uri(uri)} (experiment {spec.experiment}, run {run_id})")
     epochs = spec.model.budget.epochs
-    status = "FAILED"
+    status, error = "FAILED", None
     try:
         with _bar(console) as bar:
             task = bar.add_task("training", total=epochs)
 
             def report(metrics: dict[str, Any]) -> None:
-                step, now = int(metrics["epoch"]), int(time.time() * 1000)
-                values = {k: v for k, v in metrics.items() if k != "epoch"}
-                client.log_batch(
-                    run_id, metrics=[Metric(k, v, now, step) for k, v in values.items()]
-                )
+                step = int(metrics["epoch"])
+                log.epoch(step, {k: v for k, v in metrics.items() if k != "epoch"})
                 shown = " ".join(f"{k}={metrics[k]:.4f}" for k in SHOWN)
                 bar.console.print(f"epoch {step}/{epochs}: {shown}")
                 bar.update(task, advance=1)
@@ -124,16 +128,15 @@ def train_spec(
             )
         status = "FINISHED"
     except TrialDiverged as exc:
-        client.set_tag(run_id, "searcher.error", str(exc))
+        error = str(exc)
         raise TrainFailed(f"training diverged: {exc} (run {run_id}, status FAILED)") from None
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     finally:
-        client.set_terminated(run_id, status=status)
+        log.end(status, error)
     if save_path is not None:
-        client.log_artifact(run_id, str(save_path))
-        client.set_tag(run_id, "searcher.model_path", str(save_path))
+        log.model(save_path)
     outcome = TrainOutcome(
         run_id, spec.experiment, uri, params, centred, last, save_path, time.monotonic() - started
     )
@@ -151,48 +154,10 @@ def _check_save(save: str | Path | None) -> Path | None:
     return path
 
 
-def _start_run(
-    client: Any,
-    experiment_id: str,
-    spec: Spec,
-    params: dict[str, Any],
-    centred: list[str],
-    seed: int,
-    device: str | None,
-    data_kind: str,
-) -> str:
-    """A top-level run (searcher.kind=train) with the values trained and how they were chosen."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    tags = {
-        "searcher.kind": "train",
-        "searcher.spec_file": spec.source,
-        "searcher.spec": dump_yaml(spec.raw)[:4900],
-        "searcher.data_source": data_kind,
-        "searcher.centred_params": ",".join(centred),
-    }
-    run = client.create_run(experiment_id, run_name=f"{spec.name}-train-{stamp}", tags=tags)
-    run_id = run.info.run_id
-    setup = {
-        "workload": spec.workload.name,
-        "dataset": spec.data.dataset,
-        "epochs": spec.model.budget.epochs,
-        "seed": seed,
-        "device": device or ("cuda" if torch.cuda.is_available() else "cpu"),
-    }
-    entries = [Param(k, str(v)) for k, v in {**params, **setup}.items()]
-    now = int(time.time() * 1000)
-    mirrors = [Metric(k, v, now, 0) for k, v in numeric_mirrors(spec.space, params, {}).items()]
-    client.log_batch(run_id, params=entries, metrics=mirrors)
-    client.log_text(run_id, dump_yaml(spec.raw), "spec.yaml")
-    return run_id
-
-
 def _save_state(model: nn.Module, path: Path) -> None:
     """The state dict on the CPU (loadable anywhere), written atomically."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    write_atomic(path, lambda handle: torch.save(state, handle))
 
 
 def _bar(console: Console) -> Progress:

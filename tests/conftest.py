@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from searcher.yaml_io import dump_yaml
+from searcher.spec.yaml_io import dump_yaml
 
 TESTS = Path(__file__).parent
 # Test-only workloads live here; Ray workers inherit PYTHONPATH from the driver.
@@ -27,7 +27,7 @@ def ray_local() -> Iterator[None]:
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(WORKLOAD_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
-    from searcher.ray_session import quiet_ray_env
+    from searcher.engine.session import quiet_ray_env
 
     quiet_ray_env()
     import ray

@@ -11,8 +11,8 @@ from mlflow.tracking import MlflowClient
 
 from searcher.cli import cli
 from searcher.controller import run_search
-from searcher.results import find_search, trial_runs
 from searcher.spec import load_spec
+from searcher.tracking.queries import find_search, trial_runs
 from tests.conftest import base_spec, write_spec
 from tests.image_fixtures import write_pets
 

@@ -77,7 +77,7 @@ def test_diverged_training_is_failed_run_and_exit_1(tmp_path: Path, store_uri: s
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--set", "space.dropout=1.5"], "space.dropout: hyperparameter dropout: got 1.5"),
+        (["--set", "space.dropout=1.5"], "space.dropout: expected a number >= 0 and < 1, got 1.5"),
         (["--save", "/no/such/dir/m.pt"], "--save: directory /no/such/dir does not exist"),
         (["--set", "data.root=/no/such/pets"], "data.root: /no/such/pets is not a directory"),
     ],

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from searcher.cluster import NodeInfo, check_trial_fits, unshared_nodes
 from searcher.controller import run_search
+from searcher.engine.cluster import NodeInfo, check_trial_fits, unshared_nodes
 from searcher.errors import SearcherError
-from searcher.results import find_search, trial_runs
 from searcher.spec import load_spec
+from searcher.tracking.queries import find_search, trial_runs
 from tests.conftest import base_spec, postgres_database, write_spec
 from tests.ray_cluster import LocalRayCluster
 
@@ -188,7 +188,7 @@ def test_search_with_local_storage_on_two_nodes_checks_visibility(
 ) -> None:
     """Both nodes share this machine's disk, so the probe sees the marker on each."""
     code = (
-        "from searcher.cluster import alive_nodes, check_shared_storage\n"
+        "from searcher.engine.cluster import alive_nodes, check_shared_storage\n"
         f"check_shared_storage('{tmp_path}/shared', alive_nodes()); print('shared ok')"
     )
     assert "shared ok" in cluster.run_python(code)
@@ -196,7 +196,7 @@ def test_search_with_local_storage_on_two_nodes_checks_visibility(
 
 
 def test_trial_slots_count_what_fits_per_node() -> None:
-    from searcher.cluster import trial_slots
+    from searcher.engine.cluster import trial_slots
 
     nodes = [NodeInfo("a", "h1", 4, 1), NodeInfo("b", "h2", 4, 1)]
     assert trial_slots(nodes, 1, 0.5) == 4  # GPU-bound

@@ -19,8 +19,8 @@ from mlflow.tracking import MlflowClient
 
 from searcher.cli import cli
 from searcher.controller import run_search
-from searcher.results import find_search, trial_runs
 from searcher.spec import load_spec
+from searcher.tracking.queries import find_search, trial_runs
 from tests.browser import ARTIFACTS, dump_dom, needs_chromium, screenshot, visible_text
 from tests.conftest import base_spec, write_spec
 from tests.http_utils import free_port, get_json, post_json, wait_for

@@ -16,9 +16,9 @@ from dashboards.importance import MIN_TRIALS, fanova_importance
 from dashboards.report import build_report
 from dashboards.report_data import SearchView
 from search_spaces.box import Box
-from search_spaces.scales import Choice, Log, OneMinusLog, Pow2
+from search_spaces.scales import Choice, Int, IntLog, Log, OneMinusLog, Pow2
 from search_spaces.space import SearchSpace
-from searcher.results import Search
+from searcher.tracking.queries import Search
 
 SPACE = SearchSpace.from_mapping(
     {
@@ -81,6 +81,18 @@ def test_log_pow2_and_choice_axes() -> None:
     assert opt.position("adam", "1-001") == opt.position("adam", "1-001")
     assert abs(opt.position("adam", "1-001") - 1) < 0.2
     assert beta_ticks(0.5, 0.6) == [0.5, 0.6], "the range ends when no round β falls inside"
+
+
+def test_integer_axes_use_cells_and_the_continuous_int_log() -> None:
+    layers = Axis("layers", Int(1, 4))
+    assert (layers.edge(0.0), layers.edge(1.0)) == pytest.approx((0.5, 4.5))
+    assert layers.edge(0.375) == pytest.approx(2.0)  # the centre of the second cell
+    units = Axis("units", IntLog(8, 64))
+    # Box edges sit on the scale's continuous log axis: half an integer beyond the ends.
+    assert (units.edge(0.0), units.edge(1.0)) == pytest.approx((7.5, 64.5))
+    assert units.edge(0.5) == pytest.approx(math.sqrt(7.5 * 64.5))
+    assert units.layout()["type"] == "log"
+    assert unit_ticks(Int(1, 3)) == ([1 / 6, 0.5, 5 / 6], ["1", "2", "3"])
 
 
 def test_unit_ticks_are_labelled_in_values() -> None:

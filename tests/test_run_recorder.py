@@ -6,8 +6,8 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from searcher.run_recorder import RunRecorder
-from searcher.store import ensure_experiment, open_store
+from searcher.tracking.recorder import RunRecorder
+from searcher.tracking.store import ensure_experiment, open_store
 
 
 def test_recorder_writes_runs_metrics_and_statuses(tmp_path: Path) -> None:

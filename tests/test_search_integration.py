@@ -19,9 +19,9 @@ from search_spaces.box import Box, top_box
 from search_spaces.results import TrialResult
 from searcher.cli import cli
 from searcher.controller import run_search
-from searcher.results import find_search, trial_runs, trials_frame
 from searcher.spec import load_spec
-from searcher.yaml_io import load_yaml
+from searcher.spec.yaml_io import load_yaml
+from searcher.tracking.queries import find_search, trial_runs, trials_frame
 from tests.conftest import STORES, base_spec, make_store, write_spec
 from tests.http_utils import free_port, get_json, post_json, wait_for
 

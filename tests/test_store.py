@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from searcher.store import ensure_experiment, normalise_uri, open_store, resolve_tracking_uri
+from searcher.tracking.store import ensure_experiment, open_store
+from searcher.tracking.uri import normalise_uri, resolve_tracking_uri
 
 
 def test_uri_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ from ray.tune.search import Searcher
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import make_strategy
 from search_spaces.strategies.coarse_to_fine import StageSpec
-from searcher.tune_adapter import FAILED_KEY, StrategySearcher
+from searcher.engine.adapter import StrategySearcher
+from searcher.engine.protocol import FAILED, TrialBook
 
 SPACE = SearchSpace.from_mapping(
     {"lr": {"scale": "log", "low": 1e-4, "high": 1e-1}, "opt": ["adam", "sgd"]}
@@ -17,14 +18,14 @@ SPACE = SearchSpace.from_mapping(
 
 
 def _searcher() -> StrategySearcher:
-    stages = [StageSpec(4), StageSpec(2, keep_top=0.5, pad=0.0)]
+    stages = [StageSpec(trials=4), StageSpec(trials=2, keep_top=0.5, pad=0.0)]
     strategy = make_strategy("coarse_to_fine", SPACE, "max", 7, stages=stages)
-    return StrategySearcher(strategy, "acc", "max")
+    return StrategySearcher(strategy, TrialBook("acc", "max", epochs=2))
 
 
 def _finish(searcher: StrategySearcher, tid: str, config: dict, acc: float | None) -> None:
     if acc is None:
-        searcher.on_trial_complete(tid, {FAILED_KEY: "loss became nan"})
+        searcher.on_trial_complete(tid, {FAILED: "loss became nan"})
         return
     searcher.on_trial_result(tid, {"acc": acc - 0.1})
     searcher.on_trial_result(tid, {"acc": acc})
@@ -70,6 +71,6 @@ def test_the_result_that_stops_a_trial_counts_toward_its_score() -> None:
     searcher.on_trial_result("t0", {"acc": 0.2})
     # ASHA's stop decision: Tune passes this result only to on_trial_complete.
     searcher.on_trial_complete("t0", {"acc": 0.4, "done": True})
-    assert searcher.score("t0") == 0.4
+    assert searcher.book.records["t0"].best == 0.4
     assert searcher.strategy.results[0].score == 0.4
     assert cfg["key"] == "1-000"

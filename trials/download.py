@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from typing import BinaryIO
 
 from trials.errors import DataError
+from trials.files import write_atomic
 
 TRAIN_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 
@@ -44,11 +45,11 @@ class DownloadUnavailable(Exception):
 
 def _fetch(url: str, dest: str, md5: str, timeout: float) -> None:
     """Stream url to a temporary file beside dest; rename it into place only if the MD5 matches."""
-    directory = os.path.dirname(dest)
-    fd, tmp = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=directory)
-    try:
+
+    def stream(out: BinaryIO) -> None:
+        # Raising here (bad checksum, broken connection) deletes the part file: nothing lands.
         digest = hashlib.md5()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             while chunk := response.read(_CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
@@ -57,10 +58,8 @@ def _fetch(url: str, dest: str, md5: str, timeout: float) -> None:
                 f"{url}: MD5 {digest.hexdigest()} does not match the expected {md5}; "
                 "the download was deleted"
             )
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    write_atomic(dest, stream)
 
 
 def download_train_files(

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import click
 
-from searcher.cli_options import OVERRIDES
-from searcher.jobs import DEFAULT_JOB_ADDRESS
-
-JOB_ADDRESS = click.option(
-    "--address",
-    envvar="RAY_API_SERVER_ADDRESS",
-    default=DEFAULT_JOB_ADDRESS,
-    show_default=True,
-    help="The Ray job server (dashboard) of the cluster; env RAY_API_SERVER_ADDRESS.",
-)
+from searcher.cli.options import JOB_ADDRESS, OVERRIDES
 
 
 @click.command()
@@ -37,7 +28,7 @@ def submit(
     python: str,
 ) -> None:
     """Submit the search in SPEC to a Ray cluster as a job and print its id."""
-    from searcher.jobs import submit_search
+    from searcher.engine.jobs import submit_search
     from searcher.spec import load_spec
 
     spec = load_spec(spec_path, list(overrides))
@@ -50,7 +41,7 @@ def submit(
 @JOB_ADDRESS
 def jobs(address: str) -> None:
     """List the cluster's jobs, newest first."""
-    from searcher.jobs import list_jobs
+    from searcher.engine.jobs import list_jobs
 
     frame = list_jobs(address)
     click.echo(frame.to_string(index=False) if not frame.empty else "no jobs")
@@ -62,7 +53,7 @@ def jobs(address: str) -> None:
 @JOB_ADDRESS
 def logs(job_id: str, follow: bool, address: str) -> None:
     """Print the output of job JOB."""
-    from searcher.jobs import job_logs
+    from searcher.engine.jobs import job_logs
 
     job_logs(address, job_id, follow, lambda text: click.echo(text, nl=False))
 
@@ -72,7 +63,7 @@ def logs(job_id: str, follow: bool, address: str) -> None:
 @JOB_ADDRESS
 def stop(job_id: str, address: str) -> None:
     """Stop job JOB; its search ends KILLED with every finished trial kept."""
-    from searcher.jobs import job_status, stop_job
+    from searcher.engine.jobs import job_status, stop_job
 
     stop_job(address, job_id)
     click.echo(f"stop requested for {job_id} (status {job_status(address, job_id)})")

@@ -1,8 +1,15 @@
-"""Click options shared by the commands in several modules."""
+"""Click options and small helpers shared by the command modules; imports nothing heavy."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_JOB_ADDRESS = "http://127.0.0.1:8265"
 
 TRACKING = click.option(
     "--tracking-uri",
@@ -22,3 +29,30 @@ FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table"
 )
 SEARCH_ID = click.option("--search", "search_id", default=None, help="Parent run id [latest].")
+JOB_ADDRESS = click.option(
+    "--address",
+    envvar="RAY_API_SERVER_ADDRESS",
+    default=DEFAULT_JOB_ADDRESS,
+    show_default=True,
+    help="The Ray job server (dashboard) of the cluster; env RAY_API_SERVER_ADDRESS.",
+)
+
+
+def store_uri(tracking_uri: str | None) -> str:
+    """The store a read command looks at (same precedence as a search)."""
+    from searcher.tracking.uri import resolve_tracking_uri
+
+    return resolve_tracking_uri(tracking_uri)
+
+
+def emit(frame: pd.DataFrame, fmt: str) -> None:
+    """Print a table as csv, json or aligned text."""
+    import pandas as pd
+
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(frame.to_json(orient="records", indent=2))
+    else:
+        with pd.option_context("display.max_rows", None, "display.width", 200):
+            click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))

@@ -1,36 +1,43 @@
-"""The ``searcher report`` command: parses options and calls dashboards.report."""
+"""Commands that show searches: the HTML report and the MLflow UI."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+from searcher.cli.options import SEARCH_ID, TRACKING, store_uri
 
 
-def report_command(
-    tracking: Decorator, search_id: Decorator, client: Callable[[str | None], Any]
-) -> click.Command:
-    """The command, built with the CLI's shared options (no import back into searcher.cli)."""
+@click.command()
+@click.argument("names", nargs=-1, required=True, metavar="NAME [NAME...]")
+@SEARCH_ID
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default="report.html", show_default=True
+)
+@TRACKING
+def report(
+    names: tuple[str, ...], search_id: str | None, output: str, tracking_uri: str | None
+) -> None:
+    """One self-contained HTML report of the latest search of NAME; more NAMEs overlaid."""
+    from dashboards.report import build_report
+    from searcher.tracking.search_view import load_views
+    from searcher.tracking.store import open_existing_store
+    from trials.files import write_atomic
 
-    @click.command()
-    @click.argument("names", nargs=-1, required=True, metavar="NAME [NAME...]")
-    @search_id
-    @click.option(
-        "-o", "--output", type=click.Path(dir_okay=False), default="report.html", show_default=True
-    )
-    @tracking
-    def report(
-        names: tuple[str, ...], search_id: str | None, output: str, tracking_uri: str | None
-    ) -> None:
-        """One self-contained HTML report of the latest search of NAME; more NAMEs overlaid."""
-        from dashboards.report import load_views, write_report
+    views = load_views(open_existing_store(store_uri(tracking_uri)), list(names), search_id)
+    # Written atomically, so a browser never opens half a file.
+    write_atomic(Path(output), build_report(views))
+    click.echo(f"wrote {output} ({', '.join(v.label for v in views)}); open it in a browser")
 
-        views = load_views(client(tracking_uri), list(names), search_id)
-        path = write_report(views, Path(output))
-        click.echo(f"wrote {path} ({', '.join(v.label for v in views)}); open it in a browser")
 
-    return report
+@click.command()
+@click.argument("name", required=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@TRACKING
+def ui(name: str | None, host: str, port: int, tracking_uri: str | None) -> None:
+    """Start the MLflow UI for the same store; prints the page of experiment NAME (or of all)."""
+    from searcher.tracking.ui_server import serve_ui
+
+    serve_ui(store_uri(tracking_uri), host=host, port=port, experiment=name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from searcher.cli_options import OVERRIDES, TRACKING
+from searcher.cli.options import OVERRIDES, TRACKING
 
 
 @click.command("train")

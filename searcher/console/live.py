@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from searcher.progress import ProgressPrinter, fmt_duration, fmt_params, fmt_value
+from searcher.console.lines import ProgressPrinter, fmt_duration, fmt_params, fmt_value
 
 
 class LiveProgress(ProgressPrinter):

@@ -7,27 +7,23 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+from ray.job_submission import JobSubmissionClient
 
 from searcher.errors import SearcherError
 from searcher.spec import Spec
-from searcher.store import display_uri, normalise_uri, sqlite_path
-from searcher.yaml_io import dump_yaml
+from searcher.spec.yaml_io import dump_yaml
+from searcher.tracking.uri import display_uri, normalise_uri, sqlite_path
 
-PACKAGES = ("searcher", "search_spaces", "trials", "dashboards")
-DEFAULT_JOB_ADDRESS = "http://127.0.0.1:8265"
-TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+PACKAGES = ("searcher", "search_spaces", "trials", "dashboards")  # the project, never data
 # Ray SIGKILLs a stopped job 3 s after SIGTERM by default: too soon for the search to stop its
 # trials and record them as KILLED. A minute is plenty; a clean stop takes a few seconds.
 JOB_ENV = {"RAY_JOB_STOP_WAIT_TIME_S": "60"}
 
 
-def job_client(address: str) -> Any:
+def job_client(address: str) -> JobSubmissionClient:
     """A client for the cluster's job server (the Ray dashboard address, port 8265)."""
-    from ray.job_submission import JobSubmissionClient
-
     try:
         return JobSubmissionClient(address)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -56,7 +52,7 @@ def stage_job_dir(spec: Spec) -> Path:
     Ray uploads it and makes it the job's (and every worker's) working directory.
     """
     root = Path(tempfile.mkdtemp(prefix="searcher-job-"))
-    source = Path(__file__).resolve().parents[1]
+    source = Path(__file__).resolve().parents[2]  # the folder holding the packages
     for package in PACKAGES:
         shutil.copytree(
             source / package,

@@ -8,12 +8,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from searcher.tune_adapter import FAILED_KEY
+from searcher.engine.protocol import FAILED, PLACEMENT, REPORTED_AT, TrialConfig
+from trials.config import DataConfig, DataSource
 from trials.errors import TrialDiverged
-from trials.sources import DataConfig, DataSource
 from trials.train import derive_seed, train
-
-PLACEMENT_KEY = "placement"
 
 
 @dataclass(frozen=True)
@@ -54,25 +52,26 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
     """
     from ray import tune
 
+    trial = TrialConfig.from_dict(config)
     where = placement(job.cpus)
     # Where the trial ran and when, sent once with the first epoch (the driver tags the run).
-    first: dict[str, Any] = {PLACEMENT_KEY: {**where, "started_at": time.time()}}
+    first: dict[str, Any] = {PLACEMENT: {**where, "started_at": time.time()}}
 
     def report(metrics: dict[str, Any]) -> None:
-        tune.report({**metrics, **first, "reported_at": time.time()})
+        tune.report({**metrics, **first, REPORTED_AT: time.time()})
         first.clear()
 
     try:
         train(
             job.workload,
-            config["params"],
+            trial.params,
             job.data,
             job.source,
             job.epochs,
-            derive_seed(job.seed, config["key"]),
+            derive_seed(job.seed, trial.key),
             report,
             device=where["device"],
             threads=where["threads"],
         )
     except TrialDiverged as exc:
-        tune.report({FAILED_KEY: str(exc), **first, "reported_at": time.time()})
+        tune.report({FAILED: str(exc), **first, REPORTED_AT: time.time()})

@@ -4,29 +4,37 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune import Trainable
+from ray.tune.result import AUTO_RESULT_KEYS
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
 from search_spaces.strategies.base import Strategy
-from searcher.live_progress import make_progress
-from searcher.run_recorder import RunRecorder
+from searcher.console.live import make_progress
+from searcher.engine.adapter import StrategySearcher
+from searcher.engine.callback import TrackingCallback
+from searcher.engine.protocol import TrialBook
+from searcher.engine.trainable import TrialJob, run_trial
 from searcher.spec import Spec
-from searcher.trainable import TrialJob, run_trial
-from searcher.tune_adapter import StrategySearcher
-from searcher.tune_callbacks import TrackingCallback
-from trials.sources import DataSource
+from searcher.tracking.recorder import RunRecorder
+from trials.config import DataSource
+
+# Keys Tune adds to every result; they are bookkeeping, never a trial's metrics.
+TUNE_KEYS = frozenset(AUTO_RESULT_KEYS) | {"done", "trial_id", "experiment_tag"}
 
 
 @dataclass
 class TunerOutcome:
+    """What the trials produced: each key's run id, runs per status, errors of the logging."""
+
     run_ids: dict[str, str]
     counts: dict[str, int]
     logging_errors: list[str]
 
 
-def make_scheduler(spec: Spec) -> Any:
+def make_scheduler(spec: Spec) -> TrialScheduler:
     """FIFO, or ASHA early stopping on the spec's metric with the epoch as time."""
     sched = spec.model.scheduler
     if sched.type == "asha":
@@ -41,7 +49,7 @@ def make_scheduler(spec: Spec) -> Any:
     return FIFOScheduler()
 
 
-def make_trainable(spec: Spec, source: DataSource) -> Any:
+def make_trainable(spec: Spec, source: DataSource) -> type[Trainable]:
     """The trial function with the search's shared settings and per-trial resources attached."""
     res = spec.model.resources
     job = TrialJob(
@@ -60,36 +68,32 @@ def run_tuner(
     spec: Spec,
     strategy: Strategy,
     source: DataSource,
-    client: Any,
-    experiment_id: str,
-    parent: str,
+    recorder: RunRecorder,
     *,
+    run_name: str,
     storage: str,
     concurrency: int,
     out: TextIO,
 ) -> TunerOutcome:
-    """Run all trials of the strategy; returns the child run ids and status counts.
+    """Run all trials of the strategy, recording each; returns the child run ids and counts.
 
     ``concurrency`` is passed to Tune even when it only restates what the cluster fits: with a
     custom searcher and no limit, Tune keeps a single trial pending and ramps up one by one.
+    The recorder is closed here, so everything it buffered is in the store on return.
     """
     model = spec.model
     progress = make_progress(
         model.metric.name, model.metric.mode, strategy.planned_trials, spec.space.tuned_names, out
     )
-    stage_sizes = {i + 1: s.trials for i, s in enumerate(model.search.stage_list())}
 
     def on_stage(stage: int) -> None:
-        records = {r.stage: r for r in strategy.boxes}
-        ranges = records[stage].ranges if stage in records and stage > 1 else None
-        size = stage_sizes.get(stage, strategy.planned_trials)
-        if model.search.strategy != "coarse_to_fine":
-            size = strategy.planned_trials
-        progress.stage_started(stage, size, ranges)
+        record = next((r for r in strategy.boxes if r.stage == stage), None)
+        size = record.trials if record is not None else strategy.planned_trials
+        progress.stage_started(stage, size, record.ranges if record and stage > 1 else None)
 
-    searcher = StrategySearcher(strategy, model.metric.name, model.metric.mode, on_stage)
-    recorder = RunRecorder(client, experiment_id, parent)
-    callback = TrackingCallback(recorder, searcher, spec.space, model.budget.epochs, progress)
+    book = TrialBook(model.metric.name, model.metric.mode, model.budget.epochs, TUNE_KEYS)
+    searcher = StrategySearcher(strategy, book, on_stage)
+    callback = TrackingCallback(recorder, book, spec.space, progress)
     tuner = tune.Tuner(
         make_trainable(spec, source),
         tune_config=tune.TuneConfig(
@@ -100,7 +104,7 @@ def run_tuner(
             reuse_actors=True,
         ),
         run_config=tune.RunConfig(
-            name=f"{spec.name}-{parent[:8]}",
+            name=run_name,
             storage_path=storage,
             callbacks=[callback],
             verbose=0,

@@ -12,15 +12,12 @@ import socket
 from mlflow.entities import RunTag
 from mlflow.tracking import MlflowClient
 
-from searcher.run_recorder import TAG_ERROR, TAG_PARENT
-
-TAG_HOST = "searcher.host"
-TAG_PID = "searcher.pid"
+from searcher.tracking import tags as T
 
 
 def owner_tags() -> dict[str, str]:
     """Tags naming the process that runs a search."""
-    return {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid())}
+    return {T.HOST: socket.gethostname(), T.PID: str(os.getpid())}
 
 
 def process_alive(pid: int) -> bool:
@@ -36,21 +33,21 @@ def process_alive(pid: int) -> bool:
 def sweep_orphans(client: MlflowClient, experiment_id: str) -> list[str]:
     """Mark KILLED the running searches (and their running trials) of dead local processes."""
     host = socket.gethostname()
-    query = "tags.`searcher.kind` = 'search' and attributes.status = 'RUNNING'"
+    query = f"{T.SEARCH_QUERY} and attributes.status = 'RUNNING'"
     swept = []
     for search in client.search_runs([experiment_id], query, max_results=1000):
         tags = search.data.tags
-        pid = tags.get(TAG_PID, "")
-        if tags.get(TAG_HOST) != host or not pid.isdigit() or process_alive(int(pid)):
+        pid = tags.get(T.PID, "")
+        if tags.get(T.HOST) != host or not pid.isdigit() or process_alive(int(pid)):
             continue
         reason = f"orphaned: the search's process {pid} on {host} is gone"
         children = client.search_runs(
             [experiment_id],
-            f"tags.`{TAG_PARENT}` = '{search.info.run_id}' and attributes.status = 'RUNNING'",
+            f"tags.`{T.PARENT}` = '{search.info.run_id}' and attributes.status = 'RUNNING'",
             max_results=10000,
         )
         for run in [*children, search]:
-            client.log_batch(run.info.run_id, tags=[RunTag(TAG_ERROR, reason)])
+            client.log_batch(run.info.run_id, tags=[RunTag(T.ERROR, reason)])
             client.set_terminated(run.info.run_id, status="KILLED")
         swept.append(search.info.run_id)
     return swept

@@ -13,8 +13,8 @@ from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
 from searcher.errors import NotFoundError
-from searcher.run_recorder import TAG_ERROR, TAG_KEY, TAG_PARENT, TAG_STAGE
-from searcher.yaml_io import dump_yaml, load_yaml
+from searcher.spec.yaml_io import dump_yaml, load_yaml
+from searcher.tracking import tags as T
 
 FIXED_COLUMNS = ["trial", "stage", "status"]
 
@@ -40,7 +40,7 @@ def find_search(client: MlflowClient, experiment: str, search_id: str | None = N
         names = sorted(e.name for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY))
         listed = ", ".join(n for n in names if n != "Default") or "none yet"
         raise NotFoundError(f"no experiment named '{experiment}' in the store; found: {listed}")
-    query = "tags.`searcher.kind` = 'search'"
+    query = T.SEARCH_QUERY
     if search_id:
         query += f" and attributes.run_id = '{search_id}'"
     runs = client.search_runs(
@@ -51,14 +51,12 @@ def find_search(client: MlflowClient, experiment: str, search_id: str | None = N
         raise NotFoundError(f"experiment '{experiment}' has no {what}")
     run = runs[0]
     tags = run.data.tags
-    return Search(
-        run, experiment, tags.get("searcher.metric", ""), tags.get("searcher.mode", "max")
-    )
+    return Search(run, experiment, tags.get(T.METRIC, ""), tags.get(T.MODE, "max"))
 
 
 def trial_runs(client: MlflowClient, search: Search) -> list[Run]:
     """All child runs of a search (every page)."""
-    query = f"tags.`{TAG_PARENT}` = '{search.id}'"
+    query = f"tags.`{T.PARENT}` = '{search.id}'"
     runs: list[Run] = []
     token = None
     while True:
@@ -90,13 +88,13 @@ def trials_frame(client: MlflowClient, search: Search) -> pd.DataFrame:
     for run in trial_runs(client, search):
         tags, metrics = run.data.tags, run.data.metrics
         row: dict[str, Any] = {
-            "trial": tags.get(TAG_KEY, run.info.run_name),
-            "stage": int(tags.get(TAG_STAGE, 0)),
+            "trial": tags.get(T.TRIAL_KEY, run.info.run_name),
+            "stage": int(tags.get(T.STAGE, 0)),
             "status": run.info.status,
             score_col: metrics.get(f"best_{search.metric}", math.nan),
         }
         row.update({name: parse_param(value) for name, value in sorted(run.data.params.items())})
-        row["error"] = tags.get(TAG_ERROR, "")
+        row["error"] = tags.get(T.ERROR, "")
         row["run_id"] = run.info.run_id
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -122,7 +120,7 @@ def search_spec(client: MlflowClient, search: Search) -> dict[str, Any]:
     try:
         text = Path(client.download_artifacts(search.id, "spec.yaml")).read_text()
     except Exception:
-        text = search.run.data.tags.get("searcher.spec", "")
+        text = T.resolve_tag(client, search.run, T.SPEC)
     spec = load_yaml(text) if text else None
     if not isinstance(spec, dict):
         raise NotFoundError(f"search {search.id} has no recorded spec")

@@ -9,19 +9,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-TAG_PARENT = "mlflow.parentRunId"
-TAG_STAGE = "searcher.stage"
-TAG_KEY = "searcher.trial_key"
-TAG_ERROR = "searcher.error"
-MAX_TAG = 5000
-_BATCH_METRICS = 1000
-_BATCH_PARAMS = 100
+from searcher.tracking import tags as T
 
 
 @dataclass
@@ -95,7 +90,7 @@ class RunRecorder:
                 self._guard(self._flush_all)
                 next_flush = time.monotonic() + self.flush_seconds
 
-    def _guard(self, fn: Any, *args: Any) -> None:
+    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
         try:
             fn(*args)
         except Exception as exc:  # logging must never take the search down
@@ -111,7 +106,7 @@ class RunRecorder:
                 Metric(name, float(value), ts, step) for name, value in data["metrics"].items()
             )
         elif event.kind == "tags":
-            self._log(event.key, tags=[RunTag(k, _clip(v)) for k, v in data["tags"].items()])
+            self._log(event.key, tags=[RunTag(k, T.clip(v)) for k, v in data["tags"].items()])
         elif event.kind == "end":
             self._end(event.key, data["status"], data["error"])
 
@@ -119,24 +114,26 @@ class RunRecorder:
         self, key: str, stage: int, params: dict[str, Any], numeric: dict[str, float]
     ) -> None:
         tags = {
-            TAG_PARENT: self.parent_run_id,
-            "searcher.kind": "trial",
-            TAG_STAGE: str(stage),
-            TAG_KEY: key,
+            T.PARENT: self.parent_run_id,
+            T.KIND: T.KIND_TRIAL,
+            T.STAGE: str(stage),
+            T.TRIAL_KEY: key,
         }
         run = self.client.create_run(self.experiment_id, tags=tags, run_name=key)
         self.run_ids[key] = run.info.run_id
         ts = _now()
         self._log(
             key,
-            params=[Param(name, _clip(str(value))) for name, value in params.items()],
+            params=[
+                Param(name, T.clip(str(value), T.MAX_PARAM_VALUE)) for name, value in params.items()
+            ],
             metrics=[Metric(name, value, ts, 0) for name, value in numeric.items()],
         )
 
     def _end(self, key: str, status: str, error: str | None) -> None:
         self._flush(key)
         if error:
-            self._log(key, tags=[RunTag(TAG_ERROR, _clip(error))])
+            self._log(key, tags=[RunTag(T.ERROR, T.clip(error))])
         run_id = self.run_ids.get(key)
         if run_id is not None:
             self.client.set_terminated(run_id, status=status)
@@ -165,16 +162,16 @@ class RunRecorder:
         while metrics or params or tags:
             self.client.log_batch(
                 run_id,
-                metrics=metrics[:_BATCH_METRICS],
-                params=params[:_BATCH_PARAMS],
+                metrics=metrics[: T.MAX_METRICS_PER_BATCH],
+                params=params[: T.MAX_PARAMS_TAGS_PER_BATCH],
                 tags=list(tags),
             )
-            metrics, params, tags = metrics[_BATCH_METRICS:], params[_BATCH_PARAMS:], []
+            metrics, params, tags = (
+                metrics[T.MAX_METRICS_PER_BATCH :],
+                params[T.MAX_PARAMS_TAGS_PER_BATCH :],
+                [],
+            )
 
 
 def _now() -> int:
     return int(time.time() * 1000)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 3] + "..."

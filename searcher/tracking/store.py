@@ -1,4 +1,4 @@
-"""Where results live: the tracking URI, the MLflow SQL store and its schema, experiments."""
+"""The MLflow SQL store: its schema made once under a lock, experiments, artifact locations."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import logging
 import os
 import sqlite3
 from pathlib import Path
-from urllib.parse import urlparse
 
 from filelock import FileLock
 from mlflow.tracking import MlflowClient
 
-DEFAULT_STORE = "mlruns.db"
-TAG_KIND = "searcher.kind"
+from searcher.errors import NotFoundError
+from searcher.tracking.uri import sqlite_path
 
 
 def quiet_mlflow() -> None:
@@ -20,42 +19,6 @@ def quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def resolve_tracking_uri(cli_uri: str | None = None, spec_uri: str | None = None) -> str:
-    """The URI to use: --tracking-uri, then MLFLOW_TRACKING_URI, then the spec, then ./mlruns.db.
-
-    SQLite paths are made absolute at start so Ray's per-trial working directories can never
-    create stray databases.
-    """
-    uri = cli_uri or os.environ.get("MLFLOW_TRACKING_URI") or spec_uri or DEFAULT_STORE
-    return normalise_uri(uri)
-
-
-def normalise_uri(uri: str) -> str:
-    """Turn a bare path or a relative sqlite URI into an absolute ``sqlite:////`` URI."""
-    if "://" not in uri:
-        return "sqlite:///" + str(Path(uri).expanduser().resolve())
-    if uri.startswith("sqlite:///"):
-        path = uri.removeprefix("sqlite:///")
-        if path and not path.startswith("/"):
-            return "sqlite:///" + str(Path(path).expanduser().resolve())
-    return uri
-
-
-def sqlite_path(uri: str) -> Path | None:
-    """The database file of a sqlite URI, or None for other stores."""
-    if uri.startswith("sqlite:///"):
-        return Path(uri.removeprefix("sqlite:///"))
-    return None
-
-
-def display_uri(uri: str) -> str:
-    """The URI without a password, for the console."""
-    parsed = urlparse(uri)
-    if parsed.password:
-        return uri.replace(f":{parsed.password}@", ":***@")
-    return uri
 
 
 def open_store(uri: str) -> MlflowClient:
@@ -109,7 +72,5 @@ def open_existing_store(uri: str) -> MlflowClient:
     """A client for reading; a SQLite file that does not exist is an error, not a new store."""
     db = sqlite_path(uri)
     if db is not None and not db.exists():
-        from searcher.errors import NotFoundError
-
         raise NotFoundError(f"no store at {db}; run a search first or pass --tracking-uri")
     return open_store(uri)

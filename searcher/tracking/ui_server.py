@@ -13,7 +13,7 @@ import urllib.request
 from typing import Any
 
 from searcher.errors import NotFoundError, SearcherError
-from searcher.store import display_uri, sqlite_path
+from searcher.tracking.uri import display_uri, sqlite_path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

@@ -1,0 +1,58 @@
+"""Commands that read a finished search: its trials, the best one, the best as a spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from searcher.cli.options import FORMAT, SEARCH_ID, TRACKING, emit, store_uri
+
+
+@click.command()
+@click.argument("name")
+@SEARCH_ID
+@FORMAT
+@TRACKING
+def trials(name: str, search_id: str | None, fmt: str, tracking_uri: str | None) -> None:
+    """Table of the trials of the latest search of experiment NAME, best first."""
+    from searcher.tracking.queries import find_search, trials_frame
+    from searcher.tracking.store import open_existing_store
+
+    client = open_existing_store(store_uri(tracking_uri))
+    emit(trials_frame(client, find_search(client, name, search_id)), fmt)
+
+
+@click.command()
+@click.argument("name")
+@SEARCH_ID
+@TRACKING
+def best(name: str, search_id: str | None, tracking_uri: str | None) -> None:
+    """The best trial of the latest search of experiment NAME."""
+    from searcher.tracking.queries import best_row, find_search, trials_frame
+    from searcher.tracking.store import open_existing_store
+
+    client = open_existing_store(store_uri(tracking_uri))
+    search = find_search(client, name, search_id)
+    row = best_row(trials_frame(client, search), search.metric)
+    click.echo(row.drop(labels=["error"]).to_string())
+
+
+@click.command()
+@click.argument("name")
+@SEARCH_ID
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="best.yaml")
+@TRACKING
+def export(name: str, search_id: str | None, output: str, tracking_uri: str | None) -> None:
+    """Write a runnable spec with the best trial's values fixed."""
+    from searcher.spec import validate_spec
+    from searcher.spec.yaml_io import load_yaml
+    from searcher.tracking.queries import export_text, find_search
+    from searcher.tracking.store import open_existing_store
+    from trials.files import write_atomic
+
+    client = open_existing_store(store_uri(tracking_uri))
+    text = export_text(client, find_search(client, name, search_id))
+    validate_spec(load_yaml(text), output)  # never write a spec that would not run
+    write_atomic(Path(output), text)
+    click.echo(f"wrote {output}")

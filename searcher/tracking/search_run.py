@@ -1,0 +1,110 @@
+"""The search's parent run: what it records when a search starts and when it ends."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+from search_spaces.results import TrialResult
+from search_spaces.strategies.base import StageRecord
+from searcher.spec import Spec
+from searcher.spec.yaml_io import dump_yaml
+from searcher.tracking import tags as T
+from searcher.tracking.orphans import owner_tags
+from trials.config import DataSource
+
+
+def log_long_tags(client: MlflowClient, run_id: str, tags: dict[str, str]) -> None:
+    """Set tags; a value too long for a tag goes to an artifact that the tag points to."""
+    short, overflow = T.split_long(tags)
+    for path, text in overflow.items():
+        client.log_text(run_id, text, path)
+    items = [RunTag(k, v) for k, v in short.items()]
+    for start in range(0, len(items), T.MAX_PARAMS_TAGS_PER_BATCH):
+        client.log_batch(run_id, tags=items[start : start + T.MAX_PARAMS_TAGS_PER_BATCH])
+
+
+def start_search_run(
+    client: MlflowClient, experiment_id: str, spec: Spec, planned: int, source: DataSource
+) -> str:
+    """Create the search's parent run with the spec, strategy, seed and data source."""
+    model = spec.model
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    spec_text = dump_yaml(spec.raw)
+    run = client.create_run(
+        experiment_id,
+        run_name=f"{spec.name}-{stamp}",
+        tags={T.KIND: T.KIND_SEARCH, T.METRIC: model.metric.name, T.MODE: model.metric.mode},
+    )
+    run_id = run.info.run_id
+    log_long_tags(
+        client,
+        run_id,
+        {
+            T.SPEC_FILE: spec.source,
+            T.SPEC: spec_text,
+            T.DATA_SOURCE: source.kind,
+            T.DATA_DESCRIPTION: source.description,
+            **owner_tags(),
+        },
+    )
+    params = {
+        "workload": spec.workload.name,
+        "dataset": spec.data.dataset,
+        "strategy": model.search.strategy,
+        "seed": model.search.seed,
+        "epochs": model.budget.epochs,
+        "metric": model.metric.name,
+        "mode": model.metric.mode,
+        "planned_trials": planned,
+        "scheduler": model.scheduler.type,
+        "resources.cpu": model.resources.cpu,
+        "resources.gpu": model.resources.gpu,
+    }
+    client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    client.log_text(run_id, spec_text, "spec.yaml")
+    return run_id
+
+
+def finish_search_run(
+    client: MlflowClient,
+    run_id: str,
+    *,
+    metric: str,
+    boxes: list[StageRecord],
+    best: TrialResult | None,
+    best_run_id: str | None,
+    counts: dict[str, int],
+    warnings: list[str],
+    logging_errors: list[str],
+    status: str,
+) -> None:
+    """Record stage boxes, warnings, logging errors and the best trial, then end the run."""
+    tags: dict[str, str] = {}
+    for record in boxes:
+        tags[T.stage_tag(record.stage, "box")] = json.dumps(record.box)
+        tags[T.stage_tag(record.stage, "ranges")] = json.dumps(record.ranges)
+    if boxes:
+        client.log_text(run_id, json.dumps([vars(r) for r in boxes], indent=2), "stages.json")
+    if warnings:
+        tags[T.WARNINGS] = "\n".join(warnings)
+    if logging_errors:
+        tags[T.LOGGING_ERRORS] = "\n".join(logging_errors)
+    if best is not None:
+        tags[T.BEST_TRIAL] = best.key
+        tags[T.BEST_RUN_ID] = best_run_id or ""
+    log_long_tags(client, run_id, tags)
+    now = int(time.time() * 1000)
+    metrics = [Metric(f"trials_{k.lower()}", float(v), now, 0) for k, v in counts.items()]
+    if best is not None and best.score is not None:
+        metrics.append(Metric(f"best_{metric}", float(best.score), now, 0))
+    client.log_batch(run_id, metrics=metrics)
+    client.set_terminated(run_id, status=status)
+
+
+def end_search_run(client: MlflowClient, run_id: str, status: str) -> None:
+    """End the parent run without a summary (the search broke before it had one)."""
+    client.set_terminated(run_id, status=status)

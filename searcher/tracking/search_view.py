@@ -1,0 +1,82 @@
+"""Searches read back from the store in the shape the report draws (dashboards.report_data)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from mlflow.entities import Run
+from mlflow.tracking import MlflowClient
+
+from dashboards.report_data import SearchInfo, SearchView
+from search_spaces.box import Box
+from search_spaces.space import SearchSpace
+from searcher.errors import NotFoundError, SearcherError
+from searcher.tracking import tags as T
+from searcher.tracking.queries import find_search, search_spec, trial_runs, trials_frame
+
+TOP_CURVES = 5
+
+
+def load_views(
+    client: MlflowClient, experiments: list[str], search_id: str | None = None
+) -> list[SearchView]:
+    """The latest search of each experiment (or the given search, for a single experiment)."""
+    if search_id and len(experiments) > 1:
+        raise SearcherError("--search picks one search; give a single experiment name with it")
+    views = [load_view(client, name, search_id) for name in experiments]
+    metrics = {v.metric for v in views}
+    if len(metrics) > 1:
+        raise SearcherError(f"cannot overlay searches on different metrics: {sorted(metrics)}")
+    return views
+
+
+def load_view(client: MlflowClient, experiment: str, search_id: str | None = None) -> SearchView:
+    """Everything the report needs about one search."""
+    search = find_search(client, experiment, search_id)
+    space = SearchSpace.from_mapping(search_spec(client, search).get("space", {}))
+    frame = trials_frame(client, search)
+    if frame.empty:
+        raise NotFoundError(f"search {search.id} of '{experiment}' has no trials yet")
+    runs = {run.info.run_id: run for run in trial_runs(client, search)}
+    frame["start_time"] = [runs[r].info.start_time or 0 for r in frame["run_id"]]
+    for name in space.tuned_names:
+        frame[f"unit/{name}"] = [
+            runs[r].data.metrics.get(f"unit/{name}", math.nan) for r in frame["run_id"]
+        ]
+    order = frame.sort_values(["start_time", "trial"], kind="stable").index
+    frame.loc[order, "order"] = range(1, len(frame) + 1)
+    frame["order"] = frame["order"].astype(int)
+    boxes, ranges = stages(client, search.run)
+    text = T.resolve_tag(client, search.run, T.WARNINGS)
+    warnings = [w for w in text.splitlines() if w.strip()]
+    info = SearchInfo(search.id, search.experiment, search.metric, search.mode)
+    view = SearchView(info, space, frame, boxes, ranges, warnings)
+    view.curves = _curves(client, view)
+    return view
+
+
+def stages(client: MlflowClient, run: Run) -> tuple[dict[int, Box], dict[int, dict[str, str]]]:
+    """Each stage's box (unit coordinates) and readable ranges, from the parent run's tags."""
+    boxes: dict[int, Box] = {}
+    ranges: dict[int, dict[str, str]] = {}
+    for name in run.data.tags:
+        parsed = T.parse_stage_tag(name)
+        if parsed is None:
+            continue
+        stage, part = parsed
+        value = json.loads(T.resolve_tag(client, run, name))
+        if part == "box":
+            boxes[stage] = Box.from_dict(value)
+        else:
+            ranges[stage] = value
+    return dict(sorted(boxes.items())), dict(sorted(ranges.items()))
+
+
+def _curves(client: MlflowClient, view: SearchView) -> dict[str, list[tuple[int, float]]]:
+    """The metric by epoch of the top trials."""
+    out = {}
+    for _, row in view.scored.head(TOP_CURVES).iterrows():
+        history = client.get_metric_history(row["run_id"], view.metric)
+        out[str(row["trial"])] = sorted((m.step, m.value) for m in history)
+    return out

@@ -1,0 +1,99 @@
+"""The tag schema: every ``searcher.*`` tag name, MLflow's limits, and values too long for a tag.
+
+A value longer than MLflow allows in a tag is never clipped (a clipped JSON box could not be
+read back): it goes to an artifact of the run, and the tag holds a pointer that
+``resolve_tag`` follows.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
+
+# MLflow's limits (mlflow.utils.validation); tests check that they still match.
+MAX_TAG_VALUE = 8000
+MAX_PARAM_VALUE = 6000
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+
+PARENT = "mlflow.parentRunId"  # MLflow's own: makes a trial a nested child run of its search
+KIND = "searcher.kind"  # search | trial | train
+SPEC = "searcher.spec"
+SPEC_FILE = "searcher.spec_file"
+METRIC = "searcher.metric"
+MODE = "searcher.mode"
+DATA_SOURCE = "searcher.data_source"
+DATA_DESCRIPTION = "searcher.data_description"
+HOST = "searcher.host"
+PID = "searcher.pid"
+WARNINGS = "searcher.warnings"
+LOGGING_ERRORS = "searcher.logging_errors"
+BEST_TRIAL = "searcher.best_trial"
+BEST_RUN_ID = "searcher.best_run_id"
+STAGE = "searcher.stage"
+TRIAL_KEY = "searcher.trial_key"
+ERROR = "searcher.error"
+CENTRED_PARAMS = "searcher.centred_params"
+MODEL_PATH = "searcher.model_path"
+# Where and when a trial ran.
+NODE_ID = "searcher.node_id"
+NODE_IP = "searcher.node_ip"
+HOSTNAME = "searcher.hostname"
+DEVICE = "searcher.device"
+GPU_IDS = "searcher.gpu_ids"
+CUDA_VISIBLE_DEVICES = "searcher.cuda_visible_devices"
+STARTED_AT = "searcher.started_at"
+ENDED_AT = "searcher.ended_at"
+
+KIND_SEARCH, KIND_TRIAL, KIND_TRAIN = "search", "trial", "train"
+SEARCH_QUERY = f"tags.`{KIND}` = '{KIND_SEARCH}'"
+
+ARTIFACT_POINTER = "artifact:"
+OVERFLOW_DIR = "tags"
+_STAGE_TAG = re.compile(r"^searcher\.stage\.(\d+)\.(box|ranges)$")
+
+
+def stage_tag(stage: int, part: str) -> str:
+    """The parent-run tag of a stage's box (unit coordinates, JSON) or readable ranges."""
+    return f"{STAGE}.{stage}.{part}"
+
+
+def parse_stage_tag(name: str) -> tuple[int, str] | None:
+    """(stage, 'box' or 'ranges') for a stage tag's name, else None."""
+    found = _STAGE_TAG.match(name)
+    return (int(found.group(1)), found.group(2)) if found else None
+
+
+def clip(text: str, limit: int = MAX_TAG_VALUE) -> str:
+    """Free text (an error message) cut to fit; never used for values that are parsed back."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def split_long(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(tags to set, {artifact path: text}) with every too-long value moved to an artifact."""
+    short: dict[str, str] = {}
+    overflow: dict[str, str] = {}
+    for name, value in tags.items():
+        if len(value) <= MAX_TAG_VALUE:
+            short[name] = value
+        else:
+            path = f"{OVERFLOW_DIR}/{name}.txt"
+            overflow[path] = value
+            short[name] = ARTIFACT_POINTER + path
+    return short, overflow
+
+
+def resolve_tag(client: MlflowClient, run: Run, name: str, default: str = "") -> str:
+    """A tag's whole value, read from its artifact when it was too long for a tag."""
+    value = run.data.tags.get(name)
+    if value is None:
+        return default
+    if not value.startswith(ARTIFACT_POINTER):
+        return value
+    local = client.download_artifacts(run.info.run_id, value.removeprefix(ARTIFACT_POINTER))
+    return Path(local).read_text(encoding="utf-8")

@@ -1,0 +1,78 @@
+"""The MLflow run of ``searcher train``: one top-level run per training of one configuration."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+from searcher.spec import Spec
+from searcher.spec.yaml_io import dump_yaml
+from searcher.tracking import tags as T
+from searcher.tracking.mirrors import numeric_mirrors
+from searcher.tracking.search_run import log_long_tags
+
+
+class TrainRun:
+    """Logs one training run: its setup, per-epoch metrics, the saved model and its end."""
+
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
+        self.client, self.run_id = client, run_id
+
+    @classmethod
+    def start(
+        cls,
+        client: MlflowClient,
+        experiment_id: str,
+        spec: Spec,
+        params: dict[str, Any],
+        centred: list[str],
+        setup: dict[str, Any],
+        data_kind: str,
+    ) -> TrainRun:
+        """A run (searcher.kind=train) with the values trained and how they were chosen."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run = client.create_run(
+            experiment_id,
+            run_name=f"{spec.name}-train-{stamp}",
+            tags={T.KIND: T.KIND_TRAIN},
+        )
+        run_id = run.info.run_id
+        spec_text = dump_yaml(spec.raw)
+        log_long_tags(
+            client,
+            run_id,
+            {
+                T.SPEC_FILE: spec.source,
+                T.SPEC: spec_text,
+                T.DATA_SOURCE: data_kind,
+                T.CENTRED_PARAMS: ",".join(centred),
+            },
+        )
+        entries = [
+            Param(k, T.clip(str(v), T.MAX_PARAM_VALUE)) for k, v in {**params, **setup}.items()
+        ]
+        now = int(time.time() * 1000)
+        mirrors = numeric_mirrors(spec.space, params, {})
+        client.log_batch(
+            run_id, params=entries, metrics=[Metric(k, v, now, 0) for k, v in mirrors.items()]
+        )
+        client.log_text(run_id, spec_text, "spec.yaml")
+        return cls(client, run_id)
+
+    def epoch(self, step: int, metrics: dict[str, float]) -> None:
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        self.client.log_batch(self.run_id, metrics=items)
+
+    def model(self, path: Path) -> None:
+        self.client.log_artifact(self.run_id, str(path))
+        self.client.log_batch(self.run_id, tags=[RunTag(T.MODEL_PATH, str(path))])
+
+    def end(self, status: str, error: str | None = None) -> None:
+        if error:
+            self.client.log_batch(self.run_id, tags=[RunTag(T.ERROR, T.clip(error))])
+        self.client.set_terminated(self.run_id, status=status)
