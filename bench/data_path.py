@@ -59,7 +59,7 @@ def bench_decode(cfg: DataConfig, trials: int, scratch: Path) -> dict[str, float
     """(a) every trial decodes the folder itself vs (b) every trial maps the driver's cache."""
 
     def decode_once(i: int) -> None:
-        fresh = DataConfig(**{**vars(cfg), "cache_dir": str(scratch / f"nocache-{i}")})
+        fresh = cfg.model_copy(update={"cache_dir": str(scratch / f"nocache-{i}")})
         load_split(fresh, resolve_source(fresh))
         load_split.cache_clear()
 

@@ -225,7 +225,7 @@ def test_optuna_is_imported_only_when_its_strategy_is_built() -> None:
         "make_strategy('optuna_tpe', space, 'max', 0, trials=2)\n"
         "assert 'optuna' in sys.modules\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from tests.conftest import base_spec, write_spec
 from tests.image_fixtures import write_pets
 from trials.models import PhotoCNN
 
-CATDOG = str(Path(__file__).parent.parent / "spaces" / "catdog_cnn.yaml")
+CATDOG = str(Path(__file__).parents[2] / "spaces" / "catdog_cnn.yaml")
 
 
 def _runs(uri: str, experiment: str) -> list:

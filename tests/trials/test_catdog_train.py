@@ -169,7 +169,9 @@ def test_saves_the_trained_model(pets: tuple[DataConfig, DataSource], tmp_path: 
 
 def test_precision_modes() -> None:
     assert amp_mode(False) == "off"  # YAML reads a bare `off` as false
-    with pytest.raises(ValueError, match="hyperparameter amp: expected one of off, bf16, fp16, got 'fp8'"):
+    with pytest.raises(
+        ValueError, match="hyperparameter amp: expected one of off, bf16, fp16, got 'fp8'"
+    ):
         amp_mode("fp8")
     assert Precision("cpu", "fp16").scaler.is_enabled()
     assert not Precision("cpu", "bf16").scaler.is_enabled()

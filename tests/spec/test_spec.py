@@ -13,7 +13,8 @@ from search_spaces.strategies import REGISTRY, StageSpec
 from searcher.cli import cli
 from searcher.errors import SpecError
 from searcher.spec import apply_overrides, load_spec
-from searcher.spec.load import _expected
+from searcher.spec.messages import _expected
+from searcher.spec.models import SpecModel
 from searcher.spec.yaml_io import load_yaml
 from tests.conftest import base_spec, write_spec
 from trials.config import DataConfig
@@ -144,7 +145,7 @@ def test_yaml_reads_exponent_floats() -> None:
 
 
 def test_example_specs_validate() -> None:
-    root = Path(__file__).parents[1] / "spaces"
+    root = Path(__file__).parents[2] / "spaces"
     names = sorted(p.name for p in root.glob("*.yaml"))
     assert {"adam_cnn.yaml", "sgd_momentum_mlp.yaml"} <= set(names)
     for name in names:
@@ -367,4 +368,4 @@ def test_param_errors_keep_the_name_apart_and_pickle() -> None:
 )
 def test_pydantic_wording_is_converted_where_the_field_is_unknown(msg: str, expected: str) -> None:
     # A location that names no field of the spec falls back to rewording pydantic's message.
-    assert _expected({"type": "int_parsing", "msg": msg}, ["nowhere"]) == expected
+    assert _expected({"type": "int_parsing", "msg": msg}, ["nowhere"], SpecModel) == expected

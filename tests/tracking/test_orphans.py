@@ -10,9 +10,9 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from searcher.tracking.orphans import sweep_orphans
+from searcher.tracking.store import ensure_experiment, open_store
 from searcher.tracking.tags import HOST as TAG_HOST
 from searcher.tracking.tags import PID as TAG_PID
-from searcher.tracking.store import ensure_experiment, open_store
 
 
 def _search(client: MlflowClient, exp: str, pid: int, host: str) -> tuple[str, str, str]:
