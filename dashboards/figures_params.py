@@ -7,7 +7,7 @@ import math
 import plotly.graph_objects as go
 
 from dashboards.axes import Axis, unit_ticks
-from dashboards.report_data import SearchView
+from dashboards.report_data import SearchView, unit_column
 from dashboards.style import FAILED_COLOUR, base_layout, colour, failed, groups, hover
 from search_spaces.box import Box
 from search_spaces.scales import Choice
@@ -113,7 +113,7 @@ def parallel_figure(views: list[SearchView]) -> go.Figure:
     dims = []
     for name in names:
         ticks, texts = unit_ticks(axis_of(views, name).scale)
-        values = [row.get(f"unit/{name}", math.nan) for _, _, row in rows]
+        values = [row.get(unit_column(name), math.nan) for _, _, row in rows]
         dims.append(
             {"label": name, "values": values, "range": [0, 1], "tickvals": ticks, "ticktext": texts}
         )

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 
 from dashboards.figures_params import tuned_names
 from dashboards.importance import fanova_importance
-from dashboards.report_data import SearchView
+from dashboards.report_data import SearchView, unit_column
 from dashboards.style import PALETTE, base_layout, colour, groups, hover
 
 
@@ -95,7 +95,7 @@ def importance_figure(views: list[SearchView]) -> tuple[go.Figure | None, list[s
     for i, view in enumerate(views):
         rows = view.scored
         units = [
-            {n: row[f"unit/{n}"] for n in view.space.tuned_names} for _, row in rows.iterrows()
+            {n: row[unit_column(n)] for n in view.space.tuned_names} for _, row in rows.iterrows()
         ]
         found = fanova_importance(units, rows[view.metric].tolist())
         if isinstance(found, str):

@@ -11,6 +11,11 @@ from search_spaces.box import Box
 from search_spaces.space import SearchSpace
 
 
+def unit_column(name: str) -> str:
+    """The trials table's column with a parameter's unit (sampling) coordinate."""
+    return f"unit/{name}"
+
+
 @dataclass(frozen=True)
 class SearchInfo:
     """Which search a view shows and what it optimised."""

@@ -88,11 +88,10 @@ class Box:
 def top_box(
     space: SearchSpace, results: list[TrialResult], mode: str, keep_top: float, pad: float
 ) -> Box:
-    """Bounding box of the best finished trials, padded and clipped; failed trials never count."""
-    if not 0 < keep_top <= 1:
-        raise ValueError(f"keep_top must be in (0, 1], got {keep_top!r}")
-    if pad < 0:
-        raise ValueError(f"pad must be >= 0, got {pad!r}")
+    """Bounding box of the best finished trials, padded and clipped; failed trials never count.
+
+    ``keep_top`` and ``pad`` come from a validated StageSpec, where their ranges are checked.
+    """
     finished = ranked(results, mode)
     if not finished:
         return Box.full(space)

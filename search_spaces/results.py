@@ -24,6 +24,11 @@ class TrialResult:
         return self.error is not None or self.score is None or not math.isfinite(self.score)
 
 
+def better(a: float, b: float, mode: str) -> bool:
+    """Whether score ``a`` beats ``b`` for ``mode`` ('max' or 'min')."""
+    return a > b if mode == "max" else a < b
+
+
 def ranked(results: list[TrialResult], mode: str) -> list[TrialResult]:
     """Finished trials best first; ties broken by key so the order never depends on tell order."""
     if mode not in ("max", "min"):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from searcher.console.lines import fmt_duration, fmt_params
 from searcher.engine.session import quiet_ray_env, ray_session, sigterm_as_interrupt
-from searcher.errors import SearcherError
+from searcher.errors import SearchStopped, SpecError
 from searcher.spec import Spec
+from searcher.summary import SearchSummary
 from searcher.tracking.orphans import sweep_orphans
 from searcher.tracking.recorder import RunRecorder
 from searcher.tracking.search_run import end_search_run, finish_search_run, start_search_run
@@ -24,26 +24,6 @@ from trials.sources import check_size, resolve_source
 DEFAULT_STORAGE = Path("~/.cache/searcher/ray_results")
 
 
-@dataclass
-class SearchSummary:
-    """What a finished (or interrupted) search produced, as the CLI and tests see it."""
-
-    search_id: str
-    experiment: str
-    tracking_uri: str
-    planned: int
-    counts: dict[str, int]
-    best_key: str | None
-    best_score: float | None
-    best_params: dict[str, Any]
-    best_run_id: str | None
-    warnings: list[str] = field(default_factory=list)
-    logging_errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    interrupted: bool = False
-    run_ids: dict[str, str] = field(default_factory=dict)
-
-
 def prepare_data(spec: Spec, out: TextIO | None = None) -> DataSource:
     """Find (or download, or decode into the cache) the data once in the driver."""
     if out is not None:
@@ -51,10 +31,10 @@ def prepare_data(spec: Spec, out: TextIO | None = None) -> DataSource:
         print(f"data: preparing {spec.data.dataset} ...", file=out, flush=True)
     try:
         source = resolve_source(spec.data)
-        check_size(spec.data, source)
+        check_size(spec.data, source.count, source.description.split(";")[0])
         return source
     except DataError as exc:
-        raise SearcherError(f"{spec.source}: data: {exc}") from None
+        raise SpecError(spec.source, exc.field, exc.message) from None
 
 
 def run_search(
@@ -75,8 +55,10 @@ def run_search(
     uri = resolve_tracking_uri(tracking_uri, spec.model.tracking.uri)
     storage = resolve_storage(storage_path or spec.model.storage_path)
     strategy = spec.build_strategy()
-    source = prepare_data(spec, out)
-    print(f"data: {source.description}", file=out, flush=True)
+    source = None
+    if spec.builtin:  # the user's own code owns its data
+        source = prepare_data(spec, out)
+        print(f"data: {source.description}", file=out, flush=True)
     client = open_store(uri)
     quiet_ray_env()
     with ray_session(address), sigterm_as_interrupt():
@@ -117,7 +99,8 @@ def run_search(
         except BaseException:
             end_search_run(client, parent, "FAILED")
             raise
-    interrupted = len(strategy.results) < strategy.planned_trials
+    stopped = outcome.stopped
+    interrupted = not stopped and len(strategy.results) < strategy.planned_trials
     best = strategy.best()
     summary = SearchSummary(
         search_id=parent,
@@ -132,6 +115,7 @@ def run_search(
         warnings=strategy.warnings(),
         logging_errors=list(outcome.logging_errors),
         interrupted=interrupted,
+        stopped=stopped,
         run_ids=dict(outcome.run_ids),
     )
     finish_search_run(
@@ -144,10 +128,13 @@ def run_search(
         counts=summary.counts,
         warnings=summary.warnings,
         logging_errors=summary.logging_errors,
-        status="KILLED" if interrupted else "FINISHED",
+        status="FAILED" if stopped else "KILLED" if interrupted else "FINISHED",
+        error=stopped,
     )
     summary.seconds = time.monotonic() - started
     _print_summary(summary, spec, out)
+    if stopped:
+        raise SearchStopped(f"search stopped: {stopped}")
     return summary
 
 
@@ -162,7 +149,13 @@ def resolve_storage(path: str | None) -> str:
 def _print_summary(summary: SearchSummary, spec: Spec, out: TextIO) -> None:
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(summary.counts.items()))
     say = lambda text: print(text, file=out, flush=True)  # noqa: E731
-    head = "search interrupted" if summary.interrupted else "search finished"
+    head = (
+        "search stopped"
+        if summary.stopped
+        else "search interrupted"
+        if summary.interrupted
+        else "search finished"
+    )
     say(f"{head} in {fmt_duration(summary.seconds)}: {counts or 'no trials'}")
     for warning in summary.warnings:
         say(f"warning: {warning}")

@@ -20,3 +20,9 @@ class SpecError(SearcherError):
 
 class NotFoundError(SearcherError):
     """A search, experiment or run the user named is not in the store."""
+
+
+class SearchStopped(SearcherError):
+    """The search stopped itself early because it could not succeed (e.g. no trial can score)."""
+
+    exit_code = 1

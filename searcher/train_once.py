@@ -27,6 +27,7 @@ from searcher.tracking.uri import display_uri, resolve_tracking_uri
 from trials.errors import ParamError, TrialDiverged
 from trials.files import write_atomic
 from trials.hparams import check_params
+from trials.registry import Workload
 from trials.train import train
 
 SHOWN = ("train_loss", "val_loss", "val_accuracy")
@@ -71,6 +72,13 @@ def train_spec(
     out = out or sys.stdout
     console = Console(file=out, highlight=False, soft_wrap=True)
     started = time.monotonic()
+    if not isinstance(spec.workload, Workload):
+        raise SpecError(
+            spec.source,
+            "workload",
+            f"expected a built-in workload for searcher train, got {spec.workload.name}; "
+            "run your own code directly with the exported values",
+        )
     params, centred = single_params(spec)
     try:
         check_params(spec.workload.defaults, params)
@@ -91,14 +99,14 @@ def train_spec(
     setup = {
         "workload": spec.workload.name,
         "dataset": spec.data.dataset,
-        "epochs": spec.model.budget.epochs,
+        "epochs": spec.epochs,
         "seed": seed,
         "device": device or ("cuda" if torch.cuda.is_available() else "cpu"),
     }
     log = TrainRun.start(client, experiment_id, spec, params, centred, setup, source.kind)
     run_id = log.run_id
     console.print(f"tracking: {display_uri(uri)} (experiment {spec.experiment}, run {run_id})")
-    epochs = spec.model.budget.epochs
+    epochs = spec.epochs or 1
     status, error = "FAILED", None
     try:
         with _bar(console) as bar:

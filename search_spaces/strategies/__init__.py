@@ -50,7 +50,6 @@ REGISTRY: dict[str, StrategyEntry] = {
     "coarse_to_fine": StrategyEntry("stages", CoarseToFine),
     "optuna_tpe": StrategyEntry("trials", _optuna_tpe),
 }
-STRATEGIES = tuple(REGISTRY)
 
 
 def make_strategy(
@@ -76,7 +75,6 @@ def make_strategy(
 __all__ = [
     "DONE",
     "REGISTRY",
-    "STRATEGIES",
     "WAIT",
     "CoarseToFine",
     "GridSearch",

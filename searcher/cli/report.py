@@ -22,10 +22,10 @@ def report(
     """One self-contained HTML report of the latest search of NAME; more NAMEs overlaid."""
     from dashboards.report import build_report
     from searcher.tracking.search_view import load_views
-    from searcher.tracking.store import open_existing_store
+    from searcher.tracking.store import open_for_reading
     from trials.files import write_atomic
 
-    views = load_views(open_existing_store(store_uri(tracking_uri)), list(names), search_id)
+    views = load_views(open_for_reading(tracking_uri), list(names), search_id)
     # Written atomically, so a browser never opens half a file.
     write_atomic(Path(output), build_report(views))
     click.echo(f"wrote {output} ({', '.join(v.label for v in views)}); open it in a browser")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from searcher.cli.options import FORMAT, SEARCH_ID, TRACKING, emit, store_uri
+from searcher.cli.options import FORMAT, SEARCH_ID, TRACKING, emit
 
 
 @click.command()
@@ -17,9 +17,9 @@ from searcher.cli.options import FORMAT, SEARCH_ID, TRACKING, emit, store_uri
 def trials(name: str, search_id: str | None, fmt: str, tracking_uri: str | None) -> None:
     """Table of the trials of the latest search of experiment NAME, best first."""
     from searcher.tracking.queries import find_search, trials_frame
-    from searcher.tracking.store import open_existing_store
+    from searcher.tracking.store import open_for_reading
 
-    client = open_existing_store(store_uri(tracking_uri))
+    client = open_for_reading(tracking_uri)
     emit(trials_frame(client, find_search(client, name, search_id)), fmt)
 
 
@@ -30,9 +30,9 @@ def trials(name: str, search_id: str | None, fmt: str, tracking_uri: str | None)
 def best(name: str, search_id: str | None, tracking_uri: str | None) -> None:
     """The best trial of the latest search of experiment NAME."""
     from searcher.tracking.queries import best_row, find_search, trials_frame
-    from searcher.tracking.store import open_existing_store
+    from searcher.tracking.store import open_for_reading
 
-    client = open_existing_store(store_uri(tracking_uri))
+    client = open_for_reading(tracking_uri)
     search = find_search(client, name, search_id)
     row = best_row(trials_frame(client, search), search.metric)
     click.echo(row.drop(labels=["error"]).to_string())
@@ -48,10 +48,10 @@ def export(name: str, search_id: str | None, output: str, tracking_uri: str | No
     from searcher.spec import validate_spec
     from searcher.spec.yaml_io import load_yaml
     from searcher.tracking.queries import export_text, find_search
-    from searcher.tracking.store import open_existing_store
+    from searcher.tracking.store import open_for_reading
     from trials.files import write_atomic
 
-    client = open_existing_store(store_uri(tracking_uri))
+    client = open_for_reading(tracking_uri)
     text = export_text(client, find_search(client, name, search_id))
     validate_spec(load_yaml(text), output)  # never write a spec that would not run
     write_atomic(Path(output), text)

@@ -45,9 +45,10 @@ def validate(spec_path: str, overrides: tuple[str, ...]) -> None:
     spec = load_spec(spec_path, list(overrides))
     strategy = spec.build_strategy()
     tuned = ", ".join(f"{n} {spec.space.params[n].describe()}" for n in spec.space.tuned_names)
+    on = f" on {spec.data.dataset}" if spec.builtin else ""
     click.echo(
         f"{spec_path}: ok — {spec.model.search.strategy}, {strategy.planned_trials} trials of "
-        f"{spec.workload.name} on {spec.data.dataset}; tuning {tuned or 'nothing'}"
+        f"{spec.workload.name}{on}; tuning {tuned or 'nothing'}"
     )
 
 

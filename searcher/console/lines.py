@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from search_spaces.results import better
+
 
 def fmt_value(value: Any) -> str:
     """Short, readable value: 3 significant digits for floats."""
@@ -64,7 +66,7 @@ class ProgressPrinter:
         error: str | None = None,
     ) -> None:
         self.done += 1
-        if score is not None and (self.best is None or self._better(score, self.best[0])):
+        if score is not None and (self.best is None or better(score, self.best[0], self.mode)):
             self.best = (score, key)
         shown = "-" if score is None else f"{score:.4f}"
         best = "-" if self.best is None else f"{self.best[0]:.4f} ({self.best[1]})"
@@ -76,6 +78,3 @@ class ProgressPrinter:
         if error:
             line += f"  ({error.splitlines()[-1][:120] if error.strip() else error})"
         self.say(line)
-
-    def _better(self, a: float, b: float) -> bool:
-        return a > b if self.mode == "max" else a < b

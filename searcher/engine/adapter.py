@@ -9,7 +9,7 @@ from typing import Any
 from ray.tune.search import Searcher
 
 from search_spaces.strategies.base import DONE, WAIT, Strategy, Suggestion
-from searcher.engine.protocol import TrialBook, TrialConfig
+from searcher.engine.protocol import RAISED, TrialBook, TrialConfig
 
 
 class StrategySearcher(Searcher):
@@ -63,7 +63,7 @@ class StrategySearcher(Searcher):
         if result and not error:
             # Tune withholds from on_trial_result the result on which a scheduler stops a trial.
             self.book.observe(trial_id, result)
-        verdict = self.book.verdict(trial_id, "the trial raised an error" if error else None)
+        verdict = self.book.verdict(trial_id, RAISED if error else None)
         self.strategy.tell(record.config.key, verdict.score, verdict.reason)
 
     def get_state(self) -> dict[str, Any]:

@@ -10,7 +10,17 @@ from ray.tune.experiment import Trial
 
 from search_spaces.space import SearchSpace
 from searcher.console.lines import ProgressPrinter
-from searcher.engine.protocol import FAILED, PLACEMENT, TrialBook, metrics_of, step_of
+from searcher.engine.protocol import (
+    FAILED,
+    OUTPUT,
+    PLACEMENT,
+    RAISED,
+    Placement,
+    Status,
+    TrialBook,
+    metrics_of,
+    step_of,
+)
 from searcher.tracking import tags as T
 from searcher.tracking.mirrors import numeric_mirrors
 from searcher.tracking.recorder import RunRecorder
@@ -54,18 +64,27 @@ class TrackingCallback(Callback):
         self.progress.trial_started(cfg.key, cfg.stage, cfg.params)
 
     def on_trial_result(
-        self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info: Any
+        self,
+        iteration: int,
+        trials: list[Trial],
+        trial: Trial,
+        result: dict[str, Any],
+        **info: Any,
     ) -> None:
         record = self.book.get(trial.trial_id)
         if record is None:
             return
         self.book.observe(trial.trial_id, result)
+        key = record.config.key
         if PLACEMENT in result:
-            self.recorder.trial_tags(record.config.key, placement_tags(result[PLACEMENT]))
+            self.recorder.trial_tags(key, placement_tags(result[PLACEMENT]))
+        if OUTPUT in result:
+            self.recorder.trial_output(key, result[OUTPUT])
         if FAILED in result:
             return
         metrics = metrics_of(result, self.book.ignore)
-        self.recorder.trial_metrics(record.config.key, step_of(result), metrics)
+        if metrics:
+            self.recorder.trial_metrics(key, step_of(result), metrics)
 
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
@@ -77,32 +96,40 @@ class TrackingCallback(Callback):
     ) -> None:
         self._end(trial.trial_id, _error_text(trial))
 
-    def _end(self, trial_id: str, error: str | None = None, status: str | None = None) -> None:
+    def _end(self, trial_id: str, raised: str | None = None, interrupted: bool = False) -> None:
+        """Record how a trial ended, as the book decides it; ``raised``: the error's last line.
+
+        The best epoch value is kept on the run even when the trial failed later (a loss that
+        diverged at epoch 5 still shows how far it got), but a failed trial has no score.
+        """
         record = self.book.get(trial_id)
         if trial_id in self.ended or record is None:
             return
         self.ended.add(trial_id)
-        verdict = self.book.verdict(trial_id, error)
         key = record.config.key
-        if verdict.score is not None:
-            metric = {"best_" + self.book.metric: verdict.score}
-            self.recorder.trial_metrics(key, record.steps, metric)
+        if record.best is not None:
+            self.recorder.trial_metrics(
+                key, record.steps, {T.best_metric(self.book.metric): record.best}
+            )
         if record.reported_at is not None:
             self.recorder.trial_tags(key, {T.ENDED_AT: f"{record.reported_at:.3f}"})
-        if status is None:
-            final, reason = verdict.status, verdict.reason
+        status: Status
+        if interrupted:
+            status, reason = "KILLED", "the search was interrupted"
         else:
-            final, reason = status, "the search was interrupted"
-        self.recorder.trial_ended(key, final, reason)
-        self.progress.trial_done(key, record.config.params, verdict.score, final, reason)
+            verdict = self.book.verdict(trial_id, RAISED if raised else None)
+            self.book.end(verdict)
+            status, reason = verdict.status, raised or verdict.reason
+        self.recorder.trial_ended(key, status, reason)
+        self.progress.trial_done(key, record.config.params, record.best, status, reason)
 
     def mark_unfinished(self) -> None:
         """After an interrupt: started trials that never ended are recorded as KILLED."""
         for trial_id in self.started:
-            self._end(trial_id, status="KILLED")
+            self._end(trial_id, interrupted=True)
 
 
-def placement_tags(where: dict[str, Any]) -> dict[str, str]:
+def placement_tags(where: Placement) -> dict[str, str]:
     """Run tags saying where a trial ran: node, GPU ids Ray assigned, what CUDA saw, start."""
     return {
         T.NODE_ID: str(where.get("node_id", "")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import tempfile
 import time
@@ -15,11 +16,14 @@ from searcher.errors import SearcherError
 from searcher.spec import Spec
 from searcher.spec.yaml_io import dump_yaml
 from searcher.tracking.uri import display_uri, normalise_uri, sqlite_path
+from trials.user_code import CommandWorkload
 
 PACKAGES = ("searcher", "search_spaces", "trials", "dashboards")  # the project, never data
 # Ray SIGKILLs a stopped job 3 s after SIGTERM by default: too soon for the search to stop its
 # trials and record them as KILLED. A minute is plenty; a clean stop takes a few seconds.
 JOB_ENV = {"RAY_JOB_STOP_WAIT_TIME_S": "60"}
+# Ray Job metadata keys: which search a job runs and where it logs.
+META_SPEC, META_TRACKING = "searcher.spec", "searcher.tracking"
 
 
 def job_client(address: str) -> JobSubmissionClient:
@@ -59,8 +63,33 @@ def stage_job_dir(spec: Spec) -> Path:
             root / package,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
-    (root / "spec.yaml").write_text(dump_yaml(spec.raw))
+    raw = dict(spec.raw)
+    if not spec.builtin:
+        copy_user_code(spec, root)
+        raw.pop("code_dir", None)  # the user's files now sit beside the shipped spec
+    (root / "spec.yaml").write_text(dump_yaml(raw))
     return root
+
+
+def copy_user_code(spec: Spec, root: Path) -> list[str]:
+    """Copy the user's code from the spec's code folder into the job: its Python files, and
+    the files a command names. Nothing else (data stays where the cluster reads it)."""
+    folder = Path(spec.code_dir)
+    wanted = {p for p in folder.glob("*.py") if p.is_file()}
+    workload = spec.workload
+    if isinstance(workload, CommandWorkload):
+        command = workload.command
+        words = shlex.split(command) if isinstance(command, str) else list(command)
+        wanted |= {folder / w for w in words if "/" not in w and (folder / w).is_file()}
+    copied = []
+    for path in sorted(wanted):
+        if path.stem in PACKAGES:
+            raise SearcherError(
+                f"{path}: a file named like searcher's own package {path.stem} cannot be shipped"
+            )
+        shutil.copy2(path, root / path.name)
+        copied.append(path.name)
+    return copied
 
 
 def submit_search(
@@ -81,7 +110,7 @@ def submit_search(
         return client.submit_job(
             entrypoint=entrypoint,
             runtime_env={"working_dir": str(workdir), "env_vars": JOB_ENV},
-            metadata={"searcher.spec": spec.name, "searcher.tracking": display_uri(uri)},
+            metadata={META_SPEC: spec.name, META_TRACKING: display_uri(uri)},
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -96,10 +125,10 @@ def list_jobs(address: str) -> pd.DataFrame:
         rows.append(
             {
                 "job": job.submission_id or job.job_id,
-                "status": str(job.status.value if hasattr(job.status, "value") else job.status),
-                "search": meta.get("searcher.spec", ""),
+                "status": _status_text(job.status),
+                "search": meta.get(META_SPEC, ""),
                 "started": started,
-                "tracking": meta.get("searcher.tracking", ""),
+                "tracking": meta.get(META_TRACKING, ""),
                 "_t": job.start_time or 0,
             }
         )
@@ -113,7 +142,12 @@ def job_status(address: str, job_id: str) -> str:
         status = client.get_job_status(job_id)
     except RuntimeError as exc:
         raise SearcherError(f"no job {job_id} on {address}: {exc}") from None
-    return str(status.value if hasattr(status, "value") else status)
+    return _status_text(status)
+
+
+def _status_text(status: object) -> str:
+    """A job status as text (Ray gives an enum or a string depending on the call)."""
+    return str(getattr(status, "value", status))
 
 
 def job_logs(address: str, job_id: str, follow: bool, write: Callable[[str], None]) -> None:

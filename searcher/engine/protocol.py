@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
+from search_spaces.results import better
 from search_spaces.strategies.base import Suggestion
 
 # Report keys that are not metrics.
@@ -18,10 +19,26 @@ FAILED = "trial_failed"  # the trial failed (with this reason) but kept its work
 PLACEMENT = "placement"  # where the trial runs, sent with its first report
 REPORTED_AT = "reported_at"  # wall-clock time of the report, in the worker
 EPOCH = "epoch"  # the step a report belongs to
-RESERVED = frozenset({FAILED, PLACEMENT, REPORTED_AT, EPOCH})
+ENDED = "trial_ended"  # the user's code returned by itself (so it was not stopped early)
+OUTPUT = "trial_output"  # what a command printed since the last report: {"stdout": …, …}
+RESERVED = frozenset({FAILED, PLACEMENT, REPORTED_AT, EPOCH, ENDED, OUTPUT})
+RAISED = "the trial raised an error"  # the reason when a trial raised and nothing more is known
 TUNE_ITERATION = "training_iteration"  # Tune's count of reports: the step when no epoch is given
 
 Status = Literal["FINISHED", "FAILED", "KILLED"]
+
+
+class Placement(TypedDict, total=False):
+    """Where a trial runs (what Ray assigned and what the process sees), sent once."""
+
+    device: str
+    threads: int
+    gpu_ids: str
+    cuda_visible_devices: str
+    node_id: str
+    node_ip: str
+    hostname: str
+    started_at: float
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,8 @@ class Verdict:
     status: Status
     score: float | None
     reason: str | None = None
+    missing_metric: bool = False  # failed only because the spec's metric never came
+    reported: str = ""  # then: the metric names it did report
 
 
 @dataclass
@@ -65,6 +84,8 @@ class TrialRecord:
     failure: str | None = None
     reported_at: float | None = None
     reported: set[str] = field(default_factory=set)
+    ended_itself: bool = False
+    verdict: Verdict | None = None  # decided once, when the trial ends
 
 
 def _number(value: Any) -> bool:
@@ -81,7 +102,8 @@ def metrics_of(result: dict[str, Any], skip: frozenset[str] = RESERVED) -> dict[
     return {
         name: float(value)
         for name, value in result.items()
-        if name not in skip and _number(value) and math.isfinite(value)
+        # Tune hands the Searcher flattened results ("placement/node_id", "config/params/lr").
+        if name.split("/")[0] not in skip and _number(value) and math.isfinite(value)
     }
 
 
@@ -89,12 +111,13 @@ class TrialBook:
     """One record per trial id, and the one place a trial's outcome is decided."""
 
     def __init__(
-        self, metric: str, mode: str, epochs: int, ignore: frozenset[str] = frozenset()
+        self, metric: str, mode: str, epochs: int | None, ignore: frozenset[str] = frozenset()
     ) -> None:
         self.metric, self.mode, self.epochs = metric, mode, epochs
         # Keys the engine adds to every report (timings, ids): never named as a trial's metrics.
         self.ignore = RESERVED | ignore
         self.records: dict[str, TrialRecord] = {}
+        self.ended: list[Verdict] = []  # in the order trials ended
 
     def open(self, trial_id: str, config: TrialConfig) -> TrialRecord:
         record = self.records.get(trial_id)
@@ -112,6 +135,8 @@ class TrialBook:
             return
         if REPORTED_AT in result:
             record.reported_at = float(result[REPORTED_AT])
+        if result.get(ENDED):
+            record.ended_itself = True
         if FAILED in result:
             record.failure = str(result[FAILED])
             return
@@ -120,19 +145,44 @@ class TrialBook:
         value = result.get(self.metric)
         if _number(value) and math.isfinite(value):
             old = record.best
-            if old is None or (value > old if self.mode == "max" else value < old):
+            if old is None or better(value, old, self.mode):
                 record.best = float(value)
 
     def verdict(self, trial_id: str, error: str | None = None) -> Verdict:
-        """FAILED (raised, reported a failure, or never reported the metric), KILLED (stopped
-        before its epoch budget, e.g. by early stopping) or FINISHED."""
+        """How the trial ended, decided on the first call and the same on every later one.
+
+        FAILED: it raised (``error``), reported a failure, or never reported the metric. KILLED:
+        it stopped before its epoch budget without ending by itself (early stopping). Else
+        FINISHED. The score is the best epoch value; a FAILED trial has none.
+        """
         record = self.records[trial_id]
+        if record.verdict is None:
+            record.verdict = self._decide(record, error)
+        return record.verdict
+
+    def _decide(self, record: TrialRecord, error: str | None) -> Verdict:
         if error is not None:
             return Verdict("FAILED", None, error)
         if record.failure is not None:
             return Verdict("FAILED", None, record.failure)
         if record.best is None:
             said = ", ".join(sorted(record.reported)) or "nothing"
-            return Verdict("FAILED", None, f"no {self.metric} was reported (reported: {said})")
-        status: Status = "KILLED" if record.steps < self.epochs else "FINISHED"
-        return Verdict(status, record.best)
+            reason = f"no {self.metric} was reported (reported: {said})"
+            return Verdict("FAILED", None, reason, missing_metric=True, reported=said)
+        early = self.epochs is not None and record.steps < self.epochs and not record.ended_itself
+        return Verdict("KILLED" if early else "FINISHED", record.best)
+
+    def end(self, verdict: Verdict) -> None:
+        """Note that a trial ended with this verdict (the tracking side calls it once)."""
+        self.ended.append(verdict)
+
+    def metric_never_comes(self, first: int) -> str | None:
+        """Why to stop the search: the first ``first`` trials all ended without the metric."""
+        head = self.ended[:first]
+        if first < 1 or len(head) < first or not all(v.missing_metric for v in head):
+            return None
+        return (
+            f"the first {first} trials ended without reporting the metric {self.metric} (the "
+            f"last one reported: {head[-1].reported}); check metric.name in the spec against "
+            "what the workload reports"
+        )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,16 @@ from search_spaces.space import SearchSpace
 from search_spaces.strategies import Strategy, make_strategy
 from searcher.errors import SpecError
 from searcher.spec.messages import first_error
-from searcher.spec.models import SpecModel
+from searcher.spec.models import DEFAULT_EPOCHS, CommandSpec, SpecModel
 from searcher.spec.yaml_io import load_yaml
+from trials.command import placeholders
 from trials.config import DataConfig
 from trials.errors import ParamError, UnknownWorkload
 from trials.hparams import check_params
 from trials.registry import REPORTED_METRICS, Workload, get_workload
+from trials.user_code import CommandWorkload, FunctionWorkload
+
+AnyWorkload = Workload | FunctionWorkload | CommandWorkload
 
 
 @dataclass(frozen=True)
@@ -32,11 +38,28 @@ class Spec:
     model: SpecModel
     space: SearchSpace
     data: DataConfig
-    workload: Workload
+    workload: AnyWorkload
+    code_dir: str  # absolute: where the user's module or command lives
 
     @property
     def name(self) -> str:
         return self.model.name
+
+    @property
+    def builtin(self) -> bool:
+        """A built-in (or model-builder) workload: searcher owns its data and its training."""
+        return isinstance(self.workload, Workload)
+
+    @property
+    def epochs(self) -> int | None:
+        """The epoch budget; the user's own code may leave it unset (then it ends by itself)."""
+        epochs = self.model.budget.epochs
+        return epochs if epochs is not None or not self.builtin else DEFAULT_EPOCHS
+
+    @property
+    def code_dirs(self) -> list[str]:
+        """Where the user's modules are looked for: the code folder, then the current one."""
+        return list(dict.fromkeys([self.code_dir, os.getcwd()]))
 
     @property
     def experiment(self) -> str:
@@ -77,32 +100,44 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     return raw
 
 
-def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:
-    """Return a copy of ``raw`` with ``key.path=value`` overrides; values are parsed as YAML."""
+def apply_overrides(
+    raw: dict[str, Any], overrides: list[str] | dict[str, Any], source: str
+) -> dict[str, Any]:
+    """A copy of ``raw`` with overrides set: ``key.path=value`` texts (values parsed as YAML,
+    as ``--set`` gives them) or a mapping of ``key.path`` to values (the Python API)."""
     result = copy.deepcopy(raw)
+    if isinstance(overrides, dict):
+        for path, value in overrides.items():
+            _set_path(result, str(path), value, source)
+        return result
     for item in overrides:
         path, sep, text = item.partition("=")
         if not sep or not path.strip():
             raise SpecError(source, "--set", f"expected key.path=value, got {short_repr(item)}")
-        keys = path.strip().split(".")
-        node = result
-        for depth, key in enumerate(keys[:-1]):
-            child = node.get(key)
-            if child is None:
-                child = node[key] = {}
-            elif not isinstance(child, dict):
-                where = ".".join(keys[: depth + 1])
-                raise SpecError(
-                    source,
-                    "--set",
-                    f"expected a mapping at '{where}' to set '{path}', got {short_repr(child)}",
-                )
-            node = child
         try:
-            node[keys[-1]] = load_yaml(text) if text.strip() else ""
+            value = load_yaml(text) if text.strip() else ""
         except yaml.YAMLError:
-            node[keys[-1]] = text
+            value = text
+        _set_path(result, path.strip(), value, source)
     return result
+
+
+def _set_path(raw: dict[str, Any], path: str, value: Any, source: str) -> None:
+    keys = path.split(".")
+    node = raw
+    for depth, key in enumerate(keys[:-1]):
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        elif not isinstance(child, dict):
+            where = ".".join(keys[: depth + 1])
+            raise SpecError(
+                source,
+                "--set",
+                f"expected a mapping at '{where}' to set '{path}', got {short_repr(child)}",
+            )
+        node = child
+    node[keys[-1]] = value
 
 
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
@@ -112,8 +147,13 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
     return validate_spec(raw, source)
 
 
-def validate_spec(raw: dict[str, Any], source: str) -> Spec:
-    """Validate a spec mapping; raises SpecError naming the first bad field."""
+def validate_spec(
+    raw: dict[str, Any], source: str, *, train: Callable[..., Any] | None = None
+) -> Spec:
+    """Validate a spec mapping; raises SpecError naming the first bad field.
+
+    ``train``, a function, is the workload instead of the spec's (the Python API's ``train=``).
+    """
     try:
         model = SpecModel.model_validate(raw)
     except ValidationError as exc:
@@ -123,15 +163,59 @@ def validate_spec(raw: dict[str, Any], source: str) -> Spec:
         space = SearchSpace.from_mapping(model.space)
     except ScaleError as exc:
         raise SpecError(source, f"space.{exc.field}".rstrip("."), exc.message) from None
+    code_dir = _code_dir(model, source)
+    workload = _workload(model, source, code_dir, train)
+    if isinstance(workload, Workload):
+        _check_fit(source, model, space, workload)
+        _check_values(source, space, workload)
+    else:
+        _check_own_code(source, model, space, workload)
+    return Spec(source, raw, model, space, model.data, workload, code_dir)
+
+
+def _code_dir(model: SpecModel, source: str) -> str:
+    """The spec's ``code_dir`` (relative to the spec file), else the spec file's folder."""
+    spec_dir = Path(source).parent if Path(source).suffix in (".yaml", ".yml") else Path()
+    folder = (spec_dir / Path(model.code_dir).expanduser()) if model.code_dir else spec_dir
+    if not folder.is_dir():
+        raise SpecError(source, "code_dir", f"expected a folder, got {short_repr(str(folder))}")
+    return str(folder.resolve())
+
+
+def _workload(
+    model: SpecModel, source: str, code_dir: str, train: Callable[..., Any] | None
+) -> AnyWorkload:
+    if train is not None:
+        name = f"{getattr(train, '__module__', '?')}:{getattr(train, '__qualname__', 'train')}"
+        return FunctionWorkload(name, train)
+    if isinstance(model.workload, CommandSpec):
+        return CommandWorkload(model.workload.command, code_dir)
     try:
-        workload = get_workload(model.workload)
+        return get_workload(model.workload, list(dict.fromkeys([code_dir, os.getcwd()])))
     except UnknownWorkload as exc:
-        expected = f"expected one of {', '.join(exc.known)} or package.module:WORKLOAD"
+        expected = f"expected one of {', '.join(exc.known)} or module:function"
         got = short_repr(exc.name) + (f" ({exc.why})" if exc.why else "")
         raise SpecError(source, "workload", f"{expected}, got {got}") from None
-    _check_fit(source, model, space, workload)
-    _check_values(source, space, workload)
-    return Spec(source, raw, model, space, model.data, workload)
+
+
+def _check_own_code(
+    source: str, model: SpecModel, space: SearchSpace, workload: AnyWorkload
+) -> None:
+    """The user's own code takes any names; a command's placeholders must name space entries."""
+    if isinstance(workload, CommandWorkload):
+        missing = sorted(placeholders(workload.command) - set(space.params))
+        if missing:
+            raise SpecError(
+                source,
+                "workload.command",
+                f"expected placeholders that name space entries, got {{{missing[0]}}}",
+            )
+    if model.scheduler.type == "asha" and model.budget.epochs is None:
+        raise SpecError(
+            source,
+            "budget.epochs",
+            "expected an integer >= 1 (the early-stopping scheduler's maximum), got nothing",
+        )
 
 
 def _check_values(source: str, space: SearchSpace, workload: Workload) -> None:

@@ -24,8 +24,24 @@ class MetricSpec(_Strict):
     mode: Literal["max", "min"] = "max"
 
 
+DEFAULT_EPOCHS = 3  # built-in workloads; the user's own code may leave the budget unset
+
+
 class BudgetSpec(_Strict):
-    epochs: int = Field(3, ge=1)
+    epochs: int | None = Field(None, ge=1)
+
+
+class CommandSpec(_Strict):
+    """A command run once per trial: a string (split like a shell) or a list of arguments."""
+
+    command: str | tuple[str, ...]
+
+    @field_validator("command")
+    @classmethod
+    def _not_empty(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        if not (value.strip() if isinstance(value, str) else value):
+            raise ValueError("expected a command line")
+        return value
 
 
 DEFAULT_STAGES = (StageSpec(trials=16), StageSpec(trials=8), StageSpec(trials=8))
@@ -101,7 +117,8 @@ class TrackingSpec(_Strict):
 
 class SpecModel(_Strict):
     name: str
-    workload: str
+    workload: str | CommandSpec
+    code_dir: str | None = None  # where the workload's module or command lives [the spec's]
     data: DataConfig = DataConfig()
     metric: MetricSpec = MetricSpec()
     budget: BudgetSpec = BudgetSpec()

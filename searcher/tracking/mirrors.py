@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from search_spaces.space import SearchSpace
+from searcher.tracking import tags as T
 
 
 def numeric_mirrors(
@@ -29,5 +30,5 @@ def numeric_mirrors(
         elif scale.axis == "one_minus_log" and value < 1:
             out[f"hp/log10_1m_{name}"] = math.log10(1 - value)
     for name, coordinate in unit.items():
-        out[f"unit/{name}"] = float(coordinate)
+        out[T.unit_metric(name)] = float(coordinate)
     return out

@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 from searcher.errors import NotFoundError
 from searcher.spec.yaml_io import dump_yaml, load_yaml
 from searcher.tracking import tags as T
+from trials.registry import WORKLOADS
 
 FIXED_COLUMNS = ["trial", "stage", "status"]
 
@@ -91,7 +92,7 @@ def trials_frame(client: MlflowClient, search: Search) -> pd.DataFrame:
             "trial": tags.get(T.TRIAL_KEY, run.info.run_name),
             "stage": int(tags.get(T.STAGE, 0)),
             "status": run.info.status,
-            score_col: metrics.get(f"best_{search.metric}", math.nan),
+            score_col: metrics.get(T.best_metric(search.metric), math.nan),
         }
         row.update({name: parse_param(value) for name, value in sorted(run.data.params.items())})
         row["error"] = tags.get(T.ERROR, "")
@@ -116,11 +117,18 @@ def best_row(frame: pd.DataFrame, metric: str) -> pd.Series:
 
 
 def search_spec(client: MlflowClient, search: Search) -> dict[str, Any]:
-    """The spec the search ran with (its artifact; the tag is a fallback for remote stores)."""
-    try:
-        text = Path(client.download_artifacts(search.id, "spec.yaml")).read_text()
-    except Exception:
-        text = T.resolve_tag(client, search.run, T.SPEC)
+    """The spec the search ran with: its artifact, else its tag (for stores whose artifacts
+    live on another machine; a spec too long for a tag is then out of reach)."""
+    text = ""
+    for read in (
+        lambda: Path(client.download_artifacts(search.id, "spec.yaml")).read_text(),
+        lambda: T.resolve_tag(client, search.run, T.SPEC),
+    ):
+        try:
+            text = read()
+            break
+        except Exception:  # an artifact store this machine cannot reach
+            continue
     spec = load_yaml(text) if text else None
     if not isinstance(spec, dict):
         raise NotFoundError(f"search {search.id} has no recorded spec")
@@ -142,6 +150,10 @@ def best_spec(client: MlflowClient, search: Search) -> tuple[dict[str, Any], pd.
     seed = spec.get("search", {}).get("seed", 0)
     spec["search"] = {"strategy": "grid", "seed": seed}
     spec.pop("scheduler", None)
+    code_dir = search.run.data.tags.get(T.CODE_DIR)
+    if code_dir and spec.get("workload") not in WORKLOADS:
+        # The user's module or command stays where the search found it, wherever this is written.
+        spec["code_dir"] = code_dir
     return spec, best
 
 

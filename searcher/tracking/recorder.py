@@ -45,6 +45,7 @@ class RunRecorder:
         self.errors: list[str] = []
         self._queue: queue.Queue[_Event] = queue.Queue()
         self._pending: dict[str, list[Metric]] = {}
+        self._output: dict[str, dict[str, list[str]]] = {}
         self._thread = threading.Thread(target=self._loop, name="searcher-mlflow", daemon=True)
         self._thread.start()
 
@@ -63,6 +64,10 @@ class RunRecorder:
 
     def trial_tags(self, key: str, tags: dict[str, str]) -> None:
         self._queue.put(_Event("tags", key, {"tags": tags}))
+
+    def trial_output(self, key: str, chunk: dict[str, str]) -> None:
+        """More of what a command printed ({stream: text}); kept as artifacts when it ends."""
+        self._queue.put(_Event("output", key, {"chunk": chunk}))
 
     def trial_ended(self, key: str, status: str, error: str | None = None) -> None:
         """Final status FINISHED, FAILED (with the error) or KILLED."""
@@ -90,7 +95,7 @@ class RunRecorder:
                 self._guard(self._flush_all)
                 next_flush = time.monotonic() + self.flush_seconds
 
-    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+    def _guard(self, fn: Callable[..., object], *args: Any) -> None:
         try:
             fn(*args)
         except Exception as exc:  # logging must never take the search down
@@ -107,6 +112,10 @@ class RunRecorder:
             )
         elif event.kind == "tags":
             self._log(event.key, tags=[RunTag(k, T.clip(v)) for k, v in data["tags"].items()])
+        elif event.kind == "output":
+            streams = self._output.setdefault(event.key, {})
+            for stream, text in data["chunk"].items():
+                streams.setdefault(stream, []).append(text)
         elif event.kind == "end":
             self._end(event.key, data["status"], data["error"])
 
@@ -135,9 +144,14 @@ class RunRecorder:
         if error:
             self._log(key, tags=[RunTag(T.ERROR, T.clip(error))])
         run_id = self.run_ids.get(key)
-        if run_id is not None:
-            self.client.set_terminated(run_id, status=status)
-            self.statuses[key] = status
+        if run_id is None:
+            return
+        for stream, parts in self._output.pop(key, {}).items():
+            text = "".join(parts)
+            if text:  # a lost log file must not leave the run RUNNING: the status comes after
+                self._guard(self.client.log_text, run_id, text, f"{stream}.txt")
+        self.client.set_terminated(run_id, status=status)
+        self.statuses[key] = status
 
     def _flush_all(self) -> None:
         for key in list(self._pending):

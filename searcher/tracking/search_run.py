@@ -5,58 +5,39 @@ from __future__ import annotations
 import json
 import time
 
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from search_spaces.results import TrialResult
 from search_spaces.strategies.base import StageRecord
 from searcher.spec import Spec
-from searcher.spec.yaml_io import dump_yaml
 from searcher.tracking import tags as T
 from searcher.tracking.orphans import owner_tags
+from searcher.tracking.runs import log_long_tags, log_params, start_spec_run
 from trials.config import DataSource
 
 
-def log_long_tags(client: MlflowClient, run_id: str, tags: dict[str, str]) -> None:
-    """Set tags; a value too long for a tag goes to an artifact that the tag points to."""
-    short, overflow = T.split_long(tags)
-    for path, text in overflow.items():
-        client.log_text(run_id, text, path)
-    items = [RunTag(k, v) for k, v in short.items()]
-    for start in range(0, len(items), T.MAX_PARAMS_TAGS_PER_BATCH):
-        client.log_batch(run_id, tags=items[start : start + T.MAX_PARAMS_TAGS_PER_BATCH])
-
-
 def start_search_run(
-    client: MlflowClient, experiment_id: str, spec: Spec, planned: int, source: DataSource
+    client: MlflowClient,
+    experiment_id: str,
+    spec: Spec,
+    planned: int,
+    source: DataSource | None,
 ) -> str:
     """Create the search's parent run with the spec, strategy, seed and data source."""
     model = spec.model
+    tags = {T.METRIC: model.metric.name, T.MODE: model.metric.mode, **owner_tags()}
+    if source is not None:
+        tags |= {T.DATA_SOURCE: source.kind, T.DATA_DESCRIPTION: source.description}
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    spec_text = dump_yaml(spec.raw)
-    run = client.create_run(
-        experiment_id,
-        run_name=f"{spec.name}-{stamp}",
-        tags={T.KIND: T.KIND_SEARCH, T.METRIC: model.metric.name, T.MODE: model.metric.mode},
+    run_id = start_spec_run(
+        client, experiment_id, spec, kind=T.KIND_SEARCH, run_name=f"{spec.name}-{stamp}", tags=tags
     )
-    run_id = run.info.run_id
-    log_long_tags(
-        client,
-        run_id,
-        {
-            T.SPEC_FILE: spec.source,
-            T.SPEC: spec_text,
-            T.DATA_SOURCE: source.kind,
-            T.DATA_DESCRIPTION: source.description,
-            **owner_tags(),
-        },
-    )
-    params = {
+    params: dict[str, object] = {
         "workload": spec.workload.name,
-        "dataset": spec.data.dataset,
         "strategy": model.search.strategy,
         "seed": model.search.seed,
-        "epochs": model.budget.epochs,
+        "epochs": spec.epochs,
         "metric": model.metric.name,
         "mode": model.metric.mode,
         "planned_trials": planned,
@@ -64,8 +45,9 @@ def start_search_run(
         "resources.cpu": model.resources.cpu,
         "resources.gpu": model.resources.gpu,
     }
-    client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
-    client.log_text(run_id, spec_text, "spec.yaml")
+    if spec.builtin:
+        params["dataset"] = spec.data.dataset
+    log_params(client, run_id, params)
     return run_id
 
 
@@ -81,6 +63,7 @@ def finish_search_run(
     warnings: list[str],
     logging_errors: list[str],
     status: str,
+    error: str | None = None,
 ) -> None:
     """Record stage boxes, warnings, logging errors and the best trial, then end the run."""
     tags: dict[str, str] = {}
@@ -93,6 +76,8 @@ def finish_search_run(
         tags[T.WARNINGS] = "\n".join(warnings)
     if logging_errors:
         tags[T.LOGGING_ERRORS] = "\n".join(logging_errors)
+    if error:
+        tags[T.ERROR] = error
     if best is not None:
         tags[T.BEST_TRIAL] = best.key
         tags[T.BEST_RUN_ID] = best_run_id or ""
@@ -100,7 +85,7 @@ def finish_search_run(
     now = int(time.time() * 1000)
     metrics = [Metric(f"trials_{k.lower()}", float(v), now, 0) for k, v in counts.items()]
     if best is not None and best.score is not None:
-        metrics.append(Metric(f"best_{metric}", float(best.score), now, 0))
+        metrics.append(Metric(T.best_metric(metric), float(best.score), now, 0))
     client.log_batch(run_id, metrics=metrics)
     client.set_terminated(run_id, status=status)
 

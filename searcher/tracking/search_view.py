@@ -8,7 +8,7 @@ import math
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from dashboards.report_data import SearchInfo, SearchView
+from dashboards.report_data import SearchInfo, SearchView, unit_column
 from search_spaces.box import Box
 from search_spaces.space import SearchSpace
 from searcher.errors import NotFoundError, SearcherError
@@ -41,8 +41,8 @@ def load_view(client: MlflowClient, experiment: str, search_id: str | None = Non
     runs = {run.info.run_id: run for run in trial_runs(client, search)}
     frame["start_time"] = [runs[r].info.start_time or 0 for r in frame["run_id"]]
     for name in space.tuned_names:
-        frame[f"unit/{name}"] = [
-            runs[r].data.metrics.get(f"unit/{name}", math.nan) for r in frame["run_id"]
+        frame[unit_column(name)] = [
+            runs[r].data.metrics.get(T.unit_metric(name), math.nan) for r in frame["run_id"]
         ]
     order = frame.sort_values(["start_time", "trial"], kind="stable").index
     frame.loc[order, "order"] = range(1, len(frame) + 1)

@@ -10,8 +10,7 @@ from pathlib import Path
 from filelock import FileLock
 from mlflow.tracking import MlflowClient
 
-from searcher.errors import NotFoundError
-from searcher.tracking.uri import sqlite_path
+from searcher.tracking.uri import require_store, resolve_tracking_uri, sqlite_path
 
 
 def quiet_mlflow() -> None:
@@ -70,7 +69,10 @@ def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
 
 def open_existing_store(uri: str) -> MlflowClient:
     """A client for reading; a SQLite file that does not exist is an error, not a new store."""
-    db = sqlite_path(uri)
-    if db is not None and not db.exists():
-        raise NotFoundError(f"no store at {db}; run a search first or pass --tracking-uri")
+    require_store(uri)
     return open_store(uri)
+
+
+def open_for_reading(cli_uri: str | None) -> MlflowClient:
+    """The store a read command names (same precedence as a search), which must exist."""
+    return open_existing_store(resolve_tracking_uri(cli_uri))

@@ -25,6 +25,7 @@ PARENT = "mlflow.parentRunId"  # MLflow's own: makes a trial a nested child run 
 KIND = "searcher.kind"  # search | trial | train
 SPEC = "searcher.spec"
 SPEC_FILE = "searcher.spec_file"
+CODE_DIR = "searcher.code_dir"  # where the workload's module or command lives
 METRIC = "searcher.metric"
 MODE = "searcher.mode"
 DATA_SOURCE = "searcher.data_source"
@@ -56,6 +57,16 @@ SEARCH_QUERY = f"tags.`{KIND}` = '{KIND_SEARCH}'"
 ARTIFACT_POINTER = "artifact:"
 OVERFLOW_DIR = "tags"
 _STAGE_TAG = re.compile(r"^searcher\.stage\.(\d+)\.(box|ranges)$")
+
+
+def best_metric(metric: str) -> str:
+    """The metric a trial's score is kept in: its best epoch value of the spec's metric."""
+    return f"best_{metric}"
+
+
+def unit_metric(name: str) -> str:
+    """The metric mirror of a parameter's unit (sampling) coordinate."""
+    return f"unit/{name}"
 
 
 def stage_tag(stage: int, part: str) -> str:

@@ -6,14 +6,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, RunTag
 from mlflow.tracking import MlflowClient
 
 from searcher.spec import Spec
-from searcher.spec.yaml_io import dump_yaml
 from searcher.tracking import tags as T
 from searcher.tracking.mirrors import numeric_mirrors
-from searcher.tracking.search_run import log_long_tags
+from searcher.tracking.runs import log_params, start_spec_run
 
 
 class TrainRun:
@@ -35,32 +34,19 @@ class TrainRun:
     ) -> TrainRun:
         """A run (searcher.kind=train) with the values trained and how they were chosen."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        run = client.create_run(
-            experiment_id,
-            run_name=f"{spec.name}-train-{stamp}",
-            tags={T.KIND: T.KIND_TRAIN},
-        )
-        run_id = run.info.run_id
-        spec_text = dump_yaml(spec.raw)
-        log_long_tags(
+        tags = {T.DATA_SOURCE: data_kind, T.CENTRED_PARAMS: ",".join(centred)}
+        run_id = start_spec_run(
             client,
-            run_id,
-            {
-                T.SPEC_FILE: spec.source,
-                T.SPEC: spec_text,
-                T.DATA_SOURCE: data_kind,
-                T.CENTRED_PARAMS: ",".join(centred),
-            },
+            experiment_id,
+            spec,
+            kind=T.KIND_TRAIN,
+            run_name=f"{spec.name}-train-{stamp}",
+            tags=tags,
         )
-        entries = [
-            Param(k, T.clip(str(v), T.MAX_PARAM_VALUE)) for k, v in {**params, **setup}.items()
-        ]
+        log_params(client, run_id, {**params, **setup})
         now = int(time.time() * 1000)
         mirrors = numeric_mirrors(spec.space, params, {})
-        client.log_batch(
-            run_id, params=entries, metrics=[Metric(k, v, now, 0) for k, v in mirrors.items()]
-        )
-        client.log_text(run_id, spec_text, "spec.yaml")
+        client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in mirrors.items()])
         return cls(client, run_id)
 
     def epoch(self, step: int, metrics: dict[str, float]) -> None:

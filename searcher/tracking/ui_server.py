@@ -13,7 +13,8 @@ import urllib.request
 from typing import Any
 
 from searcher.errors import NotFoundError, SearcherError
-from searcher.tracking.uri import display_uri, sqlite_path
+from searcher.tracking import tags as T
+from searcher.tracking.uri import display_uri, require_store, sqlite_path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -79,7 +80,7 @@ def experiment_links(url: str, experiment: str | None = None) -> list[str]:
 def _latest_search(api: str, experiment_id: str) -> str | None:
     body = {
         "experiment_ids": [experiment_id],
-        "filter": "tags.`searcher.kind` = 'search'",
+        "filter": T.SEARCH_QUERY,
         "order_by": ["attributes.start_time DESC"],
         "max_results": 1,
     }
@@ -95,9 +96,7 @@ def serve_ui(
     uri: str, host: str = "127.0.0.1", port: int = 5000, experiment: str | None = None
 ) -> None:
     """Start the UI, say where it is (and each experiment's page), stop cleanly on Ctrl-C."""
-    db = sqlite_path(uri)
-    if db is not None and not db.exists():
-        raise SearcherError(f"no store at {db}; run a search first or pass --tracking-uri")
+    require_store(uri)
     if host not in LOOPBACK:
         print(
             f"warning: serving on {host} exposes every run to the network without auth",

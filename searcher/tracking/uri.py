@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+from searcher.errors import NotFoundError
+
 DEFAULT_STORE = "mlruns.db"
 
 
@@ -38,6 +40,13 @@ def sqlite_path(uri: str) -> Path | None:
     if uri.startswith("sqlite:///"):
         return Path(uri.removeprefix("sqlite:///"))
     return None
+
+
+def require_store(uri: str) -> None:
+    """A command that reads must not create a store: a SQLite file must already exist."""
+    db = sqlite_path(uri)
+    if db is not None and not db.exists():
+        raise NotFoundError(f"no store at {db}; run a search first or pass --tracking-uri")
 
 
 def display_uri(uri: str) -> str:

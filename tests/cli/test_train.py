@@ -79,7 +79,7 @@ def test_diverged_training_is_failed_run_and_exit_1(tmp_path: Path, store_uri: s
     [
         (["--set", "space.dropout=1.5"], "space.dropout: expected a number >= 0 and < 1, got 1.5"),
         (["--save", "/no/such/dir/m.pt"], "--save: directory /no/such/dir does not exist"),
-        (["--set", "data.root=/no/such/pets"], "data.root: /no/such/pets is not a directory"),
+        (["--set", "data.root=/no/such/pets"], "data.root: expected Kaggle's"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

@@ -202,3 +202,63 @@ def test_trial_slots_count_what_fits_per_node() -> None:
     assert trial_slots(nodes, 1, 0.5) == 4  # GPU-bound
     assert trial_slots(nodes, 1, 0) == 8  # CPU-bound
     assert trial_slots(nodes, 3, 0) == 2  # one per node: 3 CPUs do not split across nodes
+
+
+OWN_FIT = """
+import socket
+
+def fit(config, report):
+    for epoch in range(1, 3):
+        report({"epoch": epoch, "score": config["x"] * epoch, "host": len(socket.gethostname())})
+"""
+
+
+def _own_code_spec(tmp_path: Path, name: str) -> Path:
+    """A function workload in a folder that no node has on its Python path."""
+    folder = tmp_path / f"{name}_code"
+    folder.mkdir()
+    (folder / "cluster_fit.py").write_text(OWN_FIT)
+    (folder / "data.csv").write_text("never shipped\n")
+    raw = {
+        "name": name,
+        "workload": "cluster_fit:fit",
+        "metric": {"name": "score", "mode": "max"},
+        "space": {"x": {"scale": "linear", "low": 0.0, "high": 1.0}},
+        "search": {"strategy": "random", "seed": 0, "trials": 4},
+    }
+    return write_spec(folder / "spec.yaml", raw)
+
+
+def _assert_own_code_trials(uri: str, name: str) -> None:
+    client = MlflowClient(uri)
+    runs = trial_runs(client, find_search(client, name))
+    assert len(runs) == 4 and {r.info.status for r in runs} == {"FINISHED"}
+    for run in runs:
+        x = float(run.data.params["x"])
+        assert run.data.metrics["best_score"] == pytest.approx(2 * x)
+
+
+def test_own_function_runs_by_address_and_as_a_job(
+    cluster: LocalRayCluster, tmp_path: Path
+) -> None:
+    by_address = _own_code_spec(tmp_path, "own_addr_it")
+    uri = f"sqlite:///{tmp_path}/own.db"
+    done = _searcher(
+        ["run", str(by_address), "--address", cluster.address, "--tracking-uri", uri],
+        {k: v for k, v in cluster.env.items() if k != "PYTHONPATH"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    _assert_own_code_trials(uri, "own_addr_it")
+
+    as_job = _own_code_spec(tmp_path, "own_job_it")
+    with postgres_database() as pg:
+        job_id = _submit(cluster, as_job, pg)
+        deadline, status = time.monotonic() + 300, ""
+        while time.monotonic() < deadline and status not in ("SUCCEEDED", "FAILED", "STOPPED"):
+            time.sleep(2)
+            listed = _searcher(["jobs", "--address", cluster.job_address], cluster.env, 60)
+            status = next(x for x in listed.stdout.splitlines() if x.startswith(job_id)).split()[1]
+        logs = _searcher(["logs", job_id, "--address", cluster.job_address], cluster.env, 60)
+        assert status == "SUCCEEDED", logs.stdout[-3000:]
+        _assert_own_code_trials(pg, "own_job_it")

@@ -7,8 +7,10 @@ import pickle
 import pytest
 
 from searcher.engine.protocol import (
+    ENDED,
     FAILED,
     PLACEMENT,
+    RAISED,
     REPORTED_AT,
     TrialBook,
     TrialConfig,
@@ -56,7 +58,54 @@ def test_reported_failure_and_raised_error_are_failed_without_score() -> None:
     book.observe("t", {"epoch": 1, "acc": 0.4})
     book.observe("t", {FAILED: "train loss became nan", REPORTED_AT: 1.0})
     assert book.verdict("t") == Verdict("FAILED", None, "train loss became nan")
-    assert book.verdict("t", "ValueError: boom") == Verdict("FAILED", None, "ValueError: boom")
+    assert book.records["t"].best == 0.4, "the best epoch before the failure is still known"
+    raised = _book()
+    raised.observe("t", {"epoch": 1, "acc": 0.4})
+    assert raised.verdict("t", RAISED) == Verdict("FAILED", None, RAISED)
+
+
+def test_the_verdict_is_decided_once() -> None:
+    book = _book()
+    book.observe("t", {"epoch": 3, "acc": 0.9})
+    first = book.verdict("t")
+    book.observe("t", {FAILED: "late"})
+    assert book.verdict("t", "ValueError: boom") is first
+
+
+def test_own_code_that_ends_by_itself_is_finished_before_the_budget() -> None:
+    book = _book(epochs=5)
+    book.observe("t", {"epoch": 2, "acc": 0.7})
+    book.observe("t", {ENDED: True})
+    assert book.verdict("t") == Verdict("FINISHED", 0.7)
+
+
+def test_without_a_budget_a_trial_is_never_killed_for_stopping_early() -> None:
+    book = TrialBook("acc", "max", None)
+    book.open("t", CONFIG)
+    book.observe("t", {"acc": 0.3})
+    assert book.verdict("t") == Verdict("FINISHED", 0.3)
+
+
+def test_the_search_stops_when_its_first_trials_all_miss_the_metric() -> None:
+    book = TrialBook("acc", "max", 1)
+    for i in range(4):
+        book.open(f"t{i}", CONFIG)
+        book.observe(f"t{i}", {"epoch": 1, "accuracy": 0.5})
+        assert book.metric_never_comes(4) is None, "not before the first four have ended"
+        book.end(book.verdict(f"t{i}"))
+    reason = book.metric_never_comes(4)
+    assert reason is not None
+    assert "the first 4 trials ended without reporting the metric acc" in reason
+    assert "(the last one reported: accuracy)" in reason
+
+
+def test_one_trial_that_scores_among_the_first_keeps_the_search_going() -> None:
+    book = TrialBook("acc", "max", 1)
+    for i, metric in enumerate(["accuracy", "acc", "accuracy", "accuracy", "accuracy"]):
+        book.open(f"t{i}", CONFIG)
+        book.observe(f"t{i}", {"epoch": 1, metric: 0.5})
+        book.end(book.verdict(f"t{i}"))
+    assert book.metric_never_comes(4) is None
 
 
 def test_a_metric_never_reported_fails_naming_what_was_reported() -> None:

@@ -252,7 +252,7 @@ EXACT = [
     ),
     (
         {"workload": "resnet"},
-        "workload: expected one of catdog_cnn, mnist_cnn, mnist_mlp or package.module:WORKLOAD, "
+        "workload: expected one of catdog_cnn, mnist_cnn, mnist_mlp or module:function, "
         "got 'resnet'",
     ),
     ({"space": {}}, "space: expected at least 1 entry, got {}"),

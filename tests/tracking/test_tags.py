@@ -14,7 +14,8 @@ from searcher.controller import SearchSummary, _print_summary
 from searcher.spec import load_spec
 from searcher.tracking import tags as T
 from searcher.tracking.queries import find_search
-from searcher.tracking.search_run import finish_search_run, log_long_tags
+from searcher.tracking.runs import log_long_tags
+from searcher.tracking.search_run import finish_search_run
 from searcher.tracking.search_view import stages
 from searcher.tracking.store import ensure_experiment, open_store
 from tests.conftest import base_spec, write_spec

@@ -137,7 +137,7 @@ def test_unusable_folders_raise_one_line(tmp_path: Path, make, match: str) -> No
 
 
 def test_missing_root_and_mnist_only_options(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"data.root: .*nowhere is not a directory"):
+    with pytest.raises(DataError, match=r"expected Kaggle's .*nowhere' \(not a folder\)"):
         resolve_source(_config(tmp_path, root=str(tmp_path / "nowhere")))
     with pytest.raises(
         ValidationError, match="only for dataset catdog; expected nothing for mnist"

@@ -288,8 +288,10 @@ def test_load_split_train_size(tmp_path: Path) -> None:
     split = load_split(small, src)
     assert len(split.train_y) == 100 and len(split.val_y) == 25
     assert torch.bincount(split.train_y).tolist() == [10] * 10
-    with pytest.raises(DataError, match="train_size"):
+    with pytest.raises(DataError, match="expected at most 480 training examples") as info:
         load_split(DataConfig(root=cfg.root, download=False, train_size=590), src)
+    assert info.value.field == "data.train_size"
+    assert str(info.value).endswith("got 590")
 
 
 def test_load_split_cache_hit(tmp_path: Path) -> None:

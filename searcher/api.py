@@ -1,0 +1,122 @@
+"""The Python API: run a search, read its trials and its best trial, report from own code.
+
+Everything heavy (Ray, MLflow, torch, pandas) is imported inside the functions, so
+``import searcher`` stays instant. Errors are ``SearcherError`` with the one-line message the
+CLI prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from searcher.errors import SearcherError, SpecError
+from searcher.summary import SearchSummary
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from searcher.spec import Spec
+
+DICT_SOURCE = "<spec>"  # how errors name a spec given as a mapping
+
+
+@dataclass(frozen=True)
+class BestTrial:
+    """The best trial of a search: its key, score, values and MLflow run."""
+
+    key: str
+    metric: str
+    score: float
+    params: dict[str, Any]
+    run_id: str
+    search_id: str
+
+
+def load(
+    spec: str | Path | dict[str, Any] | Spec,
+    overrides: dict[str, Any] | None = None,
+    train: Callable[..., Any] | None = None,
+) -> Spec:
+    """A validated spec from a path, a mapping or a loaded spec, with overrides applied."""
+    from searcher.spec import Spec, apply_overrides, validate_spec
+    from searcher.spec.load import read_spec_file
+
+    if isinstance(spec, Spec):
+        raw, source = spec.raw, spec.source
+    elif isinstance(spec, str | Path):
+        raw, source = read_spec_file(spec), str(spec)
+    elif isinstance(spec, dict):
+        raw, source = spec, DICT_SOURCE
+    else:
+        raise SpecError(DICT_SOURCE, "", f"expected a path, a mapping or a Spec, got {spec!r:.80}")
+    raw = apply_overrides(raw, overrides or {}, source)
+    if train is not None and "workload" not in raw:
+        module = getattr(train, "__module__", "__main__")
+        raw = {**raw, "workload": f"{module}:{getattr(train, '__qualname__', 'train')}"}
+    return validate_spec(raw, source, train=train)
+
+
+def run(
+    spec: str | Path | dict[str, Any] | Spec,
+    *,
+    overrides: dict[str, Any] | None = None,
+    tracking_uri: str | None = None,
+    address: str | None = None,
+    train: Callable[..., Any] | None = None,
+    out: TextIO | None = None,
+) -> SearchSummary:
+    """Run a search, exactly as ``searcher run`` does, and return its summary.
+
+    ``spec``: a YAML file, a mapping with the same keys, or a loaded Spec. ``overrides``:
+    ``{"search.seed": 3}``, as ``--set``. ``train``: a function ``fit(config, report)`` to use
+    as the workload (e.g. one defined in a notebook); the spec may then omit ``workload``.
+    An interrupted search returns with ``summary.interrupted`` set.
+    """
+    from searcher.controller import run_search
+
+    loaded = load(spec, overrides, train)
+    return run_search(loaded, tracking_uri=tracking_uri, address=address, out=out)
+
+
+def trials(
+    name: str, *, tracking_uri: str | None = None, search: str | None = None
+) -> pd.DataFrame:
+    """The trials of the latest search of experiment ``name`` (or of ``search``), best first."""
+    from searcher.tracking.queries import find_search, trials_frame
+    from searcher.tracking.store import open_for_reading
+
+    client = open_for_reading(tracking_uri)
+    return trials_frame(client, find_search(client, name, search))
+
+
+def best(name: str, *, tracking_uri: str | None = None, search: str | None = None) -> BestTrial:
+    """The best trial of the latest search of experiment ``name`` (or of ``search``)."""
+    from searcher.tracking.queries import best_row, find_search, trials_frame
+    from searcher.tracking.store import open_for_reading
+
+    client = open_for_reading(tracking_uri)
+    found = find_search(client, name, search)
+    frame = trials_frame(client, found)
+    row = best_row(frame, found.metric)
+    fixed = {"trial", "stage", "status", found.metric, "error", "run_id"}
+    params = {k: _plain(v) for k, v in row.items() if k not in fixed}
+    return BestTrial(
+        str(row["trial"]), found.metric, float(row[found.metric]), params, row["run_id"], found.id
+    )
+
+
+def report(metrics: dict[str, Any]) -> None:
+    """Report a trial's metrics from inside the workload function (instead of its ``report``)."""
+    from trials.user_code import report_metrics
+
+    try:
+        report_metrics(metrics)
+    except RuntimeError as exc:
+        raise SearcherError(str(exc)) from None
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value

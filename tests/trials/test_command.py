@@ -1,0 +1,232 @@
+"""Command workloads: argument building, metric lines, exit codes, and no process left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from trials.command import LOG_CAP_BYTES, CapturedOutput, build_argv, parse_line, run_command
+from trials.errors import CommandFailed
+
+
+def test_arguments_are_appended_as_name_equals_value() -> None:
+    argv = build_argv("train.py --data 'my dir'", {"lr": 0.001, "opt": "adam", "bn": True})
+    assert argv == ["train.py", "--data", "my dir", "--lr=0.001", "--opt=adam", "--bn=true"]
+
+
+def test_placeholders_are_filled_instead_when_the_command_has_them() -> None:
+    argv = build_argv(["run", "--rate", "{lr}", "--tag=x{depth}"], {"lr": 0.5, "depth": 3})
+    assert argv == ["run", "--rate", "0.5", "--tag=x3"]
+
+
+def test_python_means_the_python_that_runs_searcher() -> None:
+    assert build_argv("python train.py", {})[0] == sys.executable
+    assert build_argv(["python3", "-m", "x"], {})[:2] == [sys.executable, "-m"]
+
+
+@pytest.mark.parametrize(
+    ("line", "metrics"),
+    [
+        (
+            "epoch=3 val_accuracy=0.91 val_loss=0.30",
+            {"epoch": 3, "val_accuracy": 0.91, "val_loss": 0.3},
+        ),
+        ("epoch=3, acc=0.5", {"epoch": 3, "acc": 0.5}),
+        ('{"epoch": 2, "acc": 0.75, "note": "x", "ok": true}', {"epoch": 2, "acc": 0.75}),
+        ("phase=train acc=0.5", {"acc": 0.5}),
+        ("Epoch 3: acc=0.9", None),
+        ("loading data...", None),
+        ("acc=nan", None),
+        ("[1, 2]", None),
+        ("", None),
+    ],
+)
+def test_metric_lines(line: str, metrics: dict | None) -> None:
+    assert parse_line(line) == metrics
+
+
+def _script(tmp_path: Path, body: str) -> list[str]:
+    path = tmp_path / "job.py"
+    path.write_text(textwrap.dedent(body))
+    return [sys.executable, str(path)]
+
+
+def test_reports_lines_with_the_metric_and_keeps_the_output(tmp_path: Path) -> None:
+    argv = _script(
+        tmp_path,
+        """
+        import sys
+        print("starting")
+        for epoch in range(1, 4):
+            print(f"epoch={epoch} acc={epoch / 10}", flush=True)
+        print("lr=0.1")
+        print("a warning", file=sys.stderr)
+        """,
+    )
+    reports: list[dict] = []
+    out = run_command(
+        argv, cwd=str(tmp_path), env=dict(os.environ), report=reports.append, metric="acc"
+    )
+    assert reports == [
+        {"epoch": 1.0, "acc": 0.1},
+        {"epoch": 2.0, "acc": 0.2},
+        {"epoch": 3.0, "acc": 0.3},
+    ]
+    assert out.text("stdout").splitlines()[0] == "starting"
+    assert out.text("stderr") == "a warning\n"
+
+
+def test_a_run_without_the_metric_reports_what_it_did_print(tmp_path: Path) -> None:
+    argv = _script(tmp_path, 'print("epoch=1 accuracy=0.5")\n')
+    reports: list[dict] = []
+    run_command(argv, cwd=str(tmp_path), env=dict(os.environ), report=reports.append, metric="acc")
+    assert reports == [{"epoch": 1.0, "accuracy": 0.5}]
+
+
+def test_a_non_zero_exit_fails_with_the_code_and_the_stderr_tail(tmp_path: Path) -> None:
+    argv = _script(
+        tmp_path,
+        """
+        import sys
+        for i in range(30):
+            print(f"noise {i}", file=sys.stderr)
+        print("ValueError: lr too large", file=sys.stderr)
+        sys.exit(3)
+        """,
+    )
+    with pytest.raises(CommandFailed) as info:
+        run_command(
+            argv, cwd=str(tmp_path), env=dict(os.environ), report=lambda m: None, metric="a"
+        )
+    assert info.value.exit_code == 3
+    assert info.value.reason.startswith("exit code 3; stderr ends:\n")
+    assert info.value.reason.endswith("ValueError: lr too large")
+    assert "noise 5\n" not in info.value.reason, "only the tail is kept"
+
+
+def test_a_command_that_cannot_start_fails_cleanly(tmp_path: Path) -> None:
+    with pytest.raises(CommandFailed, match="cannot start"):
+        run_command(["/no/such/program"], cwd=str(tmp_path), env={}, report=print, metric="a")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_stopping_ends_the_whole_process_group(tmp_path: Path) -> None:
+    argv = _script(
+        tmp_path,
+        """
+        import subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        print(f"pids={child.pid}", flush=True)
+        print("epoch=1 acc=0.5", flush=True)
+        time.sleep(600)
+        """,
+    )
+    started = time.monotonic()
+    seen: list[dict] = []
+    out = CapturedOutput()
+    run_command(
+        argv,
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        report=seen.append,
+        metric="acc",
+        should_stop=lambda: bool(seen),
+        output=out,
+    )
+    assert time.monotonic() - started < 30
+    child = int(parse_line(out.text("stdout").splitlines()[0])["pids"])  # type: ignore[index]
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the command's own child outlived the trial"
+
+
+def test_an_exception_in_report_ends_the_command(tmp_path: Path) -> None:
+    argv = _script(
+        tmp_path,
+        """
+        import os, time
+        print(f"pid={os.getpid()} acc=0.1", flush=True)
+        time.sleep(600)
+        """,
+    )
+    pids: list[int] = []
+
+    def report(metrics: dict) -> None:
+        pids.append(int(metrics["pid"]))
+        raise SystemExit(0)  # what Tune's report does when it stops a trial
+
+    with pytest.raises(SystemExit):
+        run_command(argv, cwd=str(tmp_path), env=dict(os.environ), report=report, metric="acc")
+    deadline = time.monotonic() + 10
+    while _alive(pids[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pids[0])
+
+
+def test_output_is_capped_per_stream() -> None:
+    out = CapturedOutput()
+    line = "x" * 1000 + "\n"
+    for _ in range(LOG_CAP_BYTES // 1000 + 50):
+        out.add("stdout", line)
+    text = out.text("stdout")
+    assert len(text) <= LOG_CAP_BYTES + 100
+    assert text.endswith(f"[searcher: output cut at {LOG_CAP_BYTES} bytes]\n")
+
+
+def test_kill_9_of_the_worker_ends_the_command_and_its_children(tmp_path: Path) -> None:
+    """The worker dies without cleaning up; the guard takes the command's group with it."""
+    script = _script(
+        tmp_path,
+        """
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        print(f"command={os.getpid()} grandchild={child.pid} acc=0.5", flush=True)
+        time.sleep(600)
+        """,
+    )
+    worker = tmp_path / "worker.py"
+    worker.write_text(
+        textwrap.dedent(
+            f"""
+            import os, sys
+            from trials.command import run_command
+            def report(metrics):
+                with open({str(tmp_path / "pids")!r}, "w") as f:
+                    f.write(f"{{int(metrics['command'])}} {{int(metrics['grandchild'])}}")
+            run_command({script!r}, cwd={str(tmp_path)!r}, env=dict(os.environ), report=report,
+                        metric="acc")
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    proc = subprocess.Popen([sys.executable, str(worker)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "pids").exists() and time.monotonic() < deadline:
+            assert proc.poll() is None
+            time.sleep(0.05)
+        pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
+        assert all(_alive(p) for p in pids)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(p) for p in pids), "the command outlived its killed worker"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

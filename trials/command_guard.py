@@ -1,0 +1,38 @@
+"""Runs a trial's command and ends its whole process group if the trial's worker dies.
+
+Started by trials.command as the leader of a new session: the command and everything it starts
+share the group. When the worker that started it disappears (killed outright, so it could not
+clean up), the guard sees its parent change and kills the group. Standard library only: it
+starts with ``python -S``, without site-packages.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+POLL_SECONDS = 0.2
+
+
+def main(argv: list[str]) -> int:
+    parent = int(argv[0])
+    command = argv[1:]
+    try:
+        child = subprocess.Popen(command)
+    except OSError as exc:
+        print(f"cannot start {command[0]}: {exc.strerror}", file=sys.stderr)
+        return 127
+    while True:
+        try:
+            code = child.wait(POLL_SECONDS)
+        except subprocess.TimeoutExpired:
+            if os.getppid() != parent:  # the worker is gone: take everything with us
+                os.killpg(0, signal.SIGKILL)
+            continue
+        return code if code >= 0 else 128 - code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
