@@ -6,10 +6,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +18,7 @@ import searcher
 from searcher.cli import cli
 from searcher.tracking.queries import find_search, trial_runs
 from tests.conftest import write_spec
+from tests.processes import sigterm_when, start_searcher, survivors
 
 pytestmark = pytest.mark.integration
 
@@ -161,23 +158,8 @@ def test_a_command_workload_with_a_failing_trial(ray_local: None, project: dict)
         ]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _pids(pid_dir: Path) -> list[int]:
     return [int(p) for f in pid_dir.iterdir() for p in f.read_text().split()]
-
-
-def _all_gone(pids: list[int], timeout: float = 15.0) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(_alive(p) for p in pids):
-        time.sleep(0.1)
-    return [p for p in pids if _alive(p)]
 
 
 def test_early_stopped_command_trials_leave_no_process(ray_local: None, project: dict) -> None:
@@ -196,7 +178,7 @@ def test_early_stopped_command_trials_leave_no_process(ray_local: None, project:
     assert "KILLED" in statuses and "FINISHED" in statuses, statuses
     pids = _pids(pid_dir)
     assert len(pids) == 12, "a command and its helper per trial"
-    assert _all_gone(pids) == []
+    assert survivors(pids) == []
 
 
 def test_sigterm_during_command_trials_leaves_no_process(ray_local: None, project: dict) -> None:
@@ -211,39 +193,16 @@ def test_sigterm_during_command_trials_leaves_no_process(ray_local: None, projec
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     log_path = project["elsewhere"] / "run.log"
+    address = ray.get_runtime_context().gcs_address
+    args = ["run", str(path), "--tracking-uri", str(project["store"]), "--address", address]
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "searcher.cli",
-                "run",
-                str(path),
-                "--tracking-uri",
-                str(project["store"]),
-                "--address",
-                ray.get_runtime_context().gcs_address,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=project["elsewhere"],
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while len(list(pid_dir.iterdir())) < 2 and time.monotonic() < deadline:
-                assert proc.poll() is None, log_path.read_text()
-                time.sleep(0.2)
-            time.sleep(1.0)
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        proc = start_searcher(args, log, env=env, cwd=project["elsewhere"])
+        started = lambda: len(list(pid_dir.iterdir())) >= 2  # noqa: E731 - two commands run
+        code = sigterm_when(proc, started, log_path)
     assert code == 130, log_path.read_text()
     pids = _pids(pid_dir)
     assert len(pids) >= 4
-    assert _all_gone(pids) == []
+    assert survivors(pids) == []
     _, search, runs = _trials(project["store"], "own_term")
     assert "RUNNING" not in {r.info.status for r in runs}
     assert {r.info.status for r in runs} == {"KILLED"}

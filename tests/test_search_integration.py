@@ -7,7 +7,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from searcher.spec.yaml_io import load_yaml
 from searcher.tracking.queries import find_search, trial_runs, trials_frame
 from tests.conftest import STORES, base_spec, make_store, write_spec
 from tests.http_utils import free_port, get_json, post_json, wait_for
+from tests.processes import sigterm_when, start_searcher
 
 pytestmark = pytest.mark.integration
 
@@ -209,31 +209,14 @@ def test_sigterm_stops_cleanly_and_keeps_what_ran(
     path = write_spec(tmp_path / "stop.yaml", raw)
     address = ray.get_runtime_context().gcs_address
     log = open(tmp_path / "run.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "searcher.cli",
-            "run",
-            str(path),
-            "--tracking-uri",
-            store_uri,
-            "--address",
-            address,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    proc = start_searcher(
+        ["run", str(path), "--tracking-uri", store_uri, "--address", address], log
     )
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and "FINISHED" not in (tmp_path / "run.log").read_text():
-            assert proc.poll() is None, (tmp_path / "run.log").read_text()
-            time.sleep(0.5)
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
+        code = sigterm_when(
+            proc, lambda: "FINISHED" in (tmp_path / "run.log").read_text(), tmp_path / "run.log"
+        )
     finally:
-        if proc.poll() is None:
-            proc.kill()
         log.close()
     output = (tmp_path / "run.log").read_text()
     assert code == 130, output

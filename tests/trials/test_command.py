@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import alive, survivors
 from trials.command import LOG_CAP_BYTES, CapturedOutput, build_argv, parse_line, run_command
 from trials.errors import CommandFailed
 
@@ -115,14 +116,6 @@ def test_a_command_that_cannot_start_fails_cleanly(tmp_path: Path) -> None:
         run_command(["/no/such/program"], cwd=str(tmp_path), env={}, report=print, metric="a")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_stopping_ends_the_whole_process_group(tmp_path: Path) -> None:
     argv = _script(
         tmp_path,
@@ -148,10 +141,7 @@ def test_stopping_ends_the_whole_process_group(tmp_path: Path) -> None:
     )
     assert time.monotonic() - started < 30
     child = int(parse_line(out.text("stdout").splitlines()[0])["pids"])  # type: ignore[index]
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child), "the command's own child outlived the trial"
+    assert survivors([child]) == [], "the command's own child outlived the trial"
 
 
 def test_an_exception_in_report_ends_the_command(tmp_path: Path) -> None:
@@ -171,10 +161,7 @@ def test_an_exception_in_report_ends_the_command(tmp_path: Path) -> None:
 
     with pytest.raises(SystemExit):
         run_command(argv, cwd=str(tmp_path), env=dict(os.environ), report=report, metric="acc")
-    deadline = time.monotonic() + 10
-    while _alive(pids[0]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(pids[0])
+    assert survivors(pids) == []
 
 
 def test_output_is_capped_per_stream() -> None:
@@ -220,13 +207,10 @@ def test_kill_9_of_the_worker_ends_the_command_and_its_children(tmp_path: Path) 
             assert proc.poll() is None
             time.sleep(0.05)
         pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
-        assert all(_alive(p) for p in pids)
+        assert all(alive(p) for p in pids)
         proc.kill()
         proc.wait()
-        deadline = time.monotonic() + 10
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(_alive(p) for p in pids), "the command outlived its killed worker"
+        assert survivors(pids) == [], "the command outlived its killed worker"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -1,0 +1,57 @@
+"""Process helpers for fault tests: is a pid alive, wait for pids to go, start `searcher`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def survivors(pids: list[int], timeout: float = 15.0) -> list[int]:
+    """The pids still alive after waiting up to ``timeout`` for all of them to go."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
+def start_searcher(
+    args: list[str], log: IO[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`python -m searcher.cli ARGS` in its own process, output to ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "searcher.cli", *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def sigterm_when(
+    proc: subprocess.Popen[bytes], ready: Callable[[], bool], log: Path, timeout: float = 180
+) -> int:
+    """Wait until ``ready()`` (the process must stay up), SIGTERM it, return its exit code."""
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not ready():
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
