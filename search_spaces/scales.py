@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -39,6 +40,8 @@ def is_number(x: Any) -> bool:
 
 def short_repr(value: Any, limit: int = REPR_LIMIT) -> str:
     """repr(value) cut to about `limit` characters, so a huge value never floods a message."""
+    if isinstance(value, int) and value.bit_length() > 256:  # repr is slow, or refused, past that
+        return f"an integer of {value.bit_length()} bits"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -59,9 +62,19 @@ def _clip(u: float) -> float:
     return min(max(float(u), 0.0), 1.0)
 
 
+# Bounds are plain numbers a range can sensibly hold: no overflow in a log, no subnormals.
+MAX_MAGNITUDE, MIN_MAGNITUDE = 1e300, sys.float_info.min
+MAX_INT = 2**31  # integer scales (sizes, counts) stay well inside what every framework takes
+
+
 def _check_number(field: str, x: Any) -> float:
-    if not is_number(x) or not math.isfinite(x):
+    if not is_number(x) or (isinstance(x, int) and x.bit_length() > 1000):
         raise ScaleError(field, f"expected a number, got {short_repr(x)}")
+    size = abs(float(x))
+    if not math.isfinite(size) or size > MAX_MAGNITUDE or 0 < size < MIN_MAGNITUDE:
+        raise ScaleError(
+            field, f"expected 0 or a normal float of magnitude up to 1e300, got {short_repr(x)}"
+        )
     return float(x)
 
 
@@ -69,6 +82,8 @@ def _check_int(field: str, x: Any) -> int:
     _check_number(field, x)
     if x != int(x):
         raise ScaleError(field, f"expected an integer, got {short_repr(x)}")
+    if not -MAX_INT < int(x) < MAX_INT:
+        raise ScaleError(field, f"expected an integer between -2^31 and 2^31, got {short_repr(x)}")
     return int(x)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,6 +66,10 @@ class SearchSpace:
 
     def to_unit(self, values: Mapping[str, Any]) -> dict[str, float]:
         return {name: self.params[name].to_unit(values[name]) for name in self.tuned_names}
+
+    def grid_size(self, points: int) -> int:
+        """How many points ``grid(points)`` has, without building them."""
+        return math.prod(len(self.params[name].grid(points)) for name in self.tuned_names)
 
     def grid(self, points: int) -> list[dict[str, Any]]:
         """Cartesian product of each tuned parameter's grid, the first parameter varying slowest."""

@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from searcher.console.lines import fmt_duration, fmt_params
-from searcher.engine.session import quiet_ray_env, ray_session, sigterm_as_interrupt
+from searcher.engine.session import (
+    interrupts_deferred,
+    quiet_ray_env,
+    ray_session,
+    sigterm_as_interrupt,
+)
 from searcher.errors import SearchStopped, SpecError
 from searcher.spec import Spec
 from searcher.summary import SearchSummary
 from searcher.tracking.orphans import sweep_orphans
 from searcher.tracking.recorder import RunRecorder
 from searcher.tracking.search_run import end_search_run, finish_search_run, start_search_run
-from searcher.tracking.store import ensure_experiment, open_store
+from searcher.tracking.store import Store, ensure_experiment, open_store
 from searcher.tracking.uri import display_uri, resolve_tracking_uri
 from trials.config import DataSource
 from trials.errors import DataError
 from trials.sources import check_size, resolve_source
 
+if TYPE_CHECKING:
+    from search_spaces.strategies.base import Strategy
+    from searcher.engine.tuner import TunerOutcome
+
 DEFAULT_STORAGE = Path("~/.cache/searcher/ray_results")
+_NUMBER = re.compile(r"[-+]?\d[\d.e+-]*|nan|inf")
 
 
 def prepare_data(spec: Spec, out: TextIO | None = None) -> DataSource:
@@ -61,46 +73,77 @@ def run_search(
         print(f"data: {source.description}", file=out, flush=True)
     client = open_store(uri)
     quiet_ray_env()
-    with ray_session(address), sigterm_as_interrupt():
-        from searcher.engine.cluster import (
-            alive_nodes,
-            check_shared_storage,
-            check_trial_fits,
-            trial_slots,
-        )
-        from searcher.engine.tuner import run_tuner
-
-        nodes = alive_nodes()
-        res = spec.model.resources
-        check_trial_fits(nodes, res.cpu, res.gpu)
-        check_shared_storage(storage, nodes)
-        experiment_id = ensure_experiment(client, uri, spec.experiment)
-        for orphan in sweep_orphans(client, experiment_id):
-            print(f"marked KILLED: search {orphan}, whose process is gone", file=out, flush=True)
-        parent = start_search_run(client, experiment_id, spec, strategy.planned_trials, source)
-        where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
-        print(
-            f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search {parent}); "
-            f"running on {where}",
-            file=out,
-            flush=True,
-        )
-        try:
-            outcome = run_tuner(
-                spec,
-                strategy,
-                source,
-                RunRecorder(client, experiment_id, parent),
-                run_name=f"{spec.name}-{parent[:8]}",
-                storage=storage,
-                concurrency=res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu),
-                out=out,
+    outcome: TunerOutcome | None = None
+    parent: str | None = None
+    late_interrupt = False
+    try:
+        with ray_session(address), sigterm_as_interrupt():
+            from searcher.engine.cluster import (
+                alive_nodes,
+                check_shared_storage,
+                check_trial_fits,
+                trial_slots,
             )
-        except BaseException:
-            end_search_run(client, parent, "FAILED")
+            from searcher.engine.tuner import run_tuner
+
+            nodes = alive_nodes()
+            res = spec.model.resources
+            check_trial_fits(nodes, res.cpu, res.gpu)
+            check_shared_storage(storage, nodes)
+            experiment_id = ensure_experiment(client, uri, spec.experiment)
+            for orphan in sweep_orphans(client, experiment_id):
+                print(
+                    f"marked KILLED: search {orphan}, whose process is gone", file=out, flush=True
+                )
+            parent = start_search_run(client, experiment_id, spec, strategy.planned_trials, source)
+            where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
+            print(
+                f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search {parent}); "
+                f"running on {where}",
+                file=out,
+                flush=True,
+            )
+            try:
+                outcome = run_tuner(
+                    spec,
+                    strategy,
+                    source,
+                    RunRecorder(client, experiment_id, parent),
+                    run_name=f"{spec.name}-{parent[:8]}",
+                    storage=storage,
+                    concurrency=res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu),
+                    out=out,
+                )
+            except Exception:
+                end_search_run(client, parent, "FAILED")
+                raise
+    except KeyboardInterrupt:
+        if outcome is None:  # stopped before the trials ran: nothing to summarise
+            if parent is not None:
+                end_search_run(client, parent, "KILLED")
             raise
+        late_interrupt = True  # pressed again while Ray shut down: what ran is recorded
+    assert outcome is not None
+    with interrupts_deferred():
+        return _finish(spec, strategy, client, uri, parent, outcome, late_interrupt, started, out)
+
+
+def _finish(
+    spec: Spec,
+    strategy: Strategy,
+    client: Store,
+    uri: str,
+    parent: str | None,
+    outcome: TunerOutcome,
+    late_interrupt: bool,
+    started: float,
+    out: TextIO,
+) -> SearchSummary:
+    """Record the search's end on its run and print the summary (Ctrl-C is held off)."""
+    assert parent is not None
     stopped = outcome.stopped
-    interrupted = not stopped and len(strategy.results) < strategy.planned_trials
+    unfinished = len(strategy.results) < strategy.planned_trials
+    interrupted = not stopped and (outcome.interrupted or late_interrupt or unfinished)
     best = strategy.best()
     summary = SearchSummary(
         search_id=parent,
@@ -113,6 +156,7 @@ def run_search(
         best_params=dict(best.values) if best else {},
         best_run_id=outcome.run_ids.get(best.key) if best else None,
         warnings=strategy.warnings(),
+        error_kinds=error_kinds([r.error for r in strategy.results if r.error]),
         logging_errors=list(outcome.logging_errors),
         interrupted=interrupted,
         stopped=stopped,
@@ -136,6 +180,17 @@ def run_search(
     if stopped:
         raise SearchStopped(f"search stopped: {stopped}")
     return summary
+
+
+def error_kinds(errors: list[str]) -> list[tuple[int, str]]:
+    """Failures grouped by kind (numbers blanked out), most common first, one example each."""
+    examples: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for error in errors:
+        kind = _NUMBER.sub("N", error.splitlines()[-1] if error.strip() else error)
+        examples.setdefault(kind, error.splitlines()[-1] if error.strip() else error)
+        counts[kind] += 1
+    return [(n, examples[kind]) for kind, n in counts.most_common()]
 
 
 def resolve_storage(path: str | None) -> str:
@@ -165,6 +220,8 @@ def _print_summary(summary: SearchSummary, spec: Spec, out: TextIO) -> None:
             say(f"  {error}")
     if summary.best_key is None:
         say("no trial finished with a metric")
+        for count, error in summary.error_kinds:
+            say(f"  {count} x {error}")
         return
     names = list(summary.best_params)
     say(

@@ -20,6 +20,7 @@ class SearchSummary:
     best_params: dict[str, Any]
     best_run_id: str | None
     warnings: list[str] = field(default_factory=list)
+    error_kinds: list[tuple[int, str]] = field(default_factory=list)  # (count, an example)
     logging_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False

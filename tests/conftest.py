@@ -105,6 +105,7 @@ def make_store(kind: str, directory: Path) -> Iterator[str]:
         with postgres_database() as uri:
             yield uri
     else:
+        (directory / "store").mkdir(exist_ok=True)
         yield "sqlite:///" + str(directory / "store" / "mlruns.db")
 
 

@@ -68,6 +68,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
+    (tmp_path / "store").mkdir()
     yield {"code": code, "elsewhere": elsewhere, "store": tmp_path / "store" / "mlruns.db"}
 
 
@@ -254,3 +255,23 @@ def test_the_python_api_tunes_a_function_and_reads_the_trials(
         searcher.run({**spec, "search": {"trials": 0}}, train=fit, tracking_uri=uri)
     with pytest.raises(searcher.SearcherError, match="outside a trial"):
         searcher.report({"score": 1.0})
+
+
+def test_a_search_whose_every_trial_fails_exits_1_with_errors_by_kind(
+    ray_local: None, project: dict
+) -> None:
+    (project["code"] / "broken.py").write_text(
+        "def fit(config, report):\n"
+        "    if config['lr'] > 0.01:\n"
+        "        raise ValueError(f\"lr {config['lr']:.4f} is too large\")\n"
+        "    report({'score': float('nan')})\n"
+    )
+    raw = _spec("own_broken", "broken:fit")
+    raw["search"] = {"strategy": "grid", "grid_points": 4}
+    path = write_spec(project["code"] / "broken.yaml", raw)
+    result = _run(path, project["store"])
+    assert result.exit_code == 1, result.output
+    assert "no trial finished with a metric" in result.output
+    lines = result.output.splitlines()
+    assert "  2 x ValueError: lr 0.0464 is too large (broken.py:3)" in lines
+    assert "  2 x no score was reported (reported: nothing)" in lines

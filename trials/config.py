@@ -29,14 +29,14 @@ class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     dataset: str = "mnist"
-    root: str = "~/.cache/searcher/data"
-    train_size: int | None = Field(None, ge=1)
+    root: str = Field("~/.cache/searcher/data", max_length=4096)
+    train_size: int | None = Field(None, ge=1, le=10**9)
     val_fraction: float = Field(0.2, gt=0, lt=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32)
     download: bool = True
     image_size: int | None = Field(None, ge=8, le=512)
-    per_class: int | None = Field(None, ge=1)
-    cache_dir: str | None = None
+    per_class: int | None = Field(None, ge=1, le=10**9)
+    cache_dir: str | None = Field(None, max_length=4096)
 
     @field_validator("dataset")
     @classmethod

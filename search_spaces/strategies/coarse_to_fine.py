@@ -27,7 +27,7 @@ class StageSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    trials: int = Field(ge=1)
+    trials: int = Field(ge=1, le=100_000, strict=True)
     keep_top: float = Field(0.25, gt=0, le=1)
     pad: float = Field(0.1, ge=0, lt=1)
 

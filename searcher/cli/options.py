@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from searcher.errors import SearcherError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,6 +46,14 @@ def store_uri(tracking_uri: str | None) -> str:
     from searcher.tracking.uri import resolve_tracking_uri
 
     return resolve_tracking_uri(tracking_uri)
+
+
+def output_path(output: str) -> Path:
+    """An ``-o`` file whose folder exists, checked before anything is read or written."""
+    path = Path(output).expanduser()
+    if not path.parent.is_dir():
+        raise SearcherError(f"-o {output}: expected an existing folder, got {path.parent}")
+    return path
 
 
 def emit(frame: pd.DataFrame, fmt: str) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from searcher.cli.options import SEARCH_ID, TRACKING, store_uri
+from searcher.cli.options import SEARCH_ID, TRACKING, output_path, store_uri
 
 
 @click.command()
@@ -25,9 +23,10 @@ def report(
     from searcher.tracking.store import open_for_reading
     from trials.files import write_atomic
 
+    path = output_path(output)
     views = load_views(open_for_reading(tracking_uri), list(names), search_id)
     # Written atomically, so a browser never opens half a file.
-    write_atomic(Path(output), build_report(views))
+    write_atomic(path, build_report(views))
     click.echo(f"wrote {output} ({', '.join(v.label for v in views)}); open it in a browser")
 
 

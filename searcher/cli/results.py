@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from searcher.cli.options import FORMAT, SEARCH_ID, TRACKING, emit
+from searcher.cli.options import FORMAT, SEARCH_ID, TRACKING, emit, output_path
 
 
 @click.command()
@@ -51,8 +49,9 @@ def export(name: str, search_id: str | None, output: str, tracking_uri: str | No
     from searcher.tracking.store import open_for_reading
     from trials.files import write_atomic
 
+    path = output_path(output)
     client = open_for_reading(tracking_uri)
     text = export_text(client, find_search(client, name, search_id))
     validate_spec(load_yaml(text), output)  # never write a spec that would not run
-    write_atomic(Path(output), text)
+    write_atomic(path, text)
     click.echo(f"wrote {output}")

@@ -8,6 +8,7 @@ import sys
 import click
 
 from searcher.cli.options import OVERRIDES, TRACKING, emit
+from searcher.summary import SearchSummary
 
 
 @click.command()
@@ -28,11 +29,21 @@ def run(
     from searcher.spec import load_spec
 
     spec = load_spec(spec_path, list(overrides))
-    summary = run_search(
-        spec, tracking_uri=tracking_uri, address=address, storage_path=storage_path
-    )
-    if summary.interrupted:
+    try:
+        summary = run_search(
+            spec, tracking_uri=tracking_uri, address=address, storage_path=storage_path
+        )
+    except KeyboardInterrupt:  # stopped before any trial ran; the search's run says KILLED
+        click.echo("search interrupted before its trials ran", err=True)
         sys.exit(130)
+    sys.exit(exit_code(summary))
+
+
+def exit_code(summary: SearchSummary) -> int:
+    """130 interrupted; 1 when no trial finished with a score; 0 otherwise (bad input: 2)."""
+    if summary.interrupted:
+        return 130
+    return 0 if summary.best_key is not None else 1
 
 
 @click.command()

@@ -73,6 +73,24 @@ def first_line(exc: BaseException) -> str:
 
 
 @contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM are ignored inside the block: the search is already stopping, and
+    recording what ran takes a few seconds that a further press must not cut short."""
+    try:
+        previous = {
+            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+    except ValueError:  # not the main thread: nothing to defer
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Ray does not turn SIGTERM into a clean stop; route it to the Ctrl-C path instead."""
 

@@ -19,6 +19,7 @@ from searcher.console.live import make_progress
 from searcher.engine.adapter import StrategySearcher
 from searcher.engine.callback import TrackingCallback
 from searcher.engine.protocol import TUNE_ITERATION, TrialBook
+from searcher.engine.session import interrupts_deferred
 from searcher.engine.trainable import TrialJob, run_trial
 from searcher.spec import Spec
 from searcher.tracking.recorder import RunRecorder
@@ -37,6 +38,7 @@ class TunerOutcome:
     counts: dict[str, int]
     logging_errors: list[str]
     stopped: str | None = None  # why the search was stopped before its budget, if it was
+    interrupted: bool = False  # Ctrl-C (or SIGTERM) was pressed more than once
 
 
 # Trials that must end before a metric that never comes stops the search.
@@ -149,15 +151,23 @@ def run_tuner(
             failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
         ),
     )
+    interrupted = False
     try:
-        tuner.fit()
+        tuner.fit()  # a first Ctrl-C stops Tune gracefully and fit() returns
+    except KeyboardInterrupt:
+        interrupted = True  # a second one: stop waiting for Tune, but record the same way
     finally:
-        callback.mark_unfinished()
-        progress.close()
-        recorder.close()
+        with interrupts_deferred():  # a further Ctrl-C must not cut the recording short
+            callback.mark_unfinished()
+            progress.close()
+            recorder.close()
     counts = Counter(recorder.statuses.values())
     return TunerOutcome(
-        dict(recorder.run_ids), dict(counts), list(recorder.errors), stopper.reason()
+        dict(recorder.run_ids),
+        dict(counts),
+        list(recorder.errors),
+        stopper.reason(),
+        interrupted,
     )
 
 

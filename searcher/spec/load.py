@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from search_spaces.scales import ScaleError, short_repr
 from search_spaces.space import SearchSpace
-from search_spaces.strategies import Strategy, make_strategy
+from search_spaces.strategies import REGISTRY, Strategy, make_strategy
 from searcher.errors import SpecError
 from searcher.spec.messages import first_error
 from searcher.spec.models import DEFAULT_EPOCHS, CommandSpec, SpecModel
@@ -27,6 +27,8 @@ from trials.registry import REPORTED_METRICS, Workload, get_workload
 from trials.user_code import CommandWorkload, FunctionWorkload
 
 AnyWorkload = Workload | FunctionWorkload | CommandWorkload
+MAX_SPEC_BYTES = 1 << 20  # a spec is a page of YAML; anything near this is a mistake
+MAX_TRIALS = 100_000  # planned trials of a search, all stages together
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,20 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     """Read a spec file into a mapping, with clear errors for missing files and bad YAML."""
     source = str(path)
     try:
-        text = Path(path).read_text()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise SpecError(source, "", "spec file not found") from None
     except OSError as exc:
         raise SpecError(source, "", f"cannot read spec file: {exc.strerror}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(source, "", f"expected a spec of at most {MAX_SPEC_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            source, "", f"expected UTF-8 text, got byte {data[exc.start]:#04x} at {exc.start}"
+        ) from None
     try:
         raw = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -163,6 +174,7 @@ def validate_spec(
         space = SearchSpace.from_mapping(model.space)
     except ScaleError as exc:
         raise SpecError(source, f"space.{exc.field}".rstrip("."), exc.message) from None
+    _check_size(source, model, space)
     code_dir = _code_dir(model, source)
     workload = _workload(model, source, code_dir, train)
     if isinstance(workload, Workload):
@@ -171,6 +183,22 @@ def validate_spec(
     else:
         _check_own_code(source, model, space, workload)
     return Spec(source, raw, model, space, model.data, workload, code_dir)
+
+
+def _check_size(source: str, model: SpecModel, space: SearchSpace) -> None:
+    """At most MAX_TRIALS planned trials, counted before a strategy builds any of them."""
+    search = model.search
+    sized_by = REGISTRY[search.strategy].sized_by
+    if sized_by == "stages":
+        planned = sum(stage.trials for stage in search.stage_list())
+    elif sized_by == "grid_points":
+        planned = space.grid_size(search.grid_points)
+    else:
+        planned = search.trial_count()
+    if planned > MAX_TRIALS:
+        raise SpecError(
+            source, "search", f"expected at most {MAX_TRIALS} planned trials, got {planned}"
+        )
 
 
 def _code_dir(model: SpecModel, source: str) -> str:

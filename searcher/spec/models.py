@@ -19,8 +19,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Names that become paths (experiments, artifact folders) or MLflow keys: short, safe characters.
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
+METRIC_PATTERN = r"[A-Za-z_][A-Za-z0-9_.\-/]{0,199}"
+MAX_EPOCHS = 1_000_000
+MAX_COUNT = 100_000  # trials of a stage or a search, concurrent trials
+
+
+def _name(value: str) -> str:
+    if not re.fullmatch(NAME_PATTERN, value):
+        raise ValueError(
+            "expected 1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit"
+        )
+    return value
+
+
 class MetricSpec(_Strict):
-    name: str = "val_accuracy"
+    name: str = Field("val_accuracy", pattern=f"^{METRIC_PATTERN}$")
     mode: Literal["max", "min"] = "max"
 
 
@@ -28,7 +43,7 @@ DEFAULT_EPOCHS = 3  # built-in workloads; the user's own code may leave the budg
 
 
 class BudgetSpec(_Strict):
-    epochs: int | None = Field(None, ge=1)
+    epochs: int | None = Field(None, ge=1, le=MAX_EPOCHS, strict=True)
 
 
 class CommandSpec(_Strict):
@@ -50,10 +65,10 @@ DEFAULT_TRIALS = 16
 
 class SearchSpec(_Strict):
     strategy: str = "coarse_to_fine"
-    seed: int = 0
-    trials: int | None = Field(None, ge=1)
-    stages: tuple[StageSpec, ...] | None = None
-    grid_points: int = Field(3, ge=1)
+    seed: int = Field(0, ge=0, lt=2**63, strict=True)
+    trials: int | None = Field(None, ge=1, le=MAX_COUNT, strict=True)
+    stages: tuple[StageSpec, ...] | None = Field(None, max_length=100)
+    grid_points: int = Field(3, ge=1, le=1000, strict=True)
 
     @field_validator("strategy")
     @classmethod
@@ -93,14 +108,14 @@ class SearchSpec(_Strict):
 
 class SchedulerSpec(_Strict):
     type: Literal["fifo", "asha"] = "fifo"
-    grace_period: int = Field(1, ge=1)
-    reduction_factor: float = Field(2.0, gt=1)
+    grace_period: int = Field(1, ge=1, le=MAX_EPOCHS, strict=True)
+    reduction_factor: float = Field(2.0, gt=1, le=1000, allow_inf_nan=False, strict=True)
 
 
 class ResourcesSpec(_Strict):
-    cpu: float = Field(1.0, gt=0)
-    gpu: float = Field(0.0, ge=0)
-    max_concurrent: int | None = Field(None, ge=1)
+    cpu: float = Field(1.0, gt=0, le=10_000, allow_inf_nan=False, strict=True)
+    gpu: float = Field(0.0, ge=0, le=1_000, allow_inf_nan=False, strict=True)
+    max_concurrent: int | None = Field(None, ge=1, le=MAX_COUNT, strict=True)
 
     @field_validator("gpu")
     @classmethod
@@ -111,14 +126,18 @@ class ResourcesSpec(_Strict):
 
 
 class TrackingSpec(_Strict):
-    uri: str | None = None
+    uri: str | None = Field(None, max_length=4096)
     experiment: str | None = None
+
+    _safe_experiment = field_validator("experiment")(
+        classmethod(lambda cls, v: v if v is None else _name(v))
+    )
 
 
 class SpecModel(_Strict):
     name: str
     workload: str | CommandSpec
-    code_dir: str | None = None  # where the workload's module or command lives [the spec's]
+    code_dir: str | None = Field(None, max_length=4096)  # the workload's folder [the spec's]
     data: DataConfig = DataConfig()
     metric: MetricSpec = MetricSpec()
     budget: BudgetSpec = BudgetSpec()
@@ -127,11 +146,9 @@ class SpecModel(_Strict):
     scheduler: SchedulerSpec = SchedulerSpec()
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
-    storage_path: str | None = None  # Ray's experiment state; shared path or URI on a cluster
+    storage_path: str | None = Field(None, max_length=4096)  # Ray's state; shared on a cluster
 
     @field_validator("name")
     @classmethod
     def _usable_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
-            raise ValueError("expected letters, digits, '_', '.' or '-' (it names the experiment)")
-        return value
+        return _name(value)  # it names the experiment and its artifact folder

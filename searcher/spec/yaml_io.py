@@ -7,9 +7,42 @@ from typing import Any
 
 import yaml
 
+from search_spaces.scales import short_repr
+
 
 class _Loader(yaml.SafeLoader):
-    """Safe loader that also reads ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4``)."""
+    """Safe loader that also reads ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4``).
+
+    Aliases are refused before anything is expanded (a "billion laughs" file would otherwise
+    take minutes and gigabytes), and a key given twice is an error instead of the last one
+    silently winning.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"expected no aliases, got *{event.anchor}", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base class says so
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"expected each key once, got {short_repr(key)} again",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
 
 
 _FLOAT = re.compile(

@@ -10,7 +10,13 @@ from pathlib import Path
 from filelock import FileLock
 from mlflow.tracking import MlflowClient
 
-from searcher.tracking.uri import require_store, resolve_tracking_uri, sqlite_path
+from searcher.errors import NotFoundError
+from searcher.tracking.probe import has_schema, probe
+from searcher.tracking.uri import display_uri, require_store, resolve_tracking_uri, sqlite_path
+
+# The store client, under a name modules outside tracking/ use in annotations (they import no
+# MLflow themselves).
+Store = MlflowClient
 
 
 def quiet_mlflow() -> None:
@@ -24,15 +30,16 @@ def open_store(uri: str) -> MlflowClient:
     """A client for the store, its schema created once under a lock before anything else runs.
 
     MLflow creates a fresh schema without locking; concurrent first opens of one SQLite file
-    crash or leave it half-migrated, so the driver does it alone, then turns on WAL.
+    crash or leave it half-migrated, so the driver does it alone, then turns on WAL. A store
+    that cannot be reached is one line within seconds (MLflow would retry for minutes).
     """
     quiet_mlflow()
+    probe(uri)
     db = sqlite_path(uri)
     if db is None:
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)
         return client
-    db.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(db.with_name(f".{db.name}.lock")), timeout=120):
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)
@@ -68,8 +75,18 @@ def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
 
 
 def open_existing_store(uri: str) -> MlflowClient:
-    """A client for reading; a SQLite file that does not exist is an error, not a new store."""
+    """A client for reading, on a store that already holds MLflow's schema.
+
+    A missing SQLite file, or a database without MLflow's tables, is an error: a command that
+    only reads never creates or migrates a schema.
+    """
     require_store(uri)
+    probe(uri)
+    if not uri.startswith(("http://", "https://")) and not has_schema(uri):
+        raise NotFoundError(
+            f"no MLflow store at {display_uri(uri)} (no MLflow tables); run a search first "
+            "or pass --tracking-uri"
+        )
     return open_store(uri)
 
 

@@ -181,7 +181,7 @@ def test_values_the_workload_rejects_are_spec_errors(
 EXACT = [
     (
         {"budget": {"epochs": "abc"}},
-        "budget.epochs: expected an integer >= 1, got 'abc'",
+        "budget.epochs: expected an integer >= 1 and <= 1000000, got 'abc'",
     ),
     (
         {"search": {"strategy": "bayes"}},
@@ -216,7 +216,10 @@ EXACT = [
         {"data": {"val_fraction": 1.5}},
         "data.val_fraction: expected a number > 0 and < 1, got 1.5",
     ),
-    ({"data": {"train_size": "100"}}, "data.train_size: expected an integer >= 1, got '100'"),
+    (
+        {"data": {"train_size": "100"}},
+        "data.train_size: expected an integer >= 1 and <= 1000000000, got '100'",
+    ),
     ({"data": {"download": 1}}, "data.download: expected true or false, got 1"),
     (
         {"data": {"dataset": "cifar"}},
@@ -283,7 +286,10 @@ def test_missing_field_and_huge_values(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_spec(huge)
     cut = "'" + "z" * 78 + "…"  # 80 characters in all
-    assert str(info.value) == f"{huge}: budget.epochs: expected an integer >= 1, got {cut}"
+    assert (
+        str(info.value)
+        == f"{huge}: budget.epochs: expected an integer >= 1 and <= 1000000, got {cut}"
+    )
 
 
 def test_spec_data_is_the_validated_data_config(tmp_path: Path) -> None:

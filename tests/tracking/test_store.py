@@ -38,6 +38,7 @@ def _open(uri: str) -> str:
 
 
 def test_concurrent_first_opens_share_one_schema(tmp_path: Path) -> None:
+    (tmp_path / "fresh").mkdir()
     uri = f"sqlite:///{tmp_path}/fresh/mlruns.db"
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(4) as pool:
