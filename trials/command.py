@@ -121,7 +121,7 @@ class CapturedOutput:
         return "".join(getattr(self, stream))
 
 
-def end_group(process: subprocess.Popen[str], grace: float = GRACE_SECONDS) -> None:
+def end_group(process: subprocess.Popen[Any], grace: float = GRACE_SECONDS) -> None:
     """SIGTERM the command's whole process group, give its leader a grace, SIGKILL the rest."""
     _signal_group(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):

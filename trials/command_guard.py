@@ -1,9 +1,9 @@
-"""Runs a trial's command and ends its whole process group if the trial's worker dies.
+"""Runs a command and ends its whole process group if the process that started it dies.
 
-Started by trials.command as the leader of a new session: the command and everything it starts
-share the group. When the worker that started it disappears (killed outright, so it could not
-clean up), the guard sees its parent change and kills the group. Standard library only: it
-starts with ``python -S``, without site-packages.
+Started as the leader of a new session (a trial's command by trials.command, the MLflow UI
+server by `searcher ui`): the command and everything it starts share the group. When the
+starting process disappears (killed outright, so it could not clean up), the guard sees its
+parent change and kills the group. Standard library only: it starts with ``python -S``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"cannot start {command[0]}: {exc.strerror}", file=sys.stderr)
         return 127
+    # A SIGTERM to the group is for the command: the guard outlives it, so whoever sent it can
+    # wait on the guard for the command's graceful exit (set after the start: an ignored signal
+    # would stay ignored in the child).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     while True:
         try:
             code = child.wait(POLL_SECONDS)

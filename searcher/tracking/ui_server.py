@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 from searcher.errors import NotFoundError, SearcherError
 from searcher.tracking import tags as T
 from searcher.tracking.uri import display_uri, require_store, sqlite_path
+from trials.command import GUARD, end_group
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -104,8 +106,10 @@ def serve_ui(
         )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}"
-    process = subprocess.Popen(ui_command(uri, host, port))
-    # SIGTERM takes the Ctrl-C path, so the server never outlives this command.
+    # The server and its workers form a process group under a guard that ends the group if
+    # this command is killed outright (kill -9); SIGTERM takes the Ctrl-C path below.
+    guarded = [sys.executable, "-S", GUARD, str(os.getpid()), *ui_command(uri, host, port)]
+    process = subprocess.Popen(guarded, start_new_session=True)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         wait_until_up(url, process)
@@ -116,12 +120,7 @@ def serve_ui(
     except KeyboardInterrupt:
         pass
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        end_group(process, grace=10.0)
 
 
 def _interrupt(signum: int, frame: object) -> None:

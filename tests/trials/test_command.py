@@ -214,3 +214,31 @@ def test_kill_9_of_the_worker_ends_the_command_and_its_children(tmp_path: Path) 
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_stopped_command_gets_its_grace_to_exit_cleanly(tmp_path: Path) -> None:
+    """SIGTERM first: a command that handles it finishes its cleanup before SIGKILL comes."""
+    done = tmp_path / "cleaned-up"
+    argv = _script(
+        tmp_path,
+        f"""
+        import signal, sys, time
+        def bye(signum, frame):
+            time.sleep(0.5)  # e.g. saving a checkpoint
+            open({str(done)!r}, "w").write("yes")
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, bye)
+        print("acc=0.5", flush=True)
+        time.sleep(600)
+        """,
+    )
+    seen: list[dict] = []
+    run_command(
+        argv,
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        report=seen.append,
+        metric="acc",
+        should_stop=lambda: bool(seen),
+    )
+    assert done.read_text() == "yes"
