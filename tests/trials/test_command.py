@@ -116,6 +116,22 @@ def test_a_command_that_cannot_start_fails_cleanly(tmp_path: Path) -> None:
         run_command(["/no/such/program"], cwd=str(tmp_path), env={}, report=print, metric="a")
 
 
+def _run_until_first_report(argv: list[str], folder: Path) -> CapturedOutput:
+    """Run a command and ask it to stop once it has reported (as early stopping does)."""
+    seen: list[dict] = []
+    out = CapturedOutput()
+    run_command(
+        argv,
+        cwd=str(folder),
+        env=dict(os.environ),
+        report=seen.append,
+        metric="acc",
+        should_stop=lambda: bool(seen),
+        output=out,
+    )
+    return out
+
+
 def test_stopping_ends_the_whole_process_group(tmp_path: Path) -> None:
     argv = _script(
         tmp_path,
@@ -128,17 +144,7 @@ def test_stopping_ends_the_whole_process_group(tmp_path: Path) -> None:
         """,
     )
     started = time.monotonic()
-    seen: list[dict] = []
-    out = CapturedOutput()
-    run_command(
-        argv,
-        cwd=str(tmp_path),
-        env=dict(os.environ),
-        report=seen.append,
-        metric="acc",
-        should_stop=lambda: bool(seen),
-        output=out,
-    )
+    out = _run_until_first_report(argv, tmp_path)
     assert time.monotonic() - started < 30
     child = int(parse_line(out.text("stdout").splitlines()[0])["pids"])  # type: ignore[index]
     assert survivors([child]) == [], "the command's own child outlived the trial"
@@ -232,13 +238,5 @@ def test_a_stopped_command_gets_its_grace_to_exit_cleanly(tmp_path: Path) -> Non
         time.sleep(600)
         """,
     )
-    seen: list[dict] = []
-    run_command(
-        argv,
-        cwd=str(tmp_path),
-        env=dict(os.environ),
-        report=seen.append,
-        metric="acc",
-        should_stop=lambda: bool(seen),
-    )
+    _run_until_first_report(argv, tmp_path)
     assert done.read_text() == "yes"
