@@ -81,6 +81,36 @@ def run(
     return run_search(loaded, tracking_uri=tracking_uri, address=address, out=out)
 
 
+def resume(
+    name: str,
+    *,
+    search: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    tracking_uri: str | None = None,
+    address: str | None = None,
+    train: Callable[..., Any] | None = None,
+    force: bool = False,
+    out: TextIO | None = None,
+) -> SearchSummary:
+    """Continue a stopped search, exactly as ``searcher resume`` does; returns its summary.
+
+    ``train``: the workload function again, for a search started with ``run(train=...)``
+    (a function from a notebook cannot be found by its name).
+    """
+    from searcher.resume import resume_search
+
+    return resume_search(
+        name,
+        search_id=search,
+        overrides=overrides,
+        tracking_uri=tracking_uri,
+        address=address,
+        force=force,
+        train=train,
+        out=out,
+    )
+
+
 def trials(
     name: str, *, tracking_uri: str | None = None, search: str | None = None
 ) -> pd.DataFrame:

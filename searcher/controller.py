@@ -21,6 +21,7 @@ from searcher.spec import Spec
 from searcher.summary import SearchSummary
 from searcher.tracking.orphans import sweep_orphans
 from searcher.tracking.recorder import RunRecorder
+from searcher.tracking.resume import ResumePlan, last_unfinished, reopen_search_run
 from searcher.tracking.search_run import end_search_run, finish_search_run, start_search_run
 from searcher.tracking.store import Store, ensure_experiment, open_store
 from searcher.tracking.uri import display_uri, resolve_tracking_uri
@@ -56,17 +57,22 @@ def run_search(
     address: str | None = None,
     storage_path: str | None = None,
     out: TextIO | None = None,
+    plan: ResumePlan | None = None,
 ) -> SearchSummary:
     """Run the spec's search on Ray Tune and record it in MLflow; returns the summary.
 
     Everything that can be checked (spec, data, store, cluster resources, shared storage) is
-    checked before the search's run is created, so a bad setup leaves nothing behind.
+    checked before the search's run is created, so a bad setup leaves nothing behind. With a
+    ``plan``, the stopped search it names continues: its kept trials are told to the strategy
+    and only the rest run.
     """
     out = out or sys.stdout
     started = time.monotonic()
     uri = resolve_tracking_uri(tracking_uri, spec.model.tracking.uri)
     storage = resolve_storage(storage_path or spec.model.storage_path)
     strategy = spec.build_strategy()
+    if plan is not None:
+        strategy.replay(plan.kept)
     source = None
     if spec.builtin:  # the user's own code owns its data
         source = prepare_data(spec, out)
@@ -91,11 +97,7 @@ def run_search(
             check_trial_fits(nodes, res.cpu, res.gpu)
             check_shared_storage(storage, nodes)
             experiment_id = ensure_experiment(client, uri, spec.experiment)
-            for orphan in sweep_orphans(client, experiment_id):
-                print(
-                    f"marked KILLED: search {orphan}, whose process is gone", file=out, flush=True
-                )
-            parent = start_search_run(client, experiment_id, spec, strategy.planned_trials, source)
+            parent = _begin(client, experiment_id, spec, strategy, source, plan, out)
             where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
             print(
                 f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search {parent}); "
@@ -109,10 +111,11 @@ def run_search(
                     strategy,
                     source,
                     RunRecorder(client, experiment_id, parent),
-                    run_name=f"{spec.name}-{parent[:8]}",
+                    run_name=f"{spec.name}-{parent[:8]}{_resume_suffix(plan)}",
                     storage=storage,
                     concurrency=res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu),
                     out=out,
+                    kept=plan.kept if plan else (),
                 )
             except Exception:
                 end_search_run(client, parent, "FAILED")
@@ -124,8 +127,47 @@ def run_search(
             raise
         late_interrupt = True  # pressed again while Ray shut down: what ran is recorded
     assert outcome is not None
+    if plan is not None:  # the kept trials count too
+        outcome.counts = dict(Counter(plan.statuses.values()) + Counter(outcome.counts))
+        outcome.run_ids = {**plan.run_ids, **outcome.run_ids}
     with interrupts_deferred():
         return _finish(spec, strategy, client, uri, parent, outcome, late_interrupt, started, out)
+
+
+def _resume_suffix(plan: ResumePlan | None) -> str:
+    """Each resume gets its own Ray experiment folder beside the first run's."""
+    return f"-r{plan.resumes + 1}" if plan is not None else ""
+
+
+def _begin(
+    client: Store,
+    experiment_id: str,
+    spec: Spec,
+    strategy: Strategy,
+    source: DataSource | None,
+    plan: ResumePlan | None,
+    out: TextIO,
+) -> str:
+    """The search's run: a new one, or the stopped one a resume continues (reopened)."""
+    say = lambda text: print(text, file=out, flush=True)  # noqa: E731
+    for orphan in sweep_orphans(client, experiment_id, keep=plan.id if plan else ""):
+        say(f"marked KILLED: search {orphan}, whose process is gone")
+    if plan is not None:
+        reopen_search_run(client, plan)
+        redo = strategy.planned_trials - len(plan.kept)
+        say(
+            f"resuming search {plan.id}: {len(plan.kept)} of {strategy.planned_trials} trials "
+            f"kept, {redo} to run ({len(plan.cut_short)} cut short, marked KILLED)"
+        )
+        return plan.id
+    stopped = last_unfinished(client, experiment_id)
+    if stopped is not None:
+        say(
+            f"note: the last search of experiment {spec.experiment}, {stopped.info.run_id}, "
+            f"ended {stopped.info.status}; `searcher resume {spec.experiment}` continues it "
+            "instead of starting over"
+        )
+    return start_search_run(client, experiment_id, spec, strategy.planned_trials, source)
 
 
 def _finish(
@@ -142,7 +184,7 @@ def _finish(
     """Record the search's end on its run and print the summary (Ctrl-C is held off)."""
     assert parent is not None
     stopped = outcome.stopped
-    unfinished = len(strategy.results) < strategy.planned_trials
+    unfinished = len(strategy.known_results) < strategy.planned_trials
     interrupted = not stopped and (outcome.interrupted or late_interrupt or unfinished)
     best = strategy.best()
     summary = SearchSummary(
@@ -156,7 +198,7 @@ def _finish(
         best_params=dict(best.values) if best else {},
         best_run_id=outcome.run_ids.get(best.key) if best else None,
         warnings=strategy.warnings(),
-        error_kinds=error_kinds([r.error for r in strategy.results if r.error]),
+        error_kinds=error_kinds([r.error for r in strategy.known_results if r.error]),
         logging_errors=list(outcome.logging_errors),
         interrupted=interrupted,
         stopped=stopped,

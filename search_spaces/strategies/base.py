@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import math
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +68,7 @@ class Strategy(ABC):
         self.seed = seed
         self._pending: dict[str, Suggestion] = {}
         self._told: dict[str, TrialResult] = {}
+        self._replay: dict[str, TrialResult] = {}
         self._warnings: list[str] = []
 
     @abstractmethod
@@ -73,11 +76,37 @@ class Strategy(ABC):
         """The next suggestion, WAIT or DONE; ask() does the bookkeeping."""
 
     def ask(self) -> Suggestion | Signal:
-        """A new trial; WAIT until pending tells arrive; DONE once every planned trial is out."""
-        out = self._next()
-        if isinstance(out, Suggestion):
-            self._pending[out.key] = out
-        return out
+        """A new trial; WAIT until pending tells arrive; DONE once every planned trial is out.
+
+        A replayed key is told its recorded result on the spot and never handed out.
+        """
+        while True:
+            out = self._next()
+            if not isinstance(out, Suggestion):
+                return out
+            recorded = self._replay.pop(out.key, None)
+            if recorded is None:
+                self._pending[out.key] = out
+                return out
+            self._pending[out.key] = self._as_ran(out, recorded)
+            self.tell(out.key, recorded.score, recorded.error)
+
+    def replay(self, recorded: Iterable[TrialResult]) -> None:
+        """Results a stopped search already has: each is told when its key comes up, in the
+        order the strategy asks (key order), so a resumed search suggests the same trials as
+        one that never stopped; those keys are never asked again."""
+        self._replay = {r.key: r for r in recorded}
+
+    def _as_ran(self, asked: Suggestion, recorded: TrialResult) -> Suggestion:
+        """The suggestion as it ran; a recorded point that differs from the asked one wins
+        (and is reported), since that is what the score belongs to."""
+        if not recorded.unit or _same_point(asked.unit, recorded.unit):
+            return asked
+        self._warnings.append(
+            f"trial {asked.key} ran at other values than this version suggests; "
+            "its recorded values are kept"
+        )
+        return Suggestion(asked.key, asked.stage, recorded.unit, recorded.values)
 
     def tell(self, key: str, score: float | None, error: str | None = None) -> None:
         """Record a trial's outcome; score None or an error marks it failed."""
@@ -101,11 +130,17 @@ class Strategy(ABC):
         return [self._told[k] for k in sorted(self._told)]
 
     @property
+    def known_results(self) -> list[TrialResult]:
+        """Told trials plus replayed ones not reached yet, by key: all results the search has."""
+        known = {**self._replay, **self._told}
+        return [known[k] for k in sorted(known)]
+
+    @property
     def boxes(self) -> list[StageRecord]:
         return []
 
     def best(self) -> TrialResult | None:
-        top = ranked(self.results, self.mode)
+        top = ranked(self.known_results, self.mode)
         return top[0] if top else None
 
     def warnings(self) -> list[str]:
@@ -113,3 +148,7 @@ class Strategy(ABC):
         best = self.best()
         edges = edge_warnings(self.space, best.unit) if best else []
         return [*self._warnings, *edges]
+
+
+def _same_point(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a.keys() == b.keys() and all(math.isclose(a[k], b[k], abs_tol=1e-9) for k in a)

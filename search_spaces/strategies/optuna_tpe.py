@@ -9,7 +9,7 @@ from optuna.trial import TrialState
 
 from search_spaces.results import TrialResult
 from search_spaces.space import SearchSpace
-from search_spaces.strategies.base import DONE, Signal, Strategy, Suggestion
+from search_spaces.strategies.base import DONE, Signal, Strategy, Suggestion, trial_key
 
 
 class OptunaTPE(Strategy):
@@ -32,6 +32,10 @@ class OptunaTPE(Strategy):
         index = len(self._numbers)
         if index >= self.planned_trials:
             return DONE
+        recorded = self._replay.get(trial_key(1, index))
+        if recorded is not None and recorded.unit.keys() == self._dists.keys():
+            # A replayed trial enters the study at the point it ran, not at a fresh sample.
+            self._study.enqueue_trial(recorded.unit)
         trial = self._study.ask(self._dists)
         suggestion = self._suggest(1, index, {n: trial.params[n] for n in self._dists})
         self._numbers[suggestion.key] = trial.number

@@ -7,16 +7,19 @@ import sys
 
 import click
 
-from searcher.cli.options import OVERRIDES, TRACKING, emit
+from searcher.cli.options import OVERRIDES, SEARCH_ID, TRACKING, emit
 from searcher.summary import SearchSummary
+
+ADDRESS = click.option("--address", envvar="RAY_ADDRESS", default=None, help="Ray cluster address.")
+STORAGE_PATH = click.option("--storage-path", default=None, help="Where Ray keeps its state.")
 
 
 @click.command()
 @click.argument("spec_path", metavar="SPEC")
 @OVERRIDES
 @TRACKING
-@click.option("--address", envvar="RAY_ADDRESS", default=None, help="Ray cluster address.")
-@click.option("--storage-path", default=None, help="Where Ray keeps experiment state.")
+@ADDRESS
+@STORAGE_PATH
 def run(
     spec_path: str,
     overrides: tuple[str, ...],
@@ -35,6 +38,50 @@ def run(
         )
     except KeyboardInterrupt:  # stopped before any trial ran; the search's run says KILLED
         click.echo("search interrupted before its trials ran", err=True)
+        sys.exit(130)
+    sys.exit(exit_code(summary))
+
+
+@click.command()
+@click.argument("name", metavar="NAME")
+@SEARCH_ID
+@OVERRIDES
+@TRACKING
+@ADDRESS
+@STORAGE_PATH
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Take over a search marked RUNNING by a process on another host that is gone.",
+)
+def resume(
+    name: str,
+    search_id: str | None,
+    overrides: tuple[str, ...],
+    tracking_uri: str | None,
+    address: str | None,
+    storage_path: str | None,
+    force: bool,
+) -> None:
+    """Continue the latest unfinished search of experiment NAME (or of spec file NAME).
+
+    Finished trials are kept, trials cut short run again under their keys, and the search's
+    run ends FINISHED. Only --set resources.*, storage_path or tracking.uri may change.
+    """
+    from searcher.resume import resume_search
+
+    try:
+        summary = resume_search(
+            name,
+            search_id=search_id,
+            overrides=list(overrides),
+            tracking_uri=tracking_uri,
+            address=address,
+            storage_path=storage_path,
+            force=force,
+        )
+    except KeyboardInterrupt:
+        click.echo("resume interrupted before its trials ran", err=True)
         sys.exit(130)
     sys.exit(exit_code(summary))
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any, TextIO
 
-from search_spaces.results import better
+from search_spaces.results import TrialResult, better
 
 
 def fmt_value(value: Any) -> str:
@@ -46,6 +47,15 @@ class ProgressPrinter:
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
+
+    def count_kept(self, kept: Sequence[TrialResult]) -> None:
+        """A resumed search: its kept trials count as done, and the best among them leads."""
+        self.done += len(kept)
+        for result in kept:
+            if not result.failed and (
+                self.best is None or better(result.score, self.best[0], self.mode)  # type: ignore[arg-type]
+            ):
+                self.best = (result.score, result.key)  # type: ignore[assignment]
 
     def trial_started(self, key: str, stage: int, params: dict[str, Any]) -> None:
         """Plain output stays one line per finished trial; the live view shows running ones."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from rich.console import Console, Group
@@ -11,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from search_spaces.results import TrialResult
 from searcher.console.lines import ProgressPrinter, fmt_duration, fmt_params, fmt_value
 
 
@@ -44,6 +46,12 @@ class LiveProgress(ProgressPrinter):
 
     def say(self, text: str) -> None:
         self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def count_kept(self, kept: Sequence[TrialResult]) -> None:
+        super().count_kept(kept)
+        for result in kept:
+            self.stage_done[result.stage] = self.stage_done.get(result.stage, 0) + 1
+        self.best_params = next((r.values for r in kept if self.best and r.key == self.best[1]), {})
 
     def stage_started(self, stage: int, trials: int, box: dict[str, str] | None) -> None:
         self.stage = stage

@@ -30,8 +30,8 @@ class TrackingCallback(Callback):
     """Logs each trial as a nested run and prints a line when it ends.
 
     The status comes from the trial book the Searcher adapter shares: FAILED when the trial
-    raised, reported a failure or never reported the metric; KILLED when it stopped before its
-    epoch budget (early stopping); FINISHED otherwise.
+    raised, reported a failure or never reported the metric; FINISHED otherwise (tagged when
+    the scheduler stopped it early); KILLED only when the search was interrupted.
     """
 
     def __init__(
@@ -44,20 +44,23 @@ class TrackingCallback(Callback):
         self.recorder, self.book, self.space, self.progress = recorder, book, space, progress
         self.ended: set[str] = set()
         self.started: dict[str, Trial] = {}
+        self.retries: dict[str, int] = {}
+        # Ended trials whose line waits until their run is in the store.
+        self.unconfirmed: dict[str, tuple[dict[str, Any], float | None, str, str | None]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its callbacks with the experiment; the store client, the writer thread
         # and the console belong to this process only.
-        skip = ("recorder", "progress", "started")
+        skip = ("recorder", "progress", "started", "unconfirmed")
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def on_trial_start(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
-        self.started[trial.trial_id] = trial
         record = self.book.get(trial.trial_id)
-        if record is None:
-            return
+        if record is None or trial.trial_id in self.started:
+            return  # Tune starts a recovered trial again: it keeps its run
+        self.started[trial.trial_id] = trial
         cfg = record.config
         numeric = numeric_mirrors(self.space, cfg.params, cfg.unit)
         self.recorder.trial_started(cfg.key, cfg.stage, cfg.params, numeric)
@@ -85,6 +88,23 @@ class TrackingCallback(Callback):
         metrics = metrics_of(result, self.book.ignore)
         if metrics:
             self.recorder.trial_metrics(key, step_of(result), metrics)
+
+    def on_trial_recover(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        """The trial's worker died (not its code: that is reported as a failure), and Tune
+        runs it again from the start under the same key and run."""
+        record = self.book.get(trial.trial_id)
+        if record is None:
+            return
+        self.book.restart(trial.trial_id)
+        self.retries[trial.trial_id] = self.retries.get(trial.trial_id, 0) + 1
+        why = _error_text(trial)
+        self.recorder.trial_tags(
+            record.config.key,
+            {T.RETRIES: str(self.retries[trial.trial_id]), T.RETRIED_AFTER: why},
+        )
+        self.progress.say(f"trial {record.config.key}: its worker died ({why}); running it again")
 
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
@@ -120,8 +140,30 @@ class TrackingCallback(Callback):
             verdict = self.book.verdict(trial_id, RAISED if raised else None)
             self.book.end(verdict)
             status, reason = verdict.status, raised or verdict.reason
+            if verdict.stopped_early:
+                self.recorder.trial_tags(key, {T.STOPPED_EARLY: "true"})
+                reason = f"stopped early after {record.steps} of {self.book.epochs} epochs"
         self.recorder.trial_ended(key, status, reason)
-        self.progress.trial_done(key, record.config.params, record.best, status, reason)
+        self.unconfirmed[key] = (record.config.params, record.best, status, reason)
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        self.print_stored()
+
+    def print_stored(self, final: bool = False) -> None:
+        """Print the trials whose end the store now holds; ``final``: the recorder is closed,
+        so any still unconfirmed are said to be missing from the store."""
+        while not self.recorder.stored.empty():
+            key, failed = self.recorder.stored.get()
+            if key in self.unconfirmed:
+                params, best, status, reason = self.unconfirmed.pop(key)
+                if failed:
+                    reason = f"{reason + '; ' if reason else ''}not in the store: {failed}"
+                self.progress.trial_done(key, params, best, status, reason)
+        if final:
+            for key, (params, best, status, reason) in list(self.unconfirmed.items()):
+                note = "not in the store: its writing did not finish"
+                self.progress.trial_done(key, params, best, status, f"{reason}; {note}")
+            self.unconfirmed.clear()
 
     def mark_unfinished(self) -> None:
         """After an interrupt: started trials that never ended are recorded as KILLED."""

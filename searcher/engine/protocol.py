@@ -72,6 +72,7 @@ class Verdict:
     reason: str | None = None
     missing_metric: bool = False  # failed only because the spec's metric never came
     reported: str = ""  # then: the metric names it did report
+    stopped_early: bool = False  # FINISHED before its epoch budget: the scheduler stopped it
 
 
 @dataclass
@@ -128,6 +129,12 @@ class TrialBook:
     def get(self, trial_id: str) -> TrialRecord | None:
         return self.records.get(trial_id)
 
+    def restart(self, trial_id: str) -> None:
+        """Forget what a trial reported: Tune runs it again from the start (its worker died)."""
+        record = self.records.get(trial_id)
+        if record is not None:
+            self.records[trial_id] = TrialRecord(record.config)
+
     def observe(self, trial_id: str, result: dict[str, Any]) -> None:
         """Take in one report; seeing the same report twice changes nothing."""
         record = self.records.get(trial_id)
@@ -151,9 +158,11 @@ class TrialBook:
     def verdict(self, trial_id: str, error: str | None = None) -> Verdict:
         """How the trial ended, decided on the first call and the same on every later one.
 
-        FAILED: it raised (``error``), reported a failure, or never reported the metric. KILLED:
-        it stopped before its epoch budget without ending by itself (early stopping). Else
-        FINISHED. The score is the best epoch value; a FAILED trial has none.
+        FAILED: it raised (``error``), reported a failure, or never reported the metric. Else
+        FINISHED, marked ``stopped_early`` when it stopped before its epoch budget without
+        ending by itself (the scheduler pruned it: a result, not a crash, so KILLED stays
+        reserved for trials an interrupted search cut short, which resume runs again). The
+        score is the best epoch value; a FAILED trial has none.
         """
         record = self.records[trial_id]
         if record.verdict is None:
@@ -170,7 +179,7 @@ class TrialBook:
             reason = f"no {self.metric} was reported (reported: {said})"
             return Verdict("FAILED", None, reason, missing_metric=True, reported=said)
         early = self.epochs is not None and record.steps < self.epochs and not record.ended_itself
-        return Verdict("KILLED" if early else "FINISHED", record.best)
+        return Verdict("FINISHED", record.best, stopped_early=early)
 
     def end(self, verdict: Verdict) -> None:
         """Note that a trial ended with this verdict (the tracking side calls it once)."""

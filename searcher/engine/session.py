@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from searcher.errors import SearcherError
 
@@ -42,15 +46,23 @@ def ray_session(address: str | None = None) -> Iterator[None]:
         return
     target = address or os.environ.get("RAY_ADDRESS") or None
     cwd = os.getcwd()
+    # A local Ray is ours to end, even if this process is killed outright.
+    reaper = start_reaper() if target is None else None
     try:
-        ray.init(
-            address=target,
-            logging_level=logging.ERROR,
-            log_to_driver=False,
-            include_dashboard=False,
-            configure_logging=True,
-        )
+        with sigterm_as_interrupt():  # a SIGTERM while Ray starts stops it cleanly too
+            ray.init(
+                address=target,
+                logging_level=logging.ERROR,
+                log_to_driver=False,
+                include_dashboard=False,
+                configure_logging=True,
+            )
+    except KeyboardInterrupt:
+        ray.shutdown()
+        stop_reaper(reaper)
+        raise
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        stop_reaper(reaper)
         if target is None:
             raise
         hint = first_line(exc)
@@ -65,6 +77,33 @@ def ray_session(address: str | None = None) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+        stop_reaper(reaper)
+
+
+REAPER = str(Path(__file__).with_name("ray_reaper.py"))
+
+
+def start_reaper() -> subprocess.Popen[bytes] | None:
+    """The watchdog that ends this process's Ray when this process ends (see ray_reaper)."""
+    if not Path("/proc").is_dir():
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-S", REAPER, str(os.getpid())],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C at the terminal is for the search, not for it
+    )
+
+
+def stop_reaper(reaper: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """Close the watchdog's pipe: it ends what Ray left running, then exits."""
+    if reaper is None:
+        return
+    with contextlib.suppress(OSError):
+        reaper.stdin.close()  # type: ignore[union-attr]
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        reaper.wait(timeout)
 
 
 def first_line(exc: BaseException) -> str:

@@ -130,6 +130,8 @@ def _run_builtin(job: TrialJob, trial: TrialConfig, where: Placement, report: Re
         )
     except TrialDiverged as exc:
         report({FAILED: str(exc)})
+    except Exception as exc:  # reported, not raised: an error Tune sees means the worker died
+        report({FAILED: failure_text(exc)})
 
 
 def _run_command(job: TrialJob, trial: TrialConfig, report: Report) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -14,6 +15,7 @@ from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.stopper import Stopper
 
+from search_spaces.results import TrialResult
 from search_spaces.strategies.base import Strategy
 from searcher.console.live import make_progress
 from searcher.engine.adapter import StrategySearcher
@@ -40,6 +42,9 @@ class TunerOutcome:
     stopped: str | None = None  # why the search was stopped before its budget, if it was
     interrupted: bool = False  # Ctrl-C (or SIGTERM) was pressed more than once
 
+
+# Times a trial whose worker died is run again before it counts as FAILED.
+WORKER_RETRIES = 2
 
 # Trials that must end before a metric that never comes stops the search.
 FIRST_TRIALS_CHECKED = 4
@@ -112,6 +117,7 @@ def run_tuner(
     storage: str,
     concurrency: int,
     out: TextIO,
+    kept: Sequence[TrialResult] = (),
 ) -> TunerOutcome:
     """Run all trials of the strategy, recording each; returns the child run ids and counts.
 
@@ -123,6 +129,7 @@ def run_tuner(
     progress = make_progress(
         model.metric.name, model.metric.mode, strategy.planned_trials, spec.space.tuned_names, out
     )
+    progress.count_kept(kept)
 
     def on_stage(stage: int) -> None:
         record = next((r for r in strategy.boxes if r.stage == stage), None)
@@ -148,7 +155,9 @@ def run_tuner(
             callbacks=[callback],
             stop=stopper,
             verbose=0,
-            failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+            # Trials report their own errors, so an error Tune sees is a worker that died
+            # (killed, out of memory, node lost): run the trial again, a bounded number of times.
+            failure_config=tune.FailureConfig(max_failures=WORKER_RETRIES, fail_fast=False),
         ),
     )
     interrupted = False
@@ -159,8 +168,9 @@ def run_tuner(
     finally:
         with interrupts_deferred():  # a further Ctrl-C must not cut the recording short
             callback.mark_unfinished()
-            progress.close()
             recorder.close()
+            callback.print_stored(final=True)
+            progress.close()
     counts = Counter(recorder.statuses.values())
     return TunerOutcome(
         dict(recorder.run_ids),

@@ -8,46 +8,77 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
-from mlflow.entities import RunTag
+from mlflow.entities import Run, RunTag
 from mlflow.tracking import MlflowClient
 
 from searcher.tracking import tags as T
 
 
 def owner_tags() -> dict[str, str]:
-    """Tags naming the process that runs a search."""
-    return {T.HOST: socket.gethostname(), T.PID: str(os.getpid())}
+    """Tags naming the process that runs a search (its start time tells a reused pid apart)."""
+    pid = os.getpid()
+    return {T.HOST: socket.gethostname(), T.PID: str(pid), T.PROCESS_STARTED: process_started(pid)}
 
 
-def process_alive(pid: int) -> bool:
+def process_started(pid: int) -> str:
+    """When the process started, in clock ticks since boot ('' where /proc is missing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_alive(pid: int, started: str = "") -> bool:
+    """Whether the process is running and, when its start time is known, is the same one."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # someone else's live process
-    return True
+        pass  # someone else's live process
+    return not started or process_started(pid) in ("", started)
 
 
-def sweep_orphans(client: MlflowClient, experiment_id: str) -> list[str]:
-    """Mark KILLED the running searches (and their running trials) of dead local processes."""
+def owner_alive(tags: dict[str, str]) -> bool | None:
+    """Whether the process a run's tags name is alive; None when it ran on another host."""
+    pid = tags.get(T.PID, "")
+    if tags.get(T.HOST) != socket.gethostname():
+        return None
+    return pid.isdigit() and process_alive(int(pid), tags.get(T.PROCESS_STARTED, ""))
+
+
+def sweep_orphans(client: MlflowClient, experiment_id: str, keep: str = "") -> list[str]:
+    """Mark KILLED the running searches (and their running trials) of dead local processes;
+    ``keep``: a search being resumed, whose runs the resume ends itself."""
     host = socket.gethostname()
     query = f"{T.SEARCH_QUERY} and attributes.status = 'RUNNING'"
     swept = []
     for search in client.search_runs([experiment_id], query, max_results=1000):
         tags = search.data.tags
-        pid = tags.get(T.PID, "")
-        if tags.get(T.HOST) != host or not pid.isdigit() or process_alive(int(pid)):
+        if search.info.run_id == keep or owner_alive(tags) is not False:
             continue
-        reason = f"orphaned: the search's process {pid} on {host} is gone"
-        children = client.search_runs(
-            [experiment_id],
-            f"tags.`{T.PARENT}` = '{search.info.run_id}' and attributes.status = 'RUNNING'",
-            max_results=10000,
-        )
-        for run in [*children, search]:
-            client.log_batch(run.info.run_id, tags=[RunTag(T.ERROR, reason)])
-            client.set_terminated(run.info.run_id, status="KILLED")
+        reason = f"orphaned: the search's process {tags.get(T.PID, '?')} on {host} is gone"
+        retire_runs(client, [*running_trials(client, search), search], reason)
         swept.append(search.info.run_id)
     return swept
+
+
+def running_trials(client: MlflowClient, search: Run) -> list[Run]:
+    """The trial runs of a search still marked RUNNING."""
+    return client.search_runs(
+        [search.info.experiment_id],
+        f"tags.`{T.PARENT}` = '{search.info.run_id}' and attributes.status = 'RUNNING'",
+        max_results=10000,
+    )
+
+
+def retire_runs(client: MlflowClient, runs: list[Run], reason: str) -> None:
+    """End runs as KILLED with the reason in their error tag."""
+    for run in runs:
+        client.log_batch(run.info.run_id, tags=[RunTag(T.ERROR, reason)])
+        if run.info.status != "KILLED":
+            client.set_terminated(run.info.run_id, status="KILLED")

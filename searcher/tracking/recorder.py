@@ -9,14 +9,17 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from searcher.tracking import tags as T
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -43,6 +46,8 @@ class RunRecorder:
         self.run_ids: dict[str, str] = {}
         self.statuses: dict[str, str] = {}
         self.errors: list[str] = []
+        # (key, None) once a trial's end is in the store; (key, error) if writing it failed.
+        self.stored: queue.SimpleQueue[tuple[str, str | None]] = queue.SimpleQueue()
         self._queue: queue.Queue[_Event] = queue.Queue()
         self._pending: dict[str, list[Metric]] = {}
         self._output: dict[str, dict[str, list[str]]] = {}
@@ -74,7 +79,8 @@ class RunRecorder:
         self._queue.put(_Event("end", key, {"status": status, "error": error}))
 
     def close(self, timeout: float = 120.0) -> None:
-        """Write everything still queued and stop the thread."""
+        """Write everything still queued and stop the thread (every exit path of a search
+        calls this, so only a kill -9 loses what was queued)."""
         self._queue.put(_Event("stop"))
         self._thread.join(timeout)
 
@@ -117,19 +123,39 @@ class RunRecorder:
             for stream, text in data["chunk"].items():
                 streams.setdefault(stream, []).append(text)
         elif event.kind == "end":
-            self._end(event.key, data["status"], data["error"])
+            try:
+                self._end(event.key, data["status"], data["error"])
+            except Exception as exc:
+                self.stored.put((event.key, f"{type(exc).__name__}: {exc}"))
+                raise
+            self.stored.put((event.key, None))
 
     def _start(
         self, key: str, stage: int, params: dict[str, Any], numeric: dict[str, float]
     ) -> None:
+        # A create whose answer was lost may still have committed: the marker finds that run.
+        marker = uuid.uuid4().hex
         tags = {
             T.PARENT: self.parent_run_id,
             T.KIND: T.KIND_TRIAL,
             T.STAGE: str(stage),
             T.TRIAL_KEY: key,
+            T.CREATED_BY: marker,
         }
-        run = self.client.create_run(self.experiment_id, tags=tags, run_name=key)
-        self.run_ids[key] = run.info.run_id
+
+        tries = 0
+
+        def create() -> str:
+            nonlocal tries
+            tries += 1
+            if tries > 1:
+                query = f"tags.`{T.CREATED_BY}` = '{marker}'"
+                found = self.client.search_runs([self.experiment_id], query, max_results=1)
+                if found:
+                    return found[0].info.run_id
+            return self.client.create_run(self.experiment_id, tags=tags, run_name=key).info.run_id
+
+        self.run_ids[key] = retrying(create)
         ts = _now()
         self._log(
             key,
@@ -149,8 +175,8 @@ class RunRecorder:
         for stream, parts in self._output.pop(key, {}).items():
             text = "".join(parts)
             if text:  # a lost log file must not leave the run RUNNING: the status comes after
-                self._guard(self.client.log_text, run_id, text, f"{stream}.txt")
-        self.client.set_terminated(run_id, status=status)
+                self._guard(retrying, self.client.log_text, run_id, text, f"{stream}.txt")
+        retrying(self.client.set_terminated, run_id, status=status)
         self.statuses[key] = status
 
     def _flush_all(self) -> None:
@@ -174,7 +200,8 @@ class RunRecorder:
             return
         metrics, params = list(metrics), list(params)
         while metrics or params or tags:
-            self.client.log_batch(
+            retrying(
+                self.client.log_batch,
                 run_id,
                 metrics=metrics[: T.MAX_METRICS_PER_BATCH],
                 params=params[: T.MAX_PARAMS_TAGS_PER_BATCH],
@@ -189,3 +216,48 @@ class RunRecorder:
 
 def _now() -> int:
     return int(time.time() * 1000)
+
+
+# Waits between tries of a write that lost its connection: about 15 s in all, enough for a
+# restarted database or a dropped connection, short enough to end a search that lost its store.
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def retrying(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Call ``fn``, again after a pause when the store's connection failed (not other errors)."""
+    for delay in RETRY_DELAYS:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+            time.sleep(delay)
+    return fn(*args, **kwargs)
+
+
+_LOST = (
+    "server closed the connection",
+    "terminating connection",
+    "connection refused",
+    "connection reset",
+    "could not connect",
+    "database is locked",
+    "ssl connection has been closed",
+    "connection already closed",
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether an error (or one it was raised from) is a lost or refused connection."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        if type(current).__name__ in ("OperationalError", "InterfaceError"):
+            return True
+        if any(text in str(current).lower() for text in _LOST):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,7 @@ def _results(setup: dict, trial: Trial, results: list[dict]) -> None:
 
 def _runs(setup: dict) -> dict[str, object]:
     setup["recorder"].close()
+    setup["callback"].print_stored(final=True)
     client: MlflowClient = setup["client"]
     experiment = client.get_experiment_by_name("callback").experiment_id
     runs = client.search_runs([experiment], "tags.`searcher.kind` = 'trial'")
@@ -88,7 +91,7 @@ def test_statuses_scores_and_errors_land_on_the_runs(setup: dict) -> None:
         "1-001": "FAILED",
         "1-002": "FAILED",
         "1-003": "FAILED",
-        "1-004": "KILLED",
+        "1-004": "FINISHED",
     }
     metrics = {k: r.data.metrics for k, r in runs.items()}  # type: ignore[attr-defined]
     assert metrics["1-000"]["best_acc"] == 0.9
@@ -110,8 +113,13 @@ def test_statuses_scores_and_errors_land_on_the_runs(setup: dict) -> None:
         "FAILED",
         "FAILED",
         "FAILED",
-        "KILLED",
+        "FINISHED",
     ]
+    assert setup["book"].ended[-1].stopped_early
+    tags = {k: r.data.tags for k, r in runs.items()}  # type: ignore[attr-defined]
+    assert tags["1-004"].get("searcher.stopped_early") == "true"
+    assert "searcher.stopped_early" not in tags["1-000"]
+    assert "stopped early after 1 of 3 epochs" in lines[4]
 
 
 def test_an_interrupt_marks_running_trials_killed(setup: dict) -> None:
@@ -126,3 +134,50 @@ def test_an_interrupt_marks_running_trials_killed(setup: dict) -> None:
     assert runs["1-000"].data.tags["searcher.error"] == "the search was interrupted"  # type: ignore[attr-defined]
     assert runs["1-001"].info.status == "FINISHED"  # type: ignore[attr-defined]
     assert len(setup["book"].ended) == 1, "an interrupted trial has no verdict of its own"
+
+
+class _SlowStore(MlflowClient):
+    """A real store whose end-of-run write waits for a signal (or fails): a slow database."""
+
+    def __init__(self, uri: str, gate: threading.Event, fail: bool = False) -> None:
+        super().__init__(tracking_uri=uri)
+        self.gate, self.fail = gate, fail
+
+    def set_terminated(self, run_id: str, status: str | None = None, end_time=None) -> None:  # type: ignore[no-untyped-def]
+        self.gate.wait(30)
+        if self.fail:
+            raise ConnectionError("the database went away")
+        super().set_terminated(run_id, status, end_time)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_trial_is_printed_as_ended_only_once_the_store_has_it(
+    setup: dict, tmp_path: Path, fail: bool
+) -> None:
+    gate = threading.Event()
+    uri = "sqlite:///" + str(tmp_path / "mlruns.db")
+    client = _SlowStore(uri, gate, fail)
+    experiment = client.get_experiment_by_name("callback").experiment_id
+    recorder = RunRecorder(client, experiment, client.create_run(experiment).info.run_id)
+    out = io.StringIO()
+    callback = TrackingCallback(
+        recorder, setup["book"], SPACE, ProgressPrinter("acc", "max", 1, ["lr"], out)
+    )
+    setup["callback"] = callback
+    trial = _start(setup, "a", "1-000")
+    _results(setup, trial, [{"epoch": e, "acc": 0.5} for e in (1, 2, 3)])
+    callback.on_trial_complete(0, [], trial)
+    time.sleep(0.5)
+    callback.on_step_end(0, [])
+    assert out.getvalue() == "", "printed before the store had the trial's end"
+    gate.set()
+    recorder.close()
+    run = client.search_runs([experiment], "tags.`searcher.trial_key` = '1-000'")[0]
+    callback.on_step_end(0, [])
+    line = out.getvalue()
+    if fail:
+        assert run.info.status == "RUNNING"
+        assert "1-000 FINISHED" in line and "not in the store: ConnectionError" in line
+    else:
+        assert run.info.status == "FINISHED"
+        assert "1-000 FINISHED" in line and "not in the store" not in line

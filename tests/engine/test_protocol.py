@@ -47,10 +47,10 @@ def test_min_mode_keeps_the_lowest() -> None:
     assert book.verdict("t").score == 0.2
 
 
-def test_stopped_before_the_budget_is_killed_but_keeps_its_score() -> None:
+def test_stopped_before_the_budget_is_finished_early_with_its_score() -> None:
     book = _book()
     book.observe("t", {"epoch": 1, "acc": 0.4})
-    assert book.verdict("t") == Verdict("KILLED", 0.4)
+    assert book.verdict("t") == Verdict("FINISHED", 0.4, stopped_early=True)
 
 
 def test_reported_failure_and_raised_error_are_failed_without_score() -> None:

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from search_spaces.box import Box, top_box
+from search_spaces.results import TrialResult
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import (
     DONE,
@@ -250,3 +251,76 @@ def test_stage_spec_defaults_pickle_and_hash() -> None:
     assert hash(stage) == hash(StageSpec(trials=4, keep_top=0.25, pad=0.1))
     with pytest.raises(ValidationError):
         stage.trials = 5  # type: ignore[misc]
+
+
+def _replay_case(name: str) -> Strategy:
+    return make_strategy(name, SPACE, "max", 0, **{REGISTRY[name].sized_by: SIZES_BIG[name]})
+
+
+SIZES_BIG = {"random": 12, "grid": 2, "coarse_to_fine": STAGES, "optuna_tpe": 12}
+
+
+def _results(strategy: Strategy, seen: list[Suggestion]) -> dict[str, TrialResult]:
+    told = {r.key: r for r in strategy.results}
+    return {s.key: told[s.key] for s in seen}
+
+
+@pytest.mark.parametrize("name", ["random", "grid", "coarse_to_fine"])
+@pytest.mark.parametrize("crash_at", [0.3, 0.45, 0.75])
+def test_replay_suggests_what_the_uninterrupted_search_did(name: str, crash_at: float) -> None:
+    """A search stopped part-way, resumed from its recorded results: the trials it still runs
+    are exactly those the uninterrupted search ran, with the same values, and none twice."""
+    whole = _replay_case(name)
+    seen = run(whole)
+    results = _results(whole, seen)
+    cut = int(len(seen) * crash_at)
+    # Done before the crash: the first `cut` keys, minus two that were in flight.
+    done = [s.key for s in seen[:cut]]
+    in_flight = set(done[-2:])
+    recorded = [results[k] for k in done if k not in in_flight]
+
+    resumed = _replay_case(name)
+    resumed.replay(recorded)
+    asked = run(resumed)
+    assert sorted(s.key for s in asked) == sorted(set(results) - {r.key for r in recorded})
+    by_key = {s.key: s for s in seen}
+    for s in asked:
+        assert s.unit == by_key[s.key].unit and s.values == by_key[s.key].values
+    assert resumed.results == whole.results
+    assert resumed.boxes == whole.boxes
+    assert resumed.best() == whole.best()
+    assert resumed.warnings() == whole.warnings()
+
+
+def test_replay_of_tpe_enters_the_recorded_points() -> None:
+    """TPE is not deterministic across tell orders, but a replayed trial joins the study at the
+    point it ran, and every other key is asked exactly once."""
+    whole = _replay_case("optuna_tpe")
+    seen = run(whole)
+    results = _results(whole, seen)
+    recorded = [results[s.key] for s in seen[:7] if s.key != "1-005"]
+    resumed = _replay_case("optuna_tpe")
+    resumed.replay(recorded)
+    asked = run(resumed)
+    assert sorted(s.key for s in asked) == ["1-005", *[s.key for s in seen[7:]]]
+    trials = resumed.study.trials
+    for r in recorded:
+        number = int(r.key.split("-")[1])
+        assert trials[number].params == pytest.approx(r.unit)
+    assert {r.key for r in resumed.results} == set(results)
+
+
+def test_replay_keeps_a_recorded_point_that_differs_and_says_so() -> None:
+    whole = _replay_case("random")
+    seen = run(whole)
+    moved = _results(whole, seen)["1-001"]
+    moved = TrialResult(moved.key, 1, {**moved.unit, "lr": 0.5}, moved.values, 7.0)
+    resumed = _replay_case("random")
+    resumed.replay([moved])
+    before_known = {r.key for r in resumed.known_results}
+    assert before_known == {"1-001"}  # known before its key comes up
+    run(resumed)
+    told = {r.key: r for r in resumed.results}
+    assert told["1-001"].unit["lr"] == 0.5 and told["1-001"].score == 7.0
+    assert resumed.best() is not None and resumed.best().key == "1-001"
+    assert any("1-001 ran at other values" in w for w in resumed.warnings())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 from searcher.tracking.recorder import RunRecorder
@@ -41,3 +42,38 @@ def test_recorder_writes_runs_metrics_and_statuses(tmp_path: Path) -> None:
     assert [(m.step, round(m.value, 3)) for m in history] == [(1, 1.0), (2, 0.5), (3, 0.333)]
     assert by_key["1-004"].data.params == {"lr": "0.5", "opt": "adam"}
     assert by_key["1-004"].data.metrics["hp/lr"] == 0.1
+
+
+def test_writes_that_lose_the_connection_are_tried_again_others_are_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from searcher.tracking import recorder
+
+    monkeypatch.setattr(recorder, "RETRY_DELAYS", (0.0, 0.0, 0.0))
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            try:
+                raise OperationalError("UPDATE runs", {}, Exception("server closed the connection"))
+            except OperationalError as exc:
+                raise RuntimeError("mlflow wrapped it") from exc
+        return "written"
+
+    assert recorder.retrying(flaky) == "written" and len(calls) == 3
+
+    def wrong() -> None:
+        calls.append(1)
+        raise ValueError("invalid metric name")
+
+    calls.clear()
+    with pytest.raises(ValueError):
+        recorder.retrying(wrong)
+    assert len(calls) == 1, "an error that is not a lost connection is not retried"
+    calls.clear()
+    with pytest.raises(ConnectionError):
+        recorder.retrying(lambda: calls.append(1) or (_ for _ in ()).throw(ConnectionError()))
+    assert len(calls) == 4, "tried once per delay and once more, then the error stands"

@@ -1,0 +1,109 @@
+"""`searcher resume`: continue a stopped search from what its store holds.
+
+The spec is the one recorded on the search's run. Settings that change where or how fast the
+trials run may be overridden; anything that would change the space, the strategy or what a
+trial computes may not, or the kept trials would no longer belong to the search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from searcher.errors import SpecError
+from searcher.summary import SearchSummary
+
+# --set paths a resume accepts: where trials run, with what, and where Ray keeps its state.
+RESUMABLE_SETTINGS = ("resources", "storage_path", "tracking.uri")
+
+
+def resume_search(
+    name: str,
+    *,
+    search_id: str | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+    tracking_uri: str | None = None,
+    address: str | None = None,
+    storage_path: str | None = None,
+    force: bool = False,
+    train: Callable[..., Any] | None = None,
+    out: TextIO | None = None,
+) -> SearchSummary:
+    """Continue the latest unfinished search of experiment ``name`` (or a spec file's), or
+    ``search_id``; returns the summary of the whole search, kept trials included."""
+    from searcher.controller import run_search
+    from searcher.spec import apply_overrides, validate_spec
+    from searcher.tracking import tags as T
+    from searcher.tracking.queries import search_spec
+    from searcher.tracking.resume import find_resumable, resume_plan
+    from searcher.tracking.store import open_existing_store
+    from searcher.tracking.uri import resolve_tracking_uri
+
+    overrides = overrides or []
+    check_overrides(overrides)
+    experiment, spec_uri = experiment_of(name)
+    set_uri = _override_value(overrides, "tracking.uri")
+    uri = resolve_tracking_uri(tracking_uri, set_uri or spec_uri)
+    client = open_existing_store(uri)
+    search = find_resumable(client, experiment, search_id, force)
+    source = f"search {search.id}"
+    raw = apply_overrides(search_spec(client, search), overrides, source)
+    code_dir = search.run.data.tags.get(T.CODE_DIR)
+    if code_dir and Path(code_dir).is_dir():
+        raw["code_dir"] = code_dir  # the spec's folder when it ran: its own code lives there
+    if train is not None:
+        raw.pop("workload", None)
+        module = getattr(train, "__module__", "__main__")
+        raw["workload"] = f"{module}:{getattr(train, '__qualname__', 'train')}"
+    spec = validate_spec(raw, source, train=train)
+    plan = resume_plan(client, search, spec.space)
+    return run_search(
+        spec,
+        tracking_uri=uri,
+        address=address,
+        storage_path=storage_path,
+        out=out,
+        plan=plan,
+    )
+
+
+def experiment_of(name: str) -> tuple[str, str | None]:
+    """The experiment NAME means, and the store a spec file names: NAME is an experiment, or a
+    spec file (then its experiment and tracking.uri)."""
+    from searcher.spec.load import read_spec_file
+
+    if Path(name).suffix in (".yaml", ".yml") and Path(name).is_file():
+        raw = read_spec_file(name)
+        tracking = raw.get("tracking") if isinstance(raw.get("tracking"), dict) else {}
+        experiment = tracking.get("experiment") or raw.get("name")
+        if not isinstance(experiment, str) or not experiment:
+            raise SpecError(name, "name", "expected the spec's name (its experiment)")
+        uri = tracking.get("uri")
+        return experiment, uri if isinstance(uri, str) else None
+    return name, None
+
+
+def check_overrides(overrides: list[str] | dict[str, Any]) -> None:
+    """Only settings that keep the search the same search may change on resume."""
+    paths = overrides if isinstance(overrides, dict) else [o.partition("=")[0] for o in overrides]
+    for path in paths:
+        path = str(path).strip()
+        if not any(path == p or path.startswith(p + ".") for p in RESUMABLE_SETTINGS):
+            raise SpecError(
+                "--set",
+                path,
+                "a resumed search keeps its space, strategy and trials; expected one of "
+                "resources.*, storage_path, tracking.uri",
+            )
+
+
+def _override_value(overrides: list[str] | dict[str, Any], path: str) -> str | None:
+    if isinstance(overrides, dict):
+        value = overrides.get(path)
+        return str(value) if value is not None else None
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if key.strip() == path:
+            return value.strip()
+    return None

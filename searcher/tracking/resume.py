@@ -1,0 +1,135 @@
+"""What `searcher resume` reads from the store: the search to continue, its recorded spec, the
+trials it finished (told again to the strategy) and the runs cut short (run again).
+
+Only the store is read, never Ray's local state, so a search can be resumed on another machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlflow.entities import Run, RunTag
+from mlflow.tracking import MlflowClient
+
+from search_spaces.results import TrialResult
+from search_spaces.space import SearchSpace
+from searcher.errors import NotFoundError, SearcherError
+from searcher.tracking import tags as T
+from searcher.tracking.orphans import owner_alive, owner_tags, retire_runs
+from searcher.tracking.queries import Search, find_search, parse_param, trial_runs
+
+DONE = ("FINISHED", "FAILED")  # a trial with such a run is never run again
+
+
+@dataclass
+class ResumePlan:
+    """A stopped search and what it already has."""
+
+    search: Search
+    kept: list[TrialResult]  # finished or failed trials, by key
+    statuses: dict[str, str]  # their run statuses
+    run_ids: dict[str, str]  # their run ids
+    cut_short: list[Run] = field(default_factory=list)  # runs to mark KILLED and run again
+    resumes: int = 0  # how many times the search was resumed before
+
+    @property
+    def id(self) -> str:
+        return self.search.id
+
+
+def find_resumable(
+    client: MlflowClient, experiment: str, search_id: str | None = None, force: bool = False
+) -> Search:
+    """The search to continue: the given one, else the latest that did not finish.
+
+    A search whose process is alive is refused; so is one recorded as running on another host
+    (its process cannot be checked from here) unless ``force``.
+    """
+    search = find_search(client, experiment, search_id)
+    if search_id is None and search.run.info.status == "FINISHED":
+        query = f"{T.SEARCH_QUERY} and attributes.status != 'FINISHED'"
+        exp = search.run.info.experiment_id
+        runs = client.search_runs([exp], query, order_by=["attributes.start_time DESC"])
+        if not runs:
+            raise NotFoundError(
+                f"experiment '{experiment}' has no unfinished search; its latest, "
+                f"{search.id}, finished"
+            )
+        search = find_search(client, experiment, runs[0].info.run_id)
+    status, tags = search.run.info.status, search.run.data.tags
+    if status == "FINISHED":
+        raise NotFoundError(f"search {search.id} finished; there is nothing to resume")
+    if status == "RUNNING":
+        alive = owner_alive(tags)
+        where = f"pid {tags.get(T.PID, '?')} on {tags.get(T.HOST, '?')}"
+        if alive:
+            raise SearcherError(
+                f"search {search.id} is still running ({where}); stop it first, or wait"
+            )
+        if alive is None and not force:
+            raise SearcherError(
+                f"search {search.id} is marked RUNNING by {where}, which cannot be checked "
+                "from here; resume it there, or pass --force if that process is gone"
+            )
+    return search
+
+
+def resume_plan(client: MlflowClient, search: Search, space: SearchSpace) -> ResumePlan:
+    """The trials a search keeps (one run per key: FINISHED or FAILED) and the runs to redo."""
+    by_key: dict[str, list[Run]] = {}
+    for run in trial_runs(client, search):
+        key = run.data.tags.get(T.TRIAL_KEY)
+        if key:
+            by_key.setdefault(key, []).append(run)
+    plan = ResumePlan(search, [], {}, {}, resumes=_count(search.run.data.tags.get(T.RESUMES)))
+    for key in sorted(by_key):
+        runs = sorted(by_key[key], key=lambda r: r.info.start_time or 0)
+        done = [r for r in runs if r.info.status in DONE]
+        if done:
+            plan.kept.append(recorded_result(done[0], space, search.metric))
+            plan.statuses[key] = done[0].info.status
+            plan.run_ids[key] = done[0].info.run_id
+        else:
+            plan.cut_short += [r for r in runs if r.info.status == "RUNNING"]
+    return plan
+
+
+def recorded_result(run: Run, space: SearchSpace, metric: str) -> TrialResult:
+    """A trial as the strategy was told it: its unit coordinates, values, score and error."""
+    tags, metrics = run.data.tags, run.data.metrics
+    unit = {n: metrics[T.unit_metric(n)] for n in space.tuned_names if T.unit_metric(n) in metrics}
+    if len(unit) == len(space.tuned_names):
+        values = space.to_values(unit)
+    else:  # the mirrors were lost: the strategy's own point for the key is used
+        unit, values = {}, {k: parse_param(v) for k, v in run.data.params.items()}
+    score = metrics.get(T.best_metric(metric))
+    error = tags.get(T.ERROR) or (None if run.info.status == "FINISHED" else "failed")
+    if run.info.status == "FINISHED" and (score is None or not math.isfinite(score)):
+        error = error or f"no {metric} was recorded"
+    return TrialResult(tags[T.TRIAL_KEY], int(tags.get(T.STAGE, 1)), unit, values, score, error)
+
+
+def reopen_search_run(client: MlflowClient, plan: ResumePlan) -> None:
+    """Mark the cut-short trial runs KILLED and set the search's run RUNNING under this process."""
+    retire_runs(
+        client, plan.cut_short, "cut short when the search stopped; run again by searcher resume"
+    )
+    tags = {**owner_tags(), T.RESUMES: str(plan.resumes + 1)}
+    client.log_batch(plan.id, tags=[RunTag(k, v) for k, v in tags.items()])
+    client.update_run(plan.id, status="RUNNING")
+
+
+def last_unfinished(client: MlflowClient, experiment_id: str) -> Run | None:
+    """The experiment's latest search, if it did not finish (then resume could continue it)."""
+    runs = client.search_runs(
+        [experiment_id], T.SEARCH_QUERY, order_by=["attributes.start_time DESC"], max_results=1
+    )
+    if runs and runs[0].info.status in ("KILLED", "FAILED"):
+        return runs[0]
+    return None
+
+
+def _count(text: Any) -> int:
+    return int(text) if isinstance(text, str) and text.isdigit() else 0

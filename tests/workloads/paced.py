@@ -1,0 +1,28 @@
+"""A test workload of the user's own kind: a known score, reported once per paced epoch.
+
+Fault tests kill things in the middle of a search; the pace gives them a middle to aim at.
+With SEARCHER_TEST_PIDS set to a folder, each trial leaves a file named by its worker's pid.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def score(lr: float, width: int) -> float:
+    """Peaks at lr = 10^-2.5 and width 32."""
+    return -((math.log10(lr) + 2.5) ** 2) - 0.1 * (math.log2(width) - 5) ** 2
+
+
+def fit(config: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> None:
+    folder = os.environ.get("SEARCHER_TEST_PIDS")
+    if folder:
+        Path(folder, str(os.getpid())).write_text(f"{config['lr']} {config['width']}\n")
+    for epoch in range(1, int(config["epochs"]) + 1):
+        time.sleep(float(config["pace"]))
+        report({"epoch": epoch, "score": score(config["lr"], config["width"]) - 1 / epoch})
