@@ -1,7 +1,7 @@
 """A test workload of the user's own kind: a known score, reported once per paced epoch.
 
 Fault tests kill things in the middle of a search; the pace gives them a middle to aim at.
-With SEARCHER_TEST_PIDS set to a folder, each trial leaves a file named by its worker's pid.
+With a `pids` folder in the config, each trial leaves a file there named by its worker's pid.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def score(lr: float, width: int) -> float:
 
 
 def fit(config: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> None:
-    folder = os.environ.get("SEARCHER_TEST_PIDS")
+    folder = config.get("pids")
     if folder:
         Path(folder, str(os.getpid())).write_text(f"{config['lr']} {config['width']}\n")
     for epoch in range(1, int(config["epochs"]) + 1):

@@ -1,0 +1,252 @@
+"""The fault suite: a real store (SQLite and PostgreSQL), a real Ray, real kill -9.
+
+After every fault the store must hold each planned trial key exactly once as FINISHED or
+FAILED, no run RUNNING, and the trials finished before the fault kept as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from searcher.spec import load_spec
+from searcher.tracking.queries import find_search, trial_runs
+from searcher.tracking.resume import resume_plan
+from tests.conftest import PG_SERVER, WORKLOAD_DIR, write_spec
+from tests.processes import start_searcher
+
+pytestmark = pytest.mark.integration
+
+PLANNED = [f"1-{i:03d}" for i in range(6)] + [f"2-{i:03d}" for i in range(4)]
+KILL_POINTS: dict[str, Callable[[str], bool]] = {
+    # Two stage-1 trials in the store, the rest of stage 1 running or waiting.
+    "stage1": lambda log: len(re.findall(r"\] 1-\d+ FINISHED", log)) >= 2,
+    # The strategy has zoomed: the first stage-2 trial was handed out.
+    "boundary": lambda log: "stage 2:" in log,
+    # A stage-2 trial is in the store.
+    "stage2": lambda log: re.search(r"\] 2-\d+ FINISHED", log) is not None,
+}
+
+
+def paced_spec(name: str, pace: float = 0.8) -> dict[str, Any]:
+    """Coarse to fine, 6 + 4 trials of a paced function, two at a time."""
+    return {
+        "name": name,
+        "workload": "paced:fit",
+        "code_dir": str(WORKLOAD_DIR),
+        "metric": {"name": "score", "mode": "max"},
+        "space": {
+            "lr": {"scale": "log", "low": 1e-4, "high": 1.0},
+            "width": {"scale": "pow2", "low": 8, "high": 128},
+            "pace": pace,
+            "epochs": 3,
+        },
+        "search": {
+            "strategy": "coarse_to_fine",
+            "seed": 0,
+            "stages": [{"trials": 6}, {"trials": 4}],
+        },
+        "resources": {"cpu": 1, "max_concurrent": 2},
+    }
+
+
+def _address() -> str:
+    import ray
+
+    return ray.get_runtime_context().gcs_address
+
+
+def _searcher(args: list[str], log_path: Path, env: dict[str, str] | None = None):
+    log = open(log_path, "w")  # noqa: SIM115 - closed by the caller's wait
+    return start_searcher(args, log, env=env), log
+
+
+def _wait_for(proc: subprocess.Popen[bytes], ready: Callable[[str], bool], log: Path) -> None:
+    deadline = time.monotonic() + 180
+    while not ready(log.read_text()):
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+
+
+def _snapshot(client: MlflowClient, name: str) -> dict[str, tuple[str, str, float | None]]:
+    """key -> (run id, status, score) of the trials the store holds as ended."""
+    search = find_search(client, name)
+    return {
+        r.data.tags["searcher.trial_key"]: (
+            r.info.run_id,
+            r.info.status,
+            r.data.metrics.get("best_score"),
+        )
+        for r in trial_runs(client, search)
+        if r.info.status in ("FINISHED", "FAILED")
+    }
+
+
+def assert_complete(client: MlflowClient, name: str) -> list:
+    """Every planned key once as FINISHED or FAILED, nothing RUNNING, the search FINISHED."""
+    search = find_search(client, name)
+    runs = trial_runs(client, search)
+    done = Counter(
+        r.data.tags["searcher.trial_key"] for r in runs if r.info.status in ("FINISHED", "FAILED")
+    )
+    assert sorted(done) == PLANNED and set(done.values()) == {1}, done
+    assert "RUNNING" not in {r.info.status for r in runs}
+    assert client.get_run(search.id).info.status == "FINISHED"
+    return runs
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_kill_9_of_the_driver_then_resume(
+    ray_local: None, tmp_path: Path, store_uri: str, point: str
+) -> None:
+    name = f"fault_{point}"
+    spec_path = write_spec(tmp_path / "paced.yaml", paced_spec(name))
+    address = _address()
+    log_path = tmp_path / "run.log"
+    proc, log = _searcher(
+        ["run", str(spec_path), "--tracking-uri", store_uri, "--address", address], log_path
+    )
+    try:
+        _wait_for(proc, KILL_POINTS[point], log_path)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        log.close()
+        if proc.poll() is None:
+            proc.kill()
+    client = MlflowClient(store_uri)
+    before = _snapshot(client, name)
+    assert 0 < len(before) < len(PLANNED)
+
+    resume_log = tmp_path / "resume.log"
+    proc, log = _searcher(
+        ["resume", name, "--tracking-uri", store_uri, "--address", address], resume_log
+    )
+    with log:
+        code = proc.wait(300)
+    output = resume_log.read_text()
+    assert code == 0, output
+    runs = assert_complete(client, name)
+    after = _snapshot(client, name)
+    for key, kept in before.items():
+        assert after[key] == kept, f"{key} was run again or changed"
+    redone = len(PLANNED) - len(before)
+    assert f"{len(before)} of {len(PLANNED)} trials kept, {redone} to run" in output
+    killed = [r for r in runs if r.info.status == "KILLED"]
+    for run in killed:
+        assert "run again by searcher resume" in run.data.tags["searcher.error"]
+    # Stage 2 sampled where the uninterrupted search would have: the box of stage 1's results.
+    spec = load_spec(spec_path)
+    fresh = spec.build_strategy()
+    search = find_search(client, name)
+    fresh.replay([r for r in resume_plan(client, search, spec.space).kept if r.stage == 1])
+    expected = {}
+    while (s := fresh.ask()) is not None and hasattr(s, "key"):
+        if s.stage == 2:
+            expected[s.key] = s.unit
+    got = {r.key: r.unit for r in resume_plan(client, search, spec.space).kept}
+    for key, unit in expected.items():
+        assert got[key] == pytest.approx(unit), key
+    print(f"\nkill -9 at {point} ({store_uri.split(':')[0]}): kept {len(before)}, redone {redone}")
+
+
+def test_kill_9_of_a_worker_mid_trial_runs_that_trial_again(
+    ray_local: None, tmp_path: Path
+) -> None:
+    """A Ray worker killed in the middle of a trial: the trial runs again under its key and
+    the search finishes on its own, nothing to resume."""
+    name = "fault_worker"
+    (tmp_path / "store").mkdir()
+    uri = "sqlite:///" + str(tmp_path / "store" / "mlruns.db")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    raw = paced_spec(name, pace=1.5)
+    raw["space"]["pids"] = str(pids)
+    spec_path = write_spec(tmp_path / "paced.yaml", raw)
+    log_path = tmp_path / "run.log"
+    proc, log = _searcher(
+        ["run", str(spec_path), "--tracking-uri", uri, "--address", _address()], log_path
+    )
+    try:
+        _wait_for(proc, lambda _: any(pids.iterdir()), log_path)
+        victim = int(next(pids.iterdir()).name)
+        os.kill(victim, signal.SIGKILL)
+        code = proc.wait(300)
+    finally:
+        log.close()
+        if proc.poll() is None:
+            proc.kill()
+    output = log_path.read_text()
+    assert code == 0, output
+    assert "its worker died" in output and "running it again" in output
+    client = MlflowClient(uri)
+    runs = assert_complete(client, name)
+    retried = [r for r in runs if r.data.tags.get("searcher.retries") == "1"]
+    assert len(retried) == 1 and retried[0].info.status == "FINISHED"
+    assert len(runs) == len(PLANNED), "the retried trial kept its one run"
+
+
+def test_postgres_connections_terminated_mid_search_lose_nothing(
+    ray_local: None, tmp_path: Path
+) -> None:
+    """Every connection of the store's database is terminated again and again while trials
+    are logged: writes are retried, every trial and every epoch is in the store."""
+    psycopg = pytest.importorskip("psycopg")
+    from tests.conftest import postgres_database
+
+    name = "fault_pg"
+    spec_path = write_spec(tmp_path / "paced.yaml", paced_spec(name, pace=0.4))
+    with postgres_database() as uri:
+        database = uri.rsplit("/", 1)[1]
+        MlflowClient(uri).search_experiments()  # the schema exists before the search starts
+        stop = threading.Event()
+        terminated: list[int] = []
+
+        def terminate() -> None:
+            with psycopg.connect(f"{PG_SERVER}/test", autocommit=True) as admin:
+                while not stop.wait(0.25):
+                    rows = admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()",
+                        (database,),
+                    ).fetchall()
+                    terminated.append(len(rows))
+
+        log_path = tmp_path / "run.log"
+        proc, log = _searcher(
+            ["run", str(spec_path), "--tracking-uri", uri, "--address", _address()], log_path
+        )
+        killer = threading.Thread(target=terminate)
+        try:
+            _wait_for(proc, lambda text: "stage 1:" in text, log_path)
+            killer.start()
+            _wait_for(proc, lambda text: "stage 2:" in text, log_path)
+            stop.set()
+            killer.join()
+            code = proc.wait(300)
+        finally:
+            stop.set()
+            log.close()
+            if proc.poll() is None:
+                proc.kill()
+        output = log_path.read_text()
+        assert code == 0, output
+        assert sum(terminated) > 0, "no connection was terminated: the test tested nothing"
+        assert "not in the store" not in output and "logging error" not in output, output
+        client = MlflowClient(uri)
+        runs = assert_complete(client, name)
+        for run in runs:
+            history = client.get_metric_history(run.info.run_id, "score")
+            assert sorted(m.step for m in history) == [1, 2, 3], run.data.tags
