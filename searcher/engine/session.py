@@ -57,10 +57,12 @@ def ray_session(address: str | None = None) -> Iterator[None]:
                 include_dashboard=False,
                 configure_logging=True,
             )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        # ray.init replaces our SIGTERM handler with one that calls sys.exit(15): a stop
+        # while Ray starts is an interrupt all the same, and what it started is ended.
         ray.shutdown()
         stop_reaper(reaper)
-        raise
+        raise KeyboardInterrupt from None
     except (ConnectionError, RuntimeError, ValueError) as exc:
         stop_reaper(reaper)
         if target is None:
