@@ -9,6 +9,7 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from searcher.cli import cli
 from searcher.spec.yaml_io import dump_yaml
+from tests.conftest import postgres_database
 
 BASE: dict[str, Any] = {
     "name": "bad_input",
@@ -48,14 +50,14 @@ def _with(path: str, value: Any) -> dict[str, Any]:
     return spec
 
 
-def _check(text: bytes, folder: Path) -> str:
+def _check(text: bytes, folder: Path, store: str | None = None) -> str:
     """Run the spec: one line, exit 2, fast, small, nothing written. Returns the line."""
     spec = folder / "spec.yaml"
     spec.write_bytes(text)
-    store = folder / "store" / "mlruns.db"
+    store = store or str(folder / "store" / "mlruns.db")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.monotonic()
-    result = CliRunner().invoke(cli, ["run", str(spec), "--tracking-uri", str(store)])
+    result = CliRunner().invoke(cli, ["run", str(spec), "--tracking-uri", store])
     seconds = time.monotonic() - started
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     lines = result.output.strip().splitlines()
@@ -231,3 +233,29 @@ def bad_specs(draw: st.DrawFn) -> bytes:
 def test_generated_bad_specs_are_one_line(text: bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:
         _check(text, Path(folder))
+
+
+@pytest.fixture(scope="module")
+def postgres_store() -> Iterator[str]:
+    with postgres_database() as uri:
+        yield uri
+
+
+def _tables(uri: str) -> int:
+    import psycopg
+
+    with psycopg.connect(uri) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(bad_specs())
+def test_generated_bad_specs_leave_a_postgres_store_untouched(
+    postgres_store: str, text: bytes
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        _check(text, Path(folder), postgres_store)
+    assert _tables(postgres_store) == 0, "a bad spec created MLflow's schema"
