@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -80,3 +81,18 @@ def descendants(pid: int) -> dict[int, str]:
                 found[child] = cmd.decode(errors="replace").strip()
                 todo.append(child)
     return found
+
+
+@contextmanager
+def searcher_running(
+    args: list[str], log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`searcher ARGS` with its output in ``log_path``; killed on the way out if still up."""
+    with open(log_path, "w") as log:
+        proc = start_searcher(args, log, env=env)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(30)

@@ -24,7 +24,7 @@ from searcher.spec import load_spec
 from searcher.tracking.queries import find_search, trial_runs
 from searcher.tracking.resume import resume_plan
 from tests.conftest import PG_SERVER, WORKLOAD_DIR, write_spec
-from tests.processes import start_searcher
+from tests.processes import searcher_running
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +65,6 @@ def _address() -> str:
     import ray
 
     return ray.get_runtime_context().gcs_address
-
-
-def _searcher(args: list[str], log_path: Path, env: dict[str, str] | None = None):
-    log = open(log_path, "w")  # noqa: SIM115 - closed by the caller's wait
-    return start_searcher(args, log, env=env), log
 
 
 def _wait_for(proc: subprocess.Popen[bytes], ready: Callable[[str], bool], log: Path) -> None:
@@ -115,26 +110,18 @@ def test_kill_9_of_the_driver_then_resume(
     spec_path = write_spec(tmp_path / "paced.yaml", paced_spec(name))
     address = _address()
     log_path = tmp_path / "run.log"
-    proc, log = _searcher(
-        ["run", str(spec_path), "--tracking-uri", store_uri, "--address", address], log_path
-    )
-    try:
+    args = ["run", str(spec_path), "--tracking-uri", store_uri, "--address", address]
+    with searcher_running(args, log_path) as proc:
         _wait_for(proc, KILL_POINTS[point], log_path)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
-    finally:
-        log.close()
-        if proc.poll() is None:
-            proc.kill()
     client = MlflowClient(store_uri)
     before = _snapshot(client, name)
     assert 0 < len(before) < len(PLANNED)
 
     resume_log = tmp_path / "resume.log"
-    proc, log = _searcher(
-        ["resume", name, "--tracking-uri", store_uri, "--address", address], resume_log
-    )
-    with log:
+    args = ["resume", name, "--tracking-uri", store_uri, "--address", address]
+    with searcher_running(args, resume_log) as proc:
         code = proc.wait(300)
     output = resume_log.read_text()
     assert code == 0, output
@@ -176,18 +163,12 @@ def test_kill_9_of_a_worker_mid_trial_runs_that_trial_again(
     raw["space"]["pids"] = str(pids)
     spec_path = write_spec(tmp_path / "paced.yaml", raw)
     log_path = tmp_path / "run.log"
-    proc, log = _searcher(
-        ["run", str(spec_path), "--tracking-uri", uri, "--address", _address()], log_path
-    )
-    try:
+    args = ["run", str(spec_path), "--tracking-uri", uri, "--address", _address()]
+    with searcher_running(args, log_path) as proc:
         _wait_for(proc, lambda _: any(pids.iterdir()), log_path)
         victim = int(next(pids.iterdir()).name)
         os.kill(victim, signal.SIGKILL)
         code = proc.wait(300)
-    finally:
-        log.close()
-        if proc.poll() is None:
-            proc.kill()
     output = log_path.read_text()
     assert code == 0, output
     assert "its worker died" in output and "running it again" in output
@@ -225,22 +206,17 @@ def test_postgres_connections_terminated_mid_search_lose_nothing(
                     terminated.append(len(rows))
 
         log_path = tmp_path / "run.log"
-        proc, log = _searcher(
-            ["run", str(spec_path), "--tracking-uri", uri, "--address", _address()], log_path
-        )
-        killer = threading.Thread(target=terminate)
-        try:
-            _wait_for(proc, lambda text: "stage 1:" in text, log_path)
-            killer.start()
-            _wait_for(proc, lambda text: "stage 2:" in text, log_path)
-            stop.set()
+        args = ["run", str(spec_path), "--tracking-uri", uri, "--address", _address()]
+        killer = threading.Thread(target=terminate, daemon=True)
+        with searcher_running(args, log_path) as proc:
+            try:
+                _wait_for(proc, lambda text: "stage 1:" in text, log_path)
+                killer.start()
+                _wait_for(proc, lambda text: "stage 2:" in text, log_path)
+            finally:
+                stop.set()
             killer.join()
             code = proc.wait(300)
-        finally:
-            stop.set()
-            log.close()
-            if proc.poll() is None:
-                proc.kill()
         output = log_path.read_text()
         assert code == 0, output
         assert sum(terminated) > 0, "no connection was terminated: the test tested nothing"
