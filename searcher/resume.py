@@ -41,10 +41,11 @@ def resume_search(
     from searcher.tracking.uri import resolve_tracking_uri
 
     overrides = overrides or []
-    check_overrides(overrides)
+    changes = apply_overrides({}, overrides, "--set")  # parsed once, as a run parses them
+    check_overrides(changes)
     experiment, spec_uri = experiment_of(name)
-    set_uri = _override_value(overrides, "tracking.uri")
-    uri = resolve_tracking_uri(tracking_uri, set_uri or spec_uri)
+    set_uri = changes.get("tracking", {}).get("uri")
+    uri = resolve_tracking_uri(tracking_uri, str(set_uri) if set_uri else spec_uri)
     client = open_existing_store(uri)
     search = find_resumable(client, experiment, search_id, force)
     source = f"search {search.id}"
@@ -84,11 +85,10 @@ def experiment_of(name: str) -> tuple[str, str | None]:
     return name, None
 
 
-def check_overrides(overrides: list[str] | dict[str, Any]) -> None:
-    """Only settings that keep the search the same search may change on resume."""
-    paths = overrides if isinstance(overrides, dict) else [o.partition("=")[0] for o in overrides]
-    for path in paths:
-        path = str(path).strip()
+def check_overrides(changes: dict[str, Any]) -> None:
+    """Only settings that keep the search the same search may change on resume; ``changes``
+    holds the overrides as nested mappings."""
+    for path in _paths(changes):
         if not any(path == p or path.startswith(p + ".") for p in RESUMABLE_SETTINGS):
             raise SpecError(
                 "--set",
@@ -98,12 +98,10 @@ def check_overrides(overrides: list[str] | dict[str, Any]) -> None:
             )
 
 
-def _override_value(overrides: list[str] | dict[str, Any], path: str) -> str | None:
-    if isinstance(overrides, dict):
-        value = overrides.get(path)
-        return str(value) if value is not None else None
-    for item in overrides:
-        key, _, value = item.partition("=")
-        if key.strip() == path:
-            return value.strip()
-    return None
+def _paths(node: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted paths of a nested mapping's leaves."""
+    paths = []
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        paths += _paths(value, path + ".") if isinstance(value, dict) and value else [path]
+    return paths

@@ -52,10 +52,8 @@ class ProgressPrinter:
         """A resumed search: its kept trials count as done, and the best among them leads."""
         self.done += len(kept)
         for result in kept:
-            if not result.failed and (
-                self.best is None or better(result.score, self.best[0], self.mode)  # type: ignore[arg-type]
-            ):
-                self.best = (result.score, result.key)  # type: ignore[assignment]
+            if not result.failed:
+                self._offer_best(result.score, result.key)
 
     def trial_started(self, key: str, stage: int, params: dict[str, Any]) -> None:
         """Plain output stays one line per finished trial; the live view shows running ones."""
@@ -67,6 +65,10 @@ class ProgressPrinter:
         where = "the full space" if not box else ", ".join(f"{k} {v}" for k, v in box.items())
         self.say(f"stage {stage}: {trials} trials in {where}")
 
+    def _offer_best(self, score: float | None, key: str) -> None:
+        if score is not None and (self.best is None or better(score, self.best[0], self.mode)):
+            self.best = (score, key)
+
     def trial_done(
         self,
         key: str,
@@ -76,8 +78,7 @@ class ProgressPrinter:
         error: str | None = None,
     ) -> None:
         self.done += 1
-        if score is not None and (self.best is None or better(score, self.best[0], self.mode)):
-            self.best = (score, key)
+        self._offer_best(score, key)
         shown = "-" if score is None else f"{score:.4f}"
         best = "-" if self.best is None else f"{self.best[0]:.4f} ({self.best[1]})"
         elapsed = fmt_duration(time.monotonic() - self.start)
