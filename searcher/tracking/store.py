@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -12,6 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from searcher.errors import NotFoundError
 from searcher.tracking.probe import has_schema, probe
+from searcher.tracking.template import copy_template, needs_schema
 from searcher.tracking.uri import display_uri, require_store, resolve_tracking_uri, sqlite_path
 
 # The store client, under a name modules outside tracking/ use in annotations (they import no
@@ -26,26 +30,50 @@ def quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def open_store(uri: str) -> MlflowClient:
+def open_store(uri: str, *, probed: bool = False) -> MlflowClient:
     """A client for the store, its schema created once under a lock before anything else runs.
 
     MLflow creates a fresh schema without locking; concurrent first opens of one SQLite file
-    crash or leave it half-migrated, so the driver does it alone, then turns on WAL. A store
-    that cannot be reached is one line within seconds (MLflow would retry for minutes).
+    crash or leave it half-migrated, so the driver does it alone (a new file is a copy of the
+    cached empty schema, see template), then turns on WAL. A store that cannot be reached is
+    one line within seconds (MLflow would retry for minutes); ``probed``: the caller did that.
     """
     quiet_mlflow()
-    probe(uri)
+    if not probed:
+        probe(uri)
+    _close_at_exit()
     db = sqlite_path(uri)
     if db is None:
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)
         return client
     with FileLock(str(db.with_name(f".{db.name}.lock")), timeout=120):
+        if needs_schema(db):
+            copy_template(db)
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)
         with sqlite3.connect(db) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
     return client
+
+
+@functools.cache
+def _close_at_exit() -> None:
+    atexit.register(close_stores)
+
+
+def close_stores() -> None:
+    """Close MLflow's pooled database connections (at exit).
+
+    The CLI ends without the interpreter's teardown (see cli.app.exit_now), which is what used
+    to close them; a SQLite store's last close folds its write-ahead log into the file, so a
+    store copied or backed up after a search holds all of it.
+    """
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    for engine in list(getattr(SqlAlchemyStore, "_engine_map", {}).values()):
+        with contextlib.suppress(Exception):
+            engine.dispose()
 
 
 LOCAL_ARTIFACTS = Path("~/.cache/searcher/mlartifacts")
