@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -17,21 +19,22 @@ from searcher.engine.session import (
     sigterm_as_interrupt,
 )
 from searcher.errors import SearchStopped, SpecError
+from searcher.phases import Phases
 from searcher.spec import Spec
 from searcher.summary import SearchSummary
-from searcher.tracking.orphans import sweep_orphans
-from searcher.tracking.recorder import RunRecorder
-from searcher.tracking.resume import ResumePlan, last_unfinished, reopen_search_run
-from searcher.tracking.search_run import end_search_run, finish_search_run, start_search_run
-from searcher.tracking.store import Store, ensure_experiment, open_store
+from searcher.tracking.probe import probe
 from searcher.tracking.uri import display_uri, resolve_tracking_uri
 from trials.config import DataSource
 from trials.errors import DataError
 from trials.sources import check_size, resolve_source
 
+# MLflow (~0.9 s to import) is imported by the thread that opens the store while Ray starts;
+# the tracking modules below it are imported where they are used, after that.
 if TYPE_CHECKING:
     from search_spaces.strategies.base import Strategy
     from searcher.engine.tuner import TunerOutcome
+    from searcher.tracking.resume import ResumePlan
+    from searcher.tracking.store import Store
 
 DEFAULT_STORAGE = Path("~/.cache/searcher/ray_results")
 _NUMBER = re.compile(r"[-+]?\d[\d.e+-]*|nan|inf")
@@ -68,6 +71,8 @@ def run_search(
     """
     out = out or sys.stdout
     started = time.monotonic()
+    phases = Phases()
+    phases.mark("imports")
     uri = resolve_tracking_uri(tracking_uri, spec.model.tracking.uri)
     storage = resolve_storage(storage_path or spec.model.storage_path)
     strategy = spec.build_strategy()
@@ -77,13 +82,20 @@ def run_search(
     if spec.builtin:  # the user's own code owns its data
         source = prepare_data(spec, out)
         print(f"data: {source.description}", file=out, flush=True)
-    client = open_store(uri)
+        phases.mark("data")
+    probe(uri)  # a store that is not there fails here, before Ray starts
     quiet_ray_env()
+    # The store (a new file's schema, MLflow's SQL layer) gets ready while Ray starts.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="searcher-store")
+    opening = pool.submit(_open_tracking, uri, phases)
+    pool.shutdown(wait=False)
     outcome: TunerOutcome | None = None
     parent: str | None = None
     late_interrupt = False
     try:
         with ray_session(address), sigterm_as_interrupt():
+            phases.mark("ray")
+            client = opening.result()
             from searcher.engine.cluster import (
                 alive_nodes,
                 check_shared_storage,
@@ -91,6 +103,9 @@ def run_search(
                 trial_slots,
             )
             from searcher.engine.tuner import run_tuner
+            from searcher.tracking.recorder import RunRecorder
+            from searcher.tracking.search_run import end_search_run
+            from searcher.tracking.store import ensure_experiment
 
             nodes = alive_nodes()
             res = spec.model.resources
@@ -98,6 +113,7 @@ def run_search(
             check_shared_storage(storage, nodes)
             experiment_id = ensure_experiment(client, uri, spec.experiment)
             parent = _begin(client, experiment_id, spec, strategy, source, plan, out)
+            phases.mark("search_run")
             where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
             print(
                 f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search {parent}); "
@@ -130,8 +146,22 @@ def run_search(
     if plan is not None:  # the kept trials count too
         outcome.counts = dict(Counter(plan.statuses.values()) + Counter(outcome.counts))
         outcome.run_ids = {**plan.run_ids, **outcome.run_ids}
+    phases.mark("trials_done")
     with interrupts_deferred():
-        return _finish(spec, strategy, client, uri, parent, outcome, late_interrupt, started, out)
+        return _finish(
+            spec, strategy, client, uri, parent, outcome, late_interrupt, started, phases, out
+        )
+
+
+def _open_tracking(uri: str, phases: Phases) -> Store:
+    """MLflow imported, the store's schema ready (see tracking.template), in the background."""
+    from searcher.tracking.store import open_store
+
+    client = open_store(uri, probed=True)
+    for module in ("orphans", "recorder", "resume", "search_run"):  # used next, in the driver
+        importlib.import_module(f"searcher.tracking.{module}")
+    phases.mark("store")
+    return client
 
 
 def _resume_suffix(plan: ResumePlan | None) -> str:
@@ -149,6 +179,10 @@ def _begin(
     out: TextIO,
 ) -> str:
     """The search's run: a new one, or the stopped one a resume continues (reopened)."""
+    from searcher.tracking.orphans import sweep_orphans
+    from searcher.tracking.resume import last_unfinished, reopen_search_run
+    from searcher.tracking.search_run import start_search_run
+
     say = lambda text: print(text, file=out, flush=True)  # noqa: E731
     for orphan in sweep_orphans(client, experiment_id, keep=plan.id if plan else ""):
         say(f"marked KILLED: search {orphan}, whose process is gone")
@@ -179,9 +213,12 @@ def _finish(
     outcome: TunerOutcome,
     late_interrupt: bool,
     started: float,
+    phases: Phases,
     out: TextIO,
 ) -> SearchSummary:
     """Record the search's end on its run and print the summary (Ctrl-C is held off)."""
+    from searcher.tracking.search_run import finish_search_run
+
     assert parent is not None
     stopped = outcome.stopped
     unfinished = len(strategy.known_results) < strategy.planned_trials
@@ -216,6 +253,7 @@ def _finish(
         logging_errors=summary.logging_errors,
         status="FAILED" if stopped else "KILLED" if interrupted else "FINISHED",
         error=stopped,
+        phases=phases,
     )
     summary.seconds = time.monotonic() - started
     _print_summary(summary, spec, out)

@@ -10,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from search_spaces.results import TrialResult
 from search_spaces.strategies.base import StageRecord
+from searcher.phases import Phases
 from searcher.spec import Spec
 from searcher.tracking import tags as T
 from searcher.tracking.orphans import owner_tags
@@ -64,9 +65,14 @@ def finish_search_run(
     logging_errors: list[str],
     status: str,
     error: str | None = None,
+    phases: Phases | None = None,
 ) -> None:
-    """Record stage boxes, warnings, logging errors and the best trial, then end the run."""
+    """Record stage boxes, warnings, logging errors, the best trial and where the time went
+    (``phases``), then end the run."""
     tags: dict[str, str] = {}
+    if phases is not None:
+        phases.mark("recorded")
+        tags.update(phases.tags(T.PHASE))
     for record in boxes:
         tags[T.stage_tag(record.stage, "box")] = json.dumps(record.box)
         tags[T.stage_tag(record.stage, "ranges")] = json.dumps(record.ranges)

@@ -38,6 +38,7 @@ STOPPED_EARLY = "searcher.stopped_early"  # a FINISHED trial the scheduler prune
 CREATED_BY = "searcher.created_by"  # a trial run's creation marker (finds a retried create)
 RETRIES = "searcher.retries"  # times a trial was started again after its worker died
 RETRIED_AFTER = "searcher.retried_after"  # the error that made it start again
+PHASE = "searcher.phase."  # + a phase's name: seconds from the process's start (phases.py)
 WARNINGS = "searcher.warnings"
 LOGGING_ERRORS = "searcher.logging_errors"
 BEST_TRIAL = "searcher.best_trial"
