@@ -17,7 +17,7 @@ import torch
 from pydantic import ValidationError
 
 from tests.idx_fixtures import IMAGES, LABELS, make_digits, write_digits
-from trials import data, download, sources
+from trials import data, download, idx, sources
 from trials.config import DataConfig, DataSource
 from trials.data import load_split, stratified_pick
 from trials.errors import DataError
@@ -46,6 +46,26 @@ def test_idx_round_trip(tmp_path: Path, name: str, dtype: type) -> None:
     np.testing.assert_array_equal(back, array)
     header_dtype, shape = read_idx_header(tmp_path / name)
     assert (header_dtype.newbyteorder("="), shape) == (np.dtype(dtype), (2, 3, 4))
+
+
+def test_a_compressed_idx_is_decompressed_once_per_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idx, "RAW_CACHE", tmp_path / "cache")
+    images = make_digits(30)[0]
+    write_idx(tmp_path / "x-idx3-ubyte.gz", images)
+    np.testing.assert_array_equal(read_idx(tmp_path / "x-idx3-ubyte.gz"), images)
+    (copy,) = (tmp_path / "cache").iterdir()
+    assert copy.read_bytes() == gzip.decompress((tmp_path / "x-idx3-ubyte.gz").read_bytes())
+    made = copy.stat().st_mtime_ns
+    np.testing.assert_array_equal(read_idx(tmp_path / "x-idx3-ubyte.gz"), images)
+    assert copy.stat().st_mtime_ns == made, "read again from the copy"
+    write_idx(tmp_path / "x-idx3-ubyte.gz", images[:10])  # a new version of the file
+    np.testing.assert_array_equal(read_idx(tmp_path / "x-idx3-ubyte.gz"), images[:10])
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    assert idx.raw_copy(tmp_path / "missing.gz") is None
+    write_idx(tmp_path / "plain-idx3-ubyte", images)
+    assert idx.raw_copy(tmp_path / "plain-idx3-ubyte") is None, "an uncompressed file is read"
 
 
 def test_idx_gz_suffix_is_compressed(tmp_path: Path) -> None:
