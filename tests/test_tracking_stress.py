@@ -100,12 +100,17 @@ LIST_RAY_PROCESSES = textwrap.dedent(
             return ""
 
     with ray_session(None):
-        print(json.dumps([cmdline(p) for p in descendants(os.getpid())]))
+        found = [cmdline(p) for p in descendants(os.getpid())]
+    from ray._private import node, parameter
+
+    restored = (node.Node.start_api_server.__name__, parameter.RayParams.__init__.__name__)
+    print(json.dumps({"processes": found, "hooks": restored}))
     """
 )
 
 
 def _ray_processes(env: dict[str, str]) -> list[str]:
+    """The command lines of what a local ray_session started, in a fresh process."""
     out = subprocess.run(
         [sys.executable, "-c", LIST_RAY_PROCESSES],
         capture_output=True,
@@ -114,7 +119,9 @@ def _ray_processes(env: dict[str, str]) -> list[str]:
         env=env,
         check=True,
     ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    found = json.loads(out.strip().splitlines()[-1])
+    assert found["hooks"] == ["start_api_server", "__init__"], "Ray's hooks are put back"
+    return found["processes"]
 
 
 def test_a_local_ray_starts_without_dashboard_and_monitors() -> None:

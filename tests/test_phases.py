@@ -1,0 +1,34 @@
+"""Phase marks: seconds from this process's start, the first mark of a name kept."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from searcher.phases import Phases, process_start
+
+
+def test_process_start_is_when_this_process_began() -> None:
+    # A fresh interpreter reports its own start, within the 10 ms tick of /proc.
+    before = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", "from searcher.phases import process_start; print(process_start())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert before - 0.05 <= float(out) <= time.time()
+    assert process_start() <= time.time()
+
+
+def test_marks_count_from_the_start_and_keep_the_first() -> None:
+    phases = Phases()
+    phases.mark("a")
+    first = phases.marks["a"]
+    time.sleep(0.02)
+    phases.mark("a")
+    phases.mark("b")
+    assert phases.marks["a"] == first < phases.marks["b"]
+    assert abs(phases.marks["b"] - (time.time() - process_start())) < 0.5
+    assert phases.tags("p.") == {"p.a": f"{first:.3f}", "p.b": f"{phases.marks['b']:.3f}"}
