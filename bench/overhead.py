@@ -124,17 +124,9 @@ def timed(
     return launched, wall, proc.stdout
 
 
-def finished_trials(db: Path) -> int:
-    from mlflow import MlflowClient
-
-    client = MlflowClient(f"sqlite:///{db}")
-    exp = client.get_experiment_by_name("overhead")
-    runs = client.search_runs([exp.experiment_id], "tags.`searcher.kind` = 'trial'")
-    return sum(1 for r in runs if r.info.status == "FINISHED")
-
-
 def searcher_phases(db: Path, launched: float, wall: float) -> dict[str, float]:
-    """Seconds from launch to each phase, read back from the store the search wrote."""
+    """Seconds from launch to each phase, read back from the store the search wrote (a
+    searcher without phase tags gives only the trials' start and end tags: the rest is nan)."""
     from mlflow import MlflowClient
 
     client = MlflowClient(f"sqlite:///{db}")
@@ -147,19 +139,19 @@ def searcher_phases(db: Path, launched: float, wall: float) -> dict[str, float]:
     first = min(float(r.data.tags["searcher.started_at"]) for r in trials) - launched
     last = max(float(r.data.tags["searcher.ended_at"]) for r in trials) - launched
     return {
-        "imports": float(tag["searcher.phase.imports"]),
-        "store": float(tag["searcher.phase.store"]),
-        "ray": float(tag["searcher.phase.ray"]),
+        "imports": float(tag.get("searcher.phase.imports", "nan")),
+        "store": float(tag.get("searcher.phase.store", "nan")),
+        "ray": float(tag.get("searcher.phase.ray", "nan")),
         "first trial started": first,
         "last trial ended": last,
         "exit": wall - last,
-        "trials": float(len(trials)),
+        "trials": float(sum(1 for r in trials if r.info.status == "FINISHED")),
     }
 
 
 def run_case(
     name: str, epochs: int, args: argparse.Namespace, data: dict[str, Any], scratch: Path
-) -> tuple[dict[str, list[float]], list[dict[str, float]]]:
+) -> tuple[dict[str, list[float]], dict[str, list[dict[str, float]]]]:
     case = scratch / name
     case.mkdir()
     spec = case / "spec.yaml"
@@ -175,7 +167,7 @@ def run_case(
         "metric": "val_accuracy",
     }
     walls: dict[str, list[float]] = {e: [] for e in args.engines}
-    phases: list[dict[str, float]] = []
+    phases: dict[str, list[dict[str, float]]] = {}
     py = sys.executable
     searcher = str(Path(py).parent / "searcher")
     for rep in range(args.repeats):
@@ -184,15 +176,14 @@ def run_case(
             work.mkdir()
             db = work / "mlflow.db"
             store = ["--tracking-uri", f"sqlite:///{db}", "--storage-path", str(work / "ray")]
-            if engine == "searcher":
-                launched, wall, _ = timed([searcher, "run", str(spec), *store], work)
-                phases.append(searcher_phases(db, launched, wall))
-                finished = int(phases[-1]["trials"])
-            elif engine == "searcher_before":  # the same command from another checkout
-                env = {**os.environ, "PYTHONPATH": str(Path(args.before).resolve())}
-                argv = [py, "-m", "searcher.cli", "run", str(spec), *store]
-                _, wall, _ = timed(argv, work, env)
-                finished = finished_trials(db)
+            if engine.startswith("searcher"):
+                argv, env = [searcher, "run", str(spec), *store], None
+                if engine == "searcher_before":  # the same command from another checkout
+                    env = {**os.environ, "PYTHONPATH": str(Path(args.before).resolve())}
+                    argv = [py, "-m", "searcher.cli", "run", str(spec), *store]
+                launched, wall, _ = timed(argv, work, env)
+                phases.setdefault(engine, []).append(searcher_phases(db, launched, wall))
+                finished = int(phases[engine][-1]["trials"])
             else:
                 plan_path = work / "plan.json"
                 plan_path.write_text(json.dumps({**plan, "workdir": str(work)}))
@@ -220,14 +211,21 @@ def print_case(
         print(f"{LABELS[engine]:<34} {value:11.1f} s {len(walls[engine]):>5} {ratio:>14}")
 
 
-def print_phases(name: str, phases: list[dict[str, float]]) -> None:
+def print_phases(name: str, phases: dict[str, list[dict[str, float]]]) -> None:
+    """Median seconds from launch to each phase, per searcher (this one, and --before)."""
     if not phases:
         return
-    print(f"\nsearcher run's phases, {name} (seconds from launch; exit: after the last trial)")
-    print(f"{'phase':<22} {'median':>7} {'min':>7} {'max':>7}")
+    print(
+        f"\nsearcher run's phases, {name} (median seconds from launch; exit: after the last trial)"
+    )
+    print(f"{'phase':<22}" + "".join(f" {LABELS[e][:24]:>26}" for e in phases))
     for phase in PHASES:
-        values = [p[phase] for p in phases]
-        print(f"{phase:<22} {statistics.median(values):7.2f} {min(values):7.2f} {max(values):7.2f}")
+        cells = []
+        for runs in phases.values():
+            values = [p[phase] for p in runs]
+            low, high = min(values), max(values)
+            cells.append(f"{statistics.median(values):7.2f} ({low:.2f}-{high:.2f})")
+        print(f"{phase:<22}" + "".join(f" {c:>26}" for c in cells))
 
 
 def main() -> None:
