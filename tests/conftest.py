@@ -72,6 +72,28 @@ def base_spec(name: str, tmp_path: Path, **changes: Any) -> dict[str, Any]:
     return spec
 
 
+def paced_spec(name: str, pace: float = 0.8) -> dict[str, Any]:
+    """Coarse to fine, 6 + 4 trials of a paced function, two at a time."""
+    return {
+        "name": name,
+        "workload": "paced:fit",
+        "code_dir": str(WORKLOAD_DIR),
+        "metric": {"name": "score", "mode": "max"},
+        "space": {
+            "lr": {"scale": "log", "low": 1e-4, "high": 1.0},
+            "width": {"scale": "pow2", "low": 8, "high": 128},
+            "pace": pace,
+            "epochs": 3,
+        },
+        "search": {
+            "strategy": "coarse_to_fine",
+            "seed": 0,
+            "stages": [{"trials": 6}, {"trials": 4}],
+        },
+        "resources": {"cpu": 1, "max_concurrent": 2},
+    }
+
+
 def write_spec(path: Path, spec: dict[str, Any]) -> Path:
     path.write_text(dump_yaml(spec))
     return path

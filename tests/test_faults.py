@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -23,7 +22,7 @@ from mlflow.tracking import MlflowClient
 from searcher.spec import load_spec
 from searcher.tracking.queries import find_search, trial_runs
 from searcher.tracking.resume import resume_plan
-from tests.conftest import PG_SERVER, WORKLOAD_DIR, write_spec
+from tests.conftest import PG_SERVER, paced_spec, write_spec
 from tests.processes import searcher_running
 
 pytestmark = pytest.mark.integration
@@ -37,28 +36,6 @@ KILL_POINTS: dict[str, Callable[[str], bool]] = {
     # A stage-2 trial is in the store.
     "stage2": lambda log: re.search(r"\] 2-\d+ FINISHED", log) is not None,
 }
-
-
-def paced_spec(name: str, pace: float = 0.8) -> dict[str, Any]:
-    """Coarse to fine, 6 + 4 trials of a paced function, two at a time."""
-    return {
-        "name": name,
-        "workload": "paced:fit",
-        "code_dir": str(WORKLOAD_DIR),
-        "metric": {"name": "score", "mode": "max"},
-        "space": {
-            "lr": {"scale": "log", "low": 1e-4, "high": 1.0},
-            "width": {"scale": "pow2", "low": 8, "high": 128},
-            "pace": pace,
-            "epochs": 3,
-        },
-        "search": {
-            "strategy": "coarse_to_fine",
-            "seed": 0,
-            "stages": [{"trials": 6}, {"trials": 4}],
-        },
-        "resources": {"cpu": 1, "max_concurrent": 2},
-    }
 
 
 def _address() -> str:

@@ -7,7 +7,6 @@ write-ahead log folded in at exit, and a local Ray started without its dashboard
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,8 +18,8 @@ from mlflow import MlflowClient
 
 from searcher.tracking import tags as T
 from searcher.tracking.queries import find_search, trial_runs
-from tests.conftest import WORKLOAD_DIR, write_spec
-from tests.processes import start_searcher
+from tests.conftest import paced_spec, write_spec
+from tests.processes import descendants, start_searcher
 
 pytestmark = pytest.mark.integration
 
@@ -28,29 +27,16 @@ TRIALS, EPOCHS = 16, 20
 
 
 def test_sixteen_fast_reporting_trials_lose_nothing(tmp_path: Path) -> None:
-    spec = write_spec(
-        tmp_path / "stress.yaml",
-        {
-            "name": "stress",
-            "workload": "paced:fit",
-            "metric": {"name": "score", "mode": "max"},
-            "space": {
-                "lr": {"scale": "log", "low": 1e-4, "high": 1.0},
-                "width": {"scale": "pow2", "low": 8, "high": 128},
-                "epochs": EPOCHS,
-                "pace": 0.1,
-            },
-            "search": {"strategy": "random", "seed": 0, "trials": TRIALS},
-            "resources": {"cpu": 2 / TRIALS, "max_concurrent": TRIALS},
-        },
-    )
+    raw = paced_spec("stress", pace=0.1)
+    raw["space"]["epochs"] = EPOCHS
+    raw["search"] = {"strategy": "random", "seed": 0, "trials": TRIALS}
+    raw["resources"] = {"cpu": 2 / TRIALS, "max_concurrent": TRIALS}
+    spec = write_spec(tmp_path / "stress.yaml", raw)
     store = tmp_path / "mlruns.db"
-    env = {**os.environ, "PYTHONPATH": str(WORKLOAD_DIR)}
     with open(tmp_path / "run.log", "w") as log:
         proc = start_searcher(
             ["run", str(spec), "--tracking-uri", str(store), "--storage-path", str(tmp_path)],
             log,
-            env=env,
         )
         assert proc.wait(timeout=600) == 0, (tmp_path / "run.log").read_text()
 
@@ -76,59 +62,49 @@ def test_sixteen_fast_reporting_trials_lose_nothing(tmp_path: Path) -> None:
     assert phases["store"] <= phases["search_run"] <= phases["trials_done"] <= phases["recorded"]
 
 
-LIST_RAY_PROCESSES = textwrap.dedent(
+# Starts a local Ray as a search does, says so, and holds it until its stdin closes.
+HOLD_A_LOCAL_RAY = textwrap.dedent(
     """
-    import json, os
+    import sys
     from searcher.engine.session import ray_session
 
-    def descendants(pid):
-        kids = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = open(f"/proc/{entry}/stat").read()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(entry))
-        return kids + [d for k in kids for d in descendants(k)]
-
-    def cmdline(pid):
-        try:
-            return open(f"/proc/{pid}/cmdline").read().replace("\\0", " ")
-        except OSError:
-            return ""
-
     with ray_session(None):
-        found = [cmdline(p) for p in descendants(os.getpid())]
+        print("ready", flush=True)
+        sys.stdin.read()
     from ray._private import node, parameter
 
-    restored = (node.Node.start_api_server.__name__, parameter.RayParams.__init__.__name__)
-    print(json.dumps({"processes": found, "hooks": restored}))
+    print(node.Node.start_api_server.__name__, parameter.RayParams.__init__.__name__)
     """
 )
 
 
-def _ray_processes(env: dict[str, str]) -> list[str]:
+def _ray_processes(env: dict[str, str]) -> str:
     """The command lines of what a local ray_session started, in a fresh process."""
-    out = subprocess.run(
-        [sys.executable, "-c", LIST_RAY_PROCESSES],
-        capture_output=True,
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_LOCAL_RAY],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
-        timeout=120,
         env=env,
-        check=True,
-    ).stdout
-    found = json.loads(out.strip().splitlines()[-1])
-    assert found["hooks"] == ["start_api_server", "__init__"], "Ray's hooks are put back"
-    return found["processes"]
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "ready"
+        found = " ".join(descendants(proc.pid).values())
+        proc.stdin.close()
+        assert proc.stdout.read().split() == ["start_api_server", "__init__"], "hooks put back"
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return found
 
 
 def test_a_local_ray_starts_without_dashboard_and_monitors() -> None:
     env = {k: v for k, v in os.environ.items() if k != "SEARCHER_RAY_DASHBOARD"}
-    lean = " ".join(_ray_processes(env))
+    lean = _ray_processes(env)
     assert "gcs_server" in lean and "raylet" in lean
     for absent in ("dashboard/dashboard.py", "autoscaler/_private/monitor.py", "log_monitor.py"):
         assert absent not in lean, absent
-    full = " ".join(_ray_processes({**env, "SEARCHER_RAY_DASHBOARD": "1"}))
+    full = _ray_processes({**env, "SEARCHER_RAY_DASHBOARD": "1"})
     assert "dashboard/dashboard.py" in full, "asked for, the dashboard starts"
