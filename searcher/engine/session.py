@@ -97,7 +97,7 @@ def lean_head(enabled: bool) -> Iterator[None]:
 
     ``ray.init`` always starts an API server (dashboard and job server), the autoscaler monitor
     and a log monitor; a local search uses none of them (no jobs, no autoscaling, workers'
-    output is not forwarded). Skipping them saves ~0.8 s of start-up and ~1.2 s of shutdown,
+    output is not forwarded). Skipping them saves ~0.7 s of start-up and ~1.3 s of shutdown,
     and three Python processes' CPU while the trials start. Ray has no switch for this, so
     two internal hooks are replaced for the duration of ``ray.init`` only; if a Ray release
     renames them, Ray starts in full as before.
