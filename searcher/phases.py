@@ -13,11 +13,21 @@ from pathlib import Path
 _IMPORTED = time.time()
 
 
+def process_started(pid: int) -> str:
+    """When a process started, in clock ticks since boot ('' where /proc is missing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
 def process_start() -> float:
     """When this process started (epoch seconds); where /proc is missing, when this module
     was imported, which is within a second of it."""
     try:
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        ticks = int(process_started(os.getpid()))
         uptime = float(Path("/proc/uptime").read_text().split()[0])
         return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError):

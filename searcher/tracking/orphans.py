@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 
 from mlflow.entities import Run, RunTag
 from mlflow.tracking import MlflowClient
 
+from searcher.phases import process_started
 from searcher.tracking import tags as T
 
 
@@ -20,16 +20,6 @@ def owner_tags() -> dict[str, str]:
     """Tags naming the process that runs a search (its start time tells a reused pid apart)."""
     pid = os.getpid()
     return {T.HOST: socket.gethostname(), T.PID: str(pid), T.PROCESS_STARTED: process_started(pid)}
-
-
-def process_started(pid: int) -> str:
-    """When the process started, in clock ticks since boot ('' where /proc is missing)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    # The command name (field 2) may hold spaces and parentheses: count from its closing one.
-    return stat.rsplit(")", 1)[1].split()[19]
 
 
 def process_alive(pid: int, started: str = "") -> bool:

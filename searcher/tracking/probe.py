@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 
 from searcher.errors import SearcherError
+from searcher.tracking.template import needs_schema
 from searcher.tracking.uri import display_uri, sqlite_path
 
 CONNECT_TIMEOUT_S = 5
@@ -62,7 +63,7 @@ def has_schema(uri: str) -> bool:
     import sqlalchemy
 
     db = sqlite_path(uri)
-    if db is not None and (not db.exists() or db.stat().st_size == 0):
+    if db is not None and needs_schema(db):
         return False
     engine = sqlalchemy.create_engine(uri, poolclass=sqlalchemy.NullPool)
     try:
