@@ -33,9 +33,18 @@ def _run_args(tmp_path: Path, epochs: int) -> tuple[list[str], dict[str, str]]:
 
 
 def _watch(pid: int, seen: dict[int, str]) -> None:
-    """Note every process under ``pid`` (with the command line it was first seen with)."""
+    """Note every process under ``pid`` (with the command line it was first seen with).
+
+    A child caught between fork and exec still shows the driver's command line: that one is
+    replaced once the child has its own (gcs_server would otherwise never be seen by name).
+    """
+    try:
+        driver = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ").strip()
+    except OSError:  # the driver is gone: nothing more to note
+        return
     for child, cmd in descendants(pid).items():
-        seen.setdefault(child, cmd)
+        if seen.get(child, driver).strip() == driver:
+            seen[child] = cmd
 
 
 def _watch_until(
