@@ -1,19 +1,18 @@
-"""Boxes in unit coordinates: where a coarse-to-fine stage samples, and how it zooms in."""
+"""Boxes in unit coordinates: where a coarse-to-fine stage samples, as stages record it."""
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from search_spaces.results import TrialResult, ranked
 from search_spaces.scales import Choice, format_number
 from search_spaces.space import SearchSpace
 
 
-def _choice(space: SearchSpace, name: str) -> Choice:
+def choice_scale(space: SearchSpace, name: str) -> Choice:
+    """The Choice scale of a parameter known to be one."""
     scale = space.params[name]
     assert isinstance(scale, Choice)
     return scale
@@ -43,7 +42,8 @@ class Box:
         unit: dict[str, float] = {}
         for name in space.tuned_names:
             if name in self.categories:
-                unit[name] = _choice(space, name).cell_centre(rng.choice(self.categories[name]))
+                index = rng.choice(self.categories[name])
+                unit[name] = choice_scale(space, name).cell_centre(index)
             else:
                 lo, hi = self.intervals[name]
                 unit[name] = lo + rng.random() * (hi - lo)
@@ -54,7 +54,7 @@ class Box:
             if not lo <= unit[name] <= hi:
                 return False
         for name, allowed in self.categories.items():
-            if _choice(space, name).category(unit[name]) not in allowed:
+            if choice_scale(space, name).category(unit[name]) not in allowed:
                 return False
         return True
 
@@ -63,7 +63,7 @@ class Box:
         out: dict[str, str] = {}
         for name in space.tuned_names:
             if name in self.categories:
-                values = [_choice(space, name).values[i] for i in self.categories[name]]
+                values = [choice_scale(space, name).values[i] for i in self.categories[name]]
                 out[name] = "{" + ", ".join(format_number(v) for v in values) + "}"
             else:
                 scale = space.params[name]
@@ -83,30 +83,6 @@ class Box:
             {k: (float(lo), float(hi)) for k, (lo, hi) in raw["intervals"].items()},
             {k: tuple(int(i) for i in v) for k, v in raw["categories"].items()},
         )
-
-
-def top_box(
-    space: SearchSpace, results: list[TrialResult], mode: str, keep_top: float, pad: float
-) -> Box:
-    """Bounding box of the best finished trials, padded and clipped; failed trials never count.
-
-    ``keep_top`` and ``pad`` come from a validated StageSpec, where their ranges are checked.
-    """
-    finished = ranked(results, mode)
-    if not finished:
-        return Box.full(space)
-    # The epsilon keeps 0.1 * 30 from rounding up to 4.
-    top = finished[: max(1, math.ceil(keep_top * len(finished) - 1e-9))]
-    full = Box.full(space)
-    intervals = {}
-    for name in full.intervals:
-        coords = [r.unit[name] for r in top]
-        intervals[name] = (max(0.0, min(coords) - pad), min(1.0, max(coords) + pad))
-    categories = {}
-    for name in full.categories:
-        choice = _choice(space, name)
-        categories[name] = tuple(sorted({choice.category(r.unit[name]) for r in top}))
-    return Box(intervals, categories)
 
 
 def edge_warnings(

@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
-from search_spaces.box import Box, top_box
-from search_spaces.results import TrialResult
+from search_spaces.box import Box
+from search_spaces.results import TrialResult, ranked
+from search_spaces.zoom import INITIAL_SIDE, zoom_region
 from searcher.cli import cli
 from searcher.controller import run_search
 from searcher.spec import load_spec
@@ -67,7 +68,9 @@ def test_one_parent_and_the_planned_children(finished_search: dict) -> None:
     assert location.startswith("file:///") and location.endswith("/mlartifacts/c2f_it")
 
 
-def test_stage_two_samples_inside_the_stage_one_top_box(finished_search: dict) -> None:
+def test_stage_two_samples_inside_the_region_its_ready_trials_gave(
+    finished_search: dict,
+) -> None:
     client = MlflowClient(finished_search["uri"])
     spec = finished_search["spec"]
     space = spec.space
@@ -77,23 +80,30 @@ def test_stage_two_samples_inside_the_stage_one_top_box(finished_search: dict) -
     def unit(run) -> dict[str, float]:
         return {n: run.data.metrics[f"unit/{n}"] for n in space.tuned_names}
 
-    stage1 = [
-        TrialResult(
-            run.data.tags["searcher.trial_key"],
-            1,
-            unit(run),
-            {},
-            run.data.metrics["best_val_accuracy"],
-            None,
-        )
-        for run in runs
-        if run.data.tags["searcher.stage"] == "1"
-    ]
-    box = top_box(space, stage1, "max", keep_top=0.34, pad=0.05)
+    stage1 = sorted(
+        (
+            TrialResult(
+                run.data.tags["searcher.trial_key"],
+                1,
+                unit(run),
+                {},
+                run.data.metrics["best_val_accuracy"],
+                None,
+            )
+            for run in runs
+            if run.data.tags["searcher.stage"] == "1"
+        ),
+        key=lambda r: r.key,
+    )
+    # Stage 2 starts once the first ceil(0.75 * 6) = 5 trials of stage 1 are in.
+    used = stage1[:5]
+    region = zoom_region(space, ranked(used, "max"), INITIAL_SIDE, keep_top=0.34, pad=0.05)
+    box = region.box()
     recorded = Box.from_dict(json.loads(search.run.data.tags["searcher.stage.2.box"]))
     assert recorded == box
-    full = Box.full(space)
-    assert box != full, "a top box of 2 of 6 trials should be narrower than the full space"
+    assert box != Box.full(space), "the region should be narrower than the full space"
+    stages = json.loads(Path(client.download_artifacts(search.id, "stages.json")).read_text())
+    assert stages[1]["based_on"] == [r.key for r in used]
     stage2 = [run for run in runs if run.data.tags["searcher.stage"] == "2"]
     for run in stage2:
         assert box.contains(unit(run), space), run.data.tags["searcher.trial_key"]

@@ -19,7 +19,7 @@ from search_spaces.strategies.base import (
     Strategy,
     Suggestion,
 )
-from search_spaces.strategies.coarse_to_fine import CoarseToFine, StageSpec
+from search_spaces.strategies.coarse_to_fine import CoarseToFine, StageSpec, stages_for
 from search_spaces.strategies.grid import GridSearch
 from search_spaces.strategies.random import RandomSearch
 
@@ -86,4 +86,5 @@ __all__ = [
     "StrategyEntry",
     "Suggestion",
     "make_strategy",
+    "stages_for",
 ]

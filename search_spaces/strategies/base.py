@@ -38,12 +38,14 @@ DONE = Signal.DONE
 
 @dataclass(frozen=True)
 class StageRecord:
-    """One coarse-to-fine stage: where it sampled, as a JSON-able box and readable ranges."""
+    """One coarse-to-fine stage: where it sampled, as a JSON-able box and readable ranges,
+    and the keys of the trials whose results shaped it (none for the first stage)."""
 
     stage: int
     trials: int
     box: dict[str, Any]
     ranges: dict[str, str]
+    based_on: tuple[str, ...] = ()
 
 
 def trial_key(stage: int, index: int) -> str:

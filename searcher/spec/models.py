@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from search_spaces.strategies import REGISTRY, StageSpec
+from search_spaces.strategies import REGISTRY, StageSpec, stages_for
 from trials.config import DataConfig
 
 
@@ -59,8 +59,8 @@ class CommandSpec(_Strict):
         return value
 
 
-DEFAULT_STAGES = (StageSpec(trials=16), StageSpec(trials=8), StageSpec(trials=8))
 DEFAULT_TRIALS = 16
+DEFAULT_STAGED_TRIALS = 32  # coarse_to_fine's default budget, split by stages_for
 
 
 class SearchSpec(_Strict):
@@ -80,7 +80,7 @@ class SearchSpec(_Strict):
     @field_validator("trials", "stages")
     @classmethod
     def _sizes_the_strategy(cls, value: Any, info: ValidationInfo) -> Any:
-        """`stages` only for strategies sized by stages, which in turn take no `trials`."""
+        """`stages` only for strategies sized by stages, which take `trials` or `stages`."""
         # `strategy` is declared first, so it is in info.data here unless it was invalid.
         strategy = info.data.get("strategy")
         if value is None or strategy is None:
@@ -93,13 +93,15 @@ class SearchSpec(_Strict):
                 )
             if not value:
                 raise ValueError("expected at least one stage")
-        elif sized_by == "stages":
-            raise ValueError(f"expected no trials for strategy {strategy}, which takes stages")
+            if info.data.get("trials") is not None:
+                raise ValueError("expected trials or stages, not both")
         return value
 
     def stage_list(self) -> tuple[StageSpec, ...]:
-        """The stages to run: the spec's, or the default 16 + 8 + 8."""
-        return self.stages if self.stages is not None else DEFAULT_STAGES
+        """The stages to run: the spec's, or its trials (default 32) split by stages_for."""
+        if self.stages is not None:
+            return self.stages
+        return tuple(stages_for(self.trials or DEFAULT_STAGED_TRIALS))
 
     def trial_count(self) -> int:
         """Trials for strategies sized by trials (default 16)."""

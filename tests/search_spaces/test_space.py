@@ -1,4 +1,4 @@
-"""Search spaces and boxes: conversions, sampling, zooming and edge warnings."""
+"""Search spaces and boxes: conversions, sampling and edge warnings."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import random
 
 import pytest
 
-from search_spaces.box import Box, edge_warnings, top_box
-from search_spaces.results import TrialResult
+from search_spaces.box import Box, edge_warnings
 from search_spaces.scales import ScaleError
 from search_spaces.space import SearchSpace
 
@@ -93,62 +92,13 @@ def test_grid_is_the_product_with_fixed_values() -> None:
     assert space.grid(3) == [{"a": a, "b": b, "c": "z"} for a in (0.0, 0.5, 1.0) for b in (1, 2)]
 
 
-def result(
-    key: str, x: float, opt: int, score: float | None, error: str | None = None
-) -> TrialResult:
-    unit = {"lr": 0.5, "x": x, "opt": (opt + 0.5) / 3, "layers": 0.5}
-    return TrialResult(key, 1, unit, SPACE.to_values(unit), score, error)
-
-
-RESULTS = [
-    result("1-000", 0.25, 0, 0.9),
-    result("1-001", 0.5, 1, 0.8),
-    result("1-002", 0.75, 2, 0.1),
-    result("1-003", 0.125, 2, 0.2),
-    result("1-004", 0.375, 2, 0.3),
-    result("1-005", 0.625, 2, 0.4),
-    result("1-006", 0.875, 2, 0.5),
-    result("1-007", 1.0, 2, 0.6),
-    # Failures that claim great scores must never shape the box.
-    result("1-008", 0.0, 2, 99.0, error="CUDA out of memory"),
-    result("1-009", 0.0, 2, None),
-    result("1-010", 0.0, 2, float("nan")),
-]
-
-
-def test_top_box_takes_the_top_fraction_pads_and_keeps_categories() -> None:
-    box = top_box(SPACE, RESULTS, "max", keep_top=0.25, pad=0.125)
-    assert box.intervals["x"] == (0.125, 0.625)
-    assert box.intervals["lr"] == (0.375, 0.625)
-    assert box.categories == {"opt": (0, 1)}
-    assert box.to_values(SPACE)["opt"] == "{adam, sgd}"
-
-
-def test_top_box_clips_at_zero_and_one_and_honours_min_mode() -> None:
-    box = top_box(SPACE, RESULTS, "min", keep_top=0.25, pad=0.2)
-    # Lowest two scores: 1-002 (x=0.75) and 1-003 (x=0.125).
-    assert box.intervals["x"] == pytest.approx((0.0, 0.95))
-    box = top_box(SPACE, RESULTS, "max", keep_top=1.0, pad=0.3)
-    assert box.intervals["x"] == (0.0, 1.0)
-    assert box.categories["opt"] == (0, 1, 2)
-
-
-def test_top_box_counts_and_ties() -> None:
-    tied = [result(f"1-{i:03d}", i / 40, 0, 1.0) for i in range(30)][::-1]
-    box = top_box(SPACE, tied, "max", keep_top=0.1, pad=0.0)
-    # ceil(0.1 * 30) must be 3, not 4; ties go to the lowest keys.
-    assert box.intervals["x"] == (0.0, 2 / 40)
-    one = top_box(SPACE, RESULTS, "max", keep_top=0.01, pad=0.0)
-    assert one.intervals["x"] == (0.25, 0.25)
-
-
-def test_top_box_without_finished_trials_is_the_full_box() -> None:
-    assert top_box(SPACE, RESULTS[8:], "max", 0.25, 0.1) == Box.full(SPACE)
-
-
 def test_box_serialises_to_json_and_reads_as_values() -> None:
-    box = top_box(SPACE, RESULTS, "max", keep_top=0.25, pad=0.125)
+    box = Box({"lr": (0.375, 0.625), "x": (0.125, 0.625), "layers": (0.0, 1.0)}, {"opt": (0, 1)})
     assert Box.from_dict(json.loads(json.dumps(box.to_dict()))) == box
+    assert box.to_values(SPACE)["opt"] == "{adam, sgd}"
+    assert box.contains({"lr": 0.5, "x": 0.2, "layers": 0.9, "opt": 0.5}, SPACE)
+    assert not box.contains({"lr": 0.5, "x": 0.7, "layers": 0.9, "opt": 0.5}, SPACE)
+    assert not box.contains({"lr": 0.5, "x": 0.2, "layers": 0.9, "opt": 0.9}, SPACE)
     full = Box.full(SPACE).to_values(SPACE)
     assert full == {
         "lr": "[0.0001, 0.1]",

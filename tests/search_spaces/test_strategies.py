@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from search_spaces.box import Box, top_box
-from search_spaces.results import TrialResult
+from search_spaces.box import Box
+from search_spaces.results import TrialResult, ranked
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import (
     DONE,
@@ -25,8 +25,10 @@ from search_spaces.strategies import (
     Strategy,
     Suggestion,
     make_strategy,
+    stages_for,
 )
 from search_spaces.strategies.optuna_tpe import OptunaTPE
+from search_spaces.zoom import INITIAL_SIDE, zoom_region
 
 SPACE = SearchSpace.from_mapping(
     {
@@ -106,29 +108,83 @@ def test_coarse_to_fine_protocol() -> None:
     stage1 = ask_stage(c2f)
     assert [s.key for s in stage1] == [f"1-{i:03d}" for i in range(8)]
     assert c2f.ask() is WAIT
-    for s in stage1[:-1]:
+    # Stage 2 is shaped by the first 6 of stage 1's 8 trials (ready 0.75): it waits for
+    # those, and only those.
+    for s in stage1[1:6]:
         c2f.tell(s.key, score(s))
     assert c2f.ask() is WAIT
-    c2f.tell(stage1[-1].key, score(stage1[-1]))
-
-    expected = top_box(SPACE, c2f.results, "max", keep_top=0.25, pad=0.05)
+    c2f.tell(stage1[0].key, score(stage1[0]))
+    used = list(c2f.results)
+    assert [r.key for r in used] == [f"1-{i:03d}" for i in range(6)]
+    expected = zoom_region(SPACE, ranked(used, "max"), INITIAL_SIDE, 0.25, 0.05)
     stage2 = ask_stage(c2f)
     assert [s.key for s in stage2] == [f"2-{i:03d}" for i in range(8)]
-    assert c2f.box == expected and expected != Box.full(SPACE)
-    assert all(expected.contains(s.unit, SPACE) for s in stage2)
-    # The top quarter of 7 finished trials is 2 trials; the box spans exactly their coordinates.
-    best2 = sorted((r for r in c2f.results if not r.failed), key=lambda r: -r.score)[:2]
-    lo = max(0.0, min(r.unit["lr"] for r in best2) - 0.05)
-    assert expected.intervals["lr"][0] == lo
+    assert c2f.box == expected.box() and c2f.box != Box.full(SPACE)
+    assert all(c2f.box.contains(s.unit, SPACE) for s in stage2)
+    # The best trial's own coordinates anchor the region.
+    best = ranked(used, "max")[0]
+    assert best.key == "1-005"
+    lo, hi = c2f.box.intervals["lr"]
+    assert lo <= best.unit["lr"] <= hi and hi - lo < 1
 
-    for s in stage2:
+    for s in stage1[6:] + stage2:
         c2f.tell(s.key, score(s))
     stage3 = ask_stage(c2f)
     assert [s.stage for s in stage3] == [3] * 4
     assert c2f.ask() is DONE
     assert [b.stage for b in c2f.boxes] == [1, 2, 3]
-    assert c2f.boxes[1].box == expected.to_dict()
-    assert c2f.boxes[0].ranges["lr"] == "[0.0001, 0.1]"
+    assert c2f.boxes[1].box == expected.box().to_dict()
+    assert c2f.boxes[1].based_on == tuple(f"1-{i:03d}" for i in range(6))
+    # Stage 3: all of stage 1 and the first 6 of stage 2.
+    assert c2f.boxes[2].based_on == tuple(f"1-{i:03d}" for i in range(8)) + tuple(
+        f"2-{i:03d}" for i in range(6)
+    )
+    assert c2f.boxes[0].ranges["lr"] == "[0.0001, 0.1]" and c2f.boxes[0].based_on == ()
+
+
+def test_the_next_stage_needs_every_earlier_stage_finished() -> None:
+    """A straggler of stage 1 holds back stage 3 even when stage 2's ready trials are in."""
+    c2f = CoarseToFine(SPACE, "max", seed=4, stages=[StageSpec(trials=4)] * 3)
+    stage1 = ask_stage(c2f)
+    for s in stage1[:3]:
+        c2f.tell(s.key, score(s))
+    stage2 = ask_stage(c2f)
+    assert [s.stage for s in stage2] == [2] * 4
+    for s in stage2[:3]:
+        c2f.tell(s.key, score(s))
+    assert c2f.ask() is WAIT
+    c2f.tell(stage1[3].key, 0.0)
+    assert [s.stage for s in ask_stage(c2f)] == [3] * 4
+
+
+def test_failed_trials_never_shape_a_stage() -> None:
+    """Failures that claim great scores (NaN, errors) change neither box nor samples."""
+    plain = CoarseToFine(SPACE, "max", seed=6, stages=STAGES)
+    noisy = CoarseToFine(SPACE, "max", seed=6, stages=STAGES)
+    for s in ask_stage(plain):
+        plain.tell(s.key, score(s) if not s.key.endswith(("1", "2")) else None)
+    for s in ask_stage(noisy):
+        if s.key.endswith("1"):
+            noisy.tell(s.key, 99.0, error="CUDA out of memory")
+        elif s.key.endswith("2"):
+            noisy.tell(s.key, float("nan"))
+        else:
+            noisy.tell(s.key, score(s))
+    assert ask_stage(plain) == ask_stage(noisy)
+    assert plain.boxes == noisy.boxes
+
+
+@pytest.mark.parametrize(
+    ("trials", "sizes"),
+    [(1, [1]), (2, [2]), (3, [2, 1]), (27, [8, 10, 9]), (32, [10, 11, 11]),
+     (48, [14, 12, 11, 11]), (100, [30, 10, 10, 10, 10, 10, 10, 10])],
+)  # fmt: skip
+def test_stages_for_a_budget(trials: int, sizes: list[int]) -> None:
+    plan = stages_for(trials)
+    assert [s.trials for s in plan] == sizes
+    assert all((s.keep_top, s.pad) == (0.3, 0.0) for s in plan)
+    with pytest.raises(ValueError, match="trials must be >= 1"):
+        stages_for(0)
 
 
 def test_coarse_to_fine_ignores_tell_order() -> None:
@@ -246,9 +302,9 @@ def test_stage_spec_validates(changes: dict, message: str) -> None:
 
 def test_stage_spec_defaults_pickle_and_hash() -> None:
     stage = StageSpec(trials=4)
-    assert (stage.keep_top, stage.pad) == (0.25, 0.1)
+    assert (stage.keep_top, stage.pad) == (0.3, 0.0)
     assert pickle.loads(pickle.dumps(stage)) == stage
-    assert hash(stage) == hash(StageSpec(trials=4, keep_top=0.25, pad=0.1))
+    assert hash(stage) == hash(StageSpec(trials=4, keep_top=0.3, pad=0.0))
     with pytest.raises(ValidationError):
         stage.trials = 5  # type: ignore[misc]
 

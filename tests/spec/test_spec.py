@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from search_spaces.strategies import REGISTRY, StageSpec
+from search_spaces.strategies import REGISTRY, StageSpec, stages_for
 from searcher.cli import cli
 from searcher.errors import SpecError
 from searcher.spec import apply_overrides, load_spec
@@ -188,8 +188,8 @@ EXACT = [
         "search.strategy: expected one of random, grid, coarse_to_fine, optuna_tpe, got 'bayes'",
     ),
     (
-        {"search": {"strategy": "coarse_to_fine", "trials": 4}},
-        "search.trials: expected no trials for strategy coarse_to_fine, which takes stages, got 4",
+        {"search": {"strategy": "coarse_to_fine", "trials": 4, "stages": [{"trials": 4}]}},
+        "search.stages: expected trials or stages, not both, got [{'trials': 4}]",
     ),
     (
         {"search": {"strategy": "coarse_to_fine", "stages": []}},
@@ -318,12 +318,10 @@ def test_spec_and_make_strategy_agree_on_every_registered_strategy(
     assert strategy.planned_trials == planned
     if sized_by == "stages":
         assert all(isinstance(s, StageSpec) for s in strategy.stages)  # type: ignore[attr-defined]
-        with pytest.raises(SpecError, match="search.trials: expected no trials"):
-            load_spec(
-                write_spec(
-                    tmp_path / "t.yaml", _bad(tmp_path, search={"strategy": name, "trials": 3})
-                )
-            )
+        # A budget instead of stages: split by stages_for.
+        search = {"strategy": name, "seed": 0, "trials": 48}
+        spec = load_spec(write_spec(tmp_path / "t.yaml", _bad(tmp_path, search=search)))
+        assert spec.build_strategy().stages == stages_for(48)  # type: ignore[attr-defined]
     else:
         with pytest.raises(SpecError, match="search.stages: expected no stages"):
             load_spec(
@@ -334,11 +332,12 @@ def test_spec_and_make_strategy_agree_on_every_registered_strategy(
             )
 
 
-def test_default_stages_pass_straight_through(tmp_path: Path) -> None:
+def test_default_stages_split_the_default_budget(tmp_path: Path) -> None:
     search = {"strategy": "coarse_to_fine", "seed": 0}
     spec = load_spec(write_spec(tmp_path / "s.yaml", _bad(tmp_path, search=search)))
     strategy = spec.build_strategy()
-    assert strategy.stages == [StageSpec(trials=16), StageSpec(trials=8), StageSpec(trials=8)]  # type: ignore[attr-defined]
+    assert strategy.stages == stages_for(32)  # type: ignore[attr-defined]
+    assert [s.trials for s in strategy.stages] == [10, 11, 11]  # type: ignore[attr-defined]
     assert strategy.planned_trials == 32
 
 
