@@ -1,25 +1,32 @@
 """Search quality: coarse_to_fine against random, grid, optuna_tpe and random on uniform scales.
 
-    python bench/quality.py --quick           # 10 seeds, budgets 20 and 50: about a minute
+    python bench/quality.py --quick           # 10 seeds, budgets 20 and 50: a few minutes
     python bench/quality.py                   # 30 seeds, budgets 20, 50 and 100
+    python bench/quality.py --plot bench/quality.svg   # also draw the regret plot
 
 Synthetic objectives with a known optimum, straight on the strategies (no training, no Ray):
 Branin (2 parameters), Hartmann-6, and a noisy learning-rate valley (lr, momentum and weight
 decay on their natural scales, the score peaked in log10 lr), each with 3 irrelevant extra
-parameters. Every trial is told at once (one worker); a stage barrier costs nothing here.
-Prints, per objective and budget, the mean simple regret (best trial's noiseless value minus
-the optimum) with a 95 % confidence interval, how many trials each strategy needed to match
-grid's best, and the strategy's own time. Asserts nothing.
+parameters. Trials run on simulated workers (``--workers``, default 1 and 4): each takes a
+seeded random 0.5 to 1.5 time units and is told when it ends, so a strategy that waits at a
+stage barrier leaves workers idle, and TPE asks with results still out, as on Ray.
+Prints, per objective and budget, the mean simple regret (the best trial's noiseless value
+minus the optimum) with a 95 % confidence interval, how many trials each strategy needed to
+match grid's best, the share of worker time left idle, and the strategy's own time per
+trial. ``coarse_to_fine (wait all)`` is the same strategy starting a stage only when the
+previous one has wholly finished: the cost of the barrier. Asserts nothing.
 
 Real training (``--real``, on by default; ``--no-real`` skips it): 27 trials of SGD on an MLP
 (lr, momentum, weight decay; 2 epochs on 4,000 Fashion-MNIST images, 1,000 held out), each
 strategy run through `searcher run` once per seed: the best validation accuracy, the mean of
-the top 3, the trials needed to match grid's best, and the search's wall time.
+the top 3, the trials needed to match grid's best, the share of worker time idle (from the
+trials' start and end times in the store), and the search's wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import math
 import random
@@ -37,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search_spaces.space import SearchSpace  # noqa: E402
-from search_spaces.strategies import StageSpec, Strategy, Suggestion, make_strategy  # noqa: E402
+from search_spaces.strategies import Strategy, Suggestion, make_strategy, stages_for  # noqa: E402
+from search_spaces.strategies.coarse_to_fine import CoarseToFine  # noqa: E402
 
 EXTRA = 3  # irrelevant parameters added to every objective
 
@@ -130,21 +138,12 @@ OBJECTIVES = [
 ]
 
 
-def coarse_to_fine_stages(budget: int) -> list[StageSpec]:
-    """The example specs' shape: half the budget coarse, then two zooms of a quarter each."""
-    first = budget // 2
-    second = (budget - first) // 2
-    return [
-        StageSpec(trials=first),
-        StageSpec(trials=second, keep_top=0.25, pad=0.1),
-        StageSpec(trials=budget - first - second, keep_top=0.25, pad=0.05),
-    ]
-
-
 def build(name: str, obj: Objective, seed: int, budget: int) -> Strategy:
     space = SearchSpace.from_mapping(obj.uniform if name == "random_uniform" else obj.natural)
-    if name == "coarse_to_fine":
-        return make_strategy(name, space, "min", seed, stages=coarse_to_fine_stages(budget))
+    if name == "coarse_to_fine":  # what `search: {strategy: coarse_to_fine, trials: N}` runs
+        return make_strategy(name, space, "min", seed, stages=stages_for(budget))
+    if name == "coarse_to_fine_wait_all":
+        return CoarseToFine(space, "min", seed, stages_for(budget), ready=1.0)
     if name == "grid":  # the most points per parameter that fit (2 each may not: see "trials")
         points = max(2, int(budget ** (1 / len(space.tuned_names)) + 1e-9))
         return make_strategy(name, space, "min", seed, grid_points=points)
@@ -152,33 +151,55 @@ def build(name: str, obj: Objective, seed: int, budget: int) -> Strategy:
     return make_strategy(strategy, space, "min", seed, trials=budget)
 
 
-STRATEGIES = ("coarse_to_fine", "random", "optuna_tpe", "grid", "random_uniform")
+STRATEGIES = (
+    "coarse_to_fine",
+    "coarse_to_fine_wait_all",
+    "random",
+    "optuna_tpe",
+    "grid",
+    "random_uniform",
+)
 
 
-def run_one(name: str, obj: Objective, seed: int, budget: int) -> tuple[list[float], float]:
-    """The noiseless values of the trials in the order they ran, and the strategy's seconds."""
+@dataclass(frozen=True)
+class Run:
+    """One search: noiseless values in the order trials ended, strategy seconds, idle share."""
+
+    truths: list[float]
+    strategy_s: float
+    idle: float
+
+
+def run_one(name: str, obj: Objective, seed: int, budget: int, workers: int) -> Run:
+    """Run a search on ``workers`` simulated workers; a trial is told when it ends."""
     strategy = build(name, obj, seed, budget)
     noise = random.Random(f"noise:{obj.name}:{seed}")
+    durations = random.Random(f"duration:{obj.name}:{seed}")
     truths: list[float] = []
-    pending: list[Suggestion] = []
-    spent = 0.0
+    running: list[tuple[float, int, Suggestion]] = []  # (ends at, tie-break, trial)
+    now = busy = spent = 0.0
+    done, asked = False, 0
     while True:
-        started = time.perf_counter()
-        out = strategy.ask()
-        spent += time.perf_counter() - started
-        if not isinstance(out, Suggestion):
-            if not pending:  # DONE, or a barrier with nothing left to tell
-                break
-        else:
-            pending.append(out)
-        for s in pending:  # one worker: every trial ends before the next is asked
-            truth = obj.f(s.values)
-            truths.append(truth)
+        while not done and len(running) < workers:
             started = time.perf_counter()
-            strategy.tell(s.key, truth + noise.gauss(0.0, obj.noise))
+            out = strategy.ask()
             spent += time.perf_counter() - started
-        pending.clear()
-    return truths, spent
+            if not isinstance(out, Suggestion):
+                done = out.name == "DONE"
+                break  # WAIT: idle until the next trial ends
+            length = durations.uniform(0.5, 1.5)
+            busy += length
+            heapq.heappush(running, (now + length, asked, out))
+            asked += 1
+        if not running:
+            break
+        now, _, trial = heapq.heappop(running)
+        truth = obj.f(trial.values)
+        truths.append(truth)
+        started = time.perf_counter()
+        strategy.tell(trial.key, truth + noise.gauss(0.0, obj.noise))
+        spent += time.perf_counter() - started
+    return Run(truths, spent, 1 - busy / (now * workers) if now else 0.0)
 
 
 def ci95(values: list[float]) -> tuple[float, float]:
@@ -196,7 +217,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10 seeds, budgets 20 and 50")
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--budgets", default="20,50,100")
+    parser.add_argument("--workers", default="1,4", help="simulated workers, comma-separated")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--plot", type=Path, help="write the regret plot (SVG) here")
     parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--real-seeds", type=int, default=3)
     args = parser.parse_args()
@@ -206,29 +229,115 @@ def main() -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    print(f"synthetic suite: {seeds} seeds, {EXTRA} irrelevant parameters each, one worker")
-    head = f"{'objective':<10} {'budget':>6} {'strategy':<15} {'trials':>6} "
-    print(head + f"{'regret: mean ± 95% CI':>24} {'trials to grid':>14} {'ms/trial':>9}")
-    for obj in OBJECTIVES:
-        for budget in budgets:
-            runs = {n: [run_one(n, obj, seed, budget) for seed in range(seeds)] for n in names}
-            grid_best = min(runs["grid"][0][0]) if "grid" in runs else None
-            for name, results in runs.items():
-                regrets = [min(truths) - obj.optimum for truths, _ in results]
-                mean, half = ci95(regrets)
-                reach = ""
-                if grid_best is not None:
-                    hits = [_first_at_most(truths, grid_best) for truths, _ in results]
-                    found = [h for h in hits if h is not None]
-                    reach = f"{statistics.median(found):.0f}" if found else "never"
-                    if found and len(found) < len(hits):
-                        reach += f" ({len(found)}/{len(hits)})"
-                per_trial = 1e3 * sum(s for _, s in results) / sum(len(t) for t, _ in results)
-                trials = statistics.fmean(len(t) for t, _ in results)
-                row = f"{obj.name:<10} {budget:>6} {name:<15} {trials:>6.0f} "
-                print(row + f"{mean:>12.4f} ± {half:<9.4f} {reach:>14} {per_trial:>9.2f}")
+    table: dict[tuple[int, str, int, str], tuple[float, float]] = {}
+    for workers in [int(w) for w in args.workers.split(",")]:
+        print(f"synthetic suite: {seeds} seeds, {EXTRA} irrelevant parameters each, "
+              f"{workers} worker{'s' if workers > 1 else ''}")  # fmt: skip
+        head = f"{'objective':<10} {'budget':>6} {'strategy':<24} {'trials':>6} "
+        print(head + f"{'regret: mean ± 95% CI':>24} {'to grid':>8} {'idle':>5} {'ms/trial':>9}")
+        for obj in OBJECTIVES:
+            for budget in budgets:
+                runs = {
+                    n: [run_one(n, obj, seed, budget, workers) for seed in range(seeds)]
+                    for n in names
+                }
+                for name, results in runs.items():
+                    mean, half = ci95([min(r.truths) - obj.optimum for r in results])
+                    table[workers, obj.name, budget, name] = (mean, half)
+                    reach = _reach(runs.get("grid"), results)
+                    per_trial = (
+                        1e3
+                        * sum(r.strategy_s for r in results)
+                        / sum(len(r.truths) for r in results)
+                    )
+                    trials = statistics.fmean(len(r.truths) for r in results)
+                    idle = statistics.fmean(r.idle for r in results)
+                    row = f"{obj.name:<10} {budget:>6} {name:<24} {trials:>6.0f} "
+                    print(row + f"{mean:>12.4f} ± {half:<9.4f} {reach:>8} {idle:>5.0%} "
+                          f"{per_trial:>9.2f}")  # fmt: skip
+        print()
+    if args.plot:
+        args.plot.write_text(regret_svg(table, budgets))
+        print(f"plot: {args.plot}")
     if args.real:
         real(1 if args.quick else args.real_seeds, names)
+
+
+def _reach(grid: list[Run] | None, results: list[Run]) -> str:
+    """Median trials to match the grid's best (seed 0's grid: grid ignores the seed)."""
+    if not grid:
+        return ""
+    target = min(grid[0].truths)
+    hits = [_first_at_most(r.truths, target) for r in results]
+    found = [h for h in hits if h is not None]
+    reach = f"{statistics.median(found):.0f}" if found else "never"
+    return reach + (f" ({len(found)}/{len(hits)})" if found and len(found) < len(hits) else "")
+
+
+PLOT_COLOURS = {
+    "coarse_to_fine": "#d62728",
+    "coarse_to_fine_wait_all": "#ff9896",
+    "random": "#1f77b4",
+    "optuna_tpe": "#2ca02c",
+    "grid": "#7f7f7f",
+    "random_uniform": "#9467bd",
+}
+
+
+def regret_svg(
+    table: dict[tuple[int, str, int, str], tuple[float, float]], budgets: list[int]
+) -> str:
+    """Mean regret against budget, log scale, a panel per objective and worker count, with
+    the 95 % intervals as whiskers: a self-contained SVG for bench/README.md."""
+    workers = sorted({k[0] for k in table})
+    objectives = list(dict.fromkeys(k[1] for k in table))
+    names = list(dict.fromkeys(k[3] for k in table))
+    w, h, left, top = 260, 200, 60, 30
+    width, height = left + w * len(objectives) + 20, top + (h + 40) * len(workers) + 20 * len(names)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           'font-family="sans-serif" font-size="11">',
+           f'<rect width="{width}" height="{height}" fill="white"/>']  # fmt: skip
+    for row, nw in enumerate(workers):
+        for col, obj in enumerate(objectives):
+            x0, y0 = left + col * w, top + row * (h + 40)
+            cells = {k: v for k, v in table.items() if k[0] == nw and k[1] == obj}
+            lows = [max(m - c, m / 10) if c == c else m for m, c in cells.values()]
+            lo = math.log10(max(1e-6, min(lows)))
+            hi = math.log10(max(m + (c if c == c else 0) for m, c in cells.values()))
+            hi = hi if hi > lo else lo + 1
+
+            def px(b: int, x0: int = x0) -> float:
+                return x0 + 20 + (w - 50) * budgets.index(b) / max(1, len(budgets) - 1)
+
+            def py(v: float, y0: int = y0, lo: float = lo, hi: float = hi) -> float:
+                return y0 + h - 20 - (h - 40) * (math.log10(max(v, 10**lo)) - lo) / (hi - lo)
+
+            out.append(f'<rect x="{x0}" y="{y0}" width="{w - 10}" height="{h}" fill="none" '
+                       'stroke="#ccc"/>')  # fmt: skip
+            out.append(f'<text x="{x0 + 5}" y="{y0 + 14}">{obj}, {nw} worker(s)</text>')
+            for b in budgets:
+                out.append(f'<text x="{px(b) - 8}" y="{y0 + h + 12}">{b}</text>')
+            for v in (10**lo, 10**hi):
+                out.append(f'<text x="{x0 - 55}" y="{py(v) + 4}">{v:.2g}</text>')
+            for name in names:
+                pts = [(b, cells[nw, obj, b, name]) for b in budgets if (nw, obj, b, name) in cells]
+                colour = PLOT_COLOURS.get(name, "black")
+                line = " ".join(f"{px(b):.1f},{py(m):.1f}" for b, (m, _) in pts)
+                out.append(f'<polyline points="{line}" fill="none" stroke="{colour}" '
+                           'stroke-width="2"/>')  # fmt: skip
+                for b, (m, c) in pts:
+                    if c == c:  # NaN with one seed
+                        out.append(f'<line x1="{px(b):.1f}" x2="{px(b):.1f}" y1="{py(m - c):.1f}" '
+                                   f'y2="{py(m + c):.1f}" stroke="{colour}"/>')  # fmt: skip
+    legend_y = top + (h + 40) * len(workers)
+    for i, name in enumerate(names):
+        colour = PLOT_COLOURS.get(name, "black")
+        out.append(f'<rect x="{left}" y="{legend_y + 20 * i}" width="14" height="4" '
+                   f'fill="{colour}"/><text x="{left + 20}" y="{legend_y + 20 * i + 6}">'
+                   f"{name}</text>")  # fmt: skip
+    out.append('<text x="5" y="15">mean simple regret (log scale) against trials, 95 % CI</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
 
 REAL_SPACE = {
@@ -246,14 +355,7 @@ REAL_UNIFORM = {
     "weight_decay": _linear(1e-6, 1e-2),
 }
 REAL_SEARCH = {
-    "coarse_to_fine": {
-        "strategy": "coarse_to_fine",
-        "stages": [
-            {"trials": 15},
-            {"trials": 6, "keep_top": 0.25, "pad": 0.1},
-            {"trials": 6, "keep_top": 0.25, "pad": 0.05},
-        ],
-    },
+    "coarse_to_fine": {"strategy": "coarse_to_fine", "trials": 27},  # 8 + 10 + 9
     "random": {"strategy": "random", "trials": 27},
     "optuna_tpe": {"strategy": "optuna_tpe", "trials": 27},
     "grid": {"strategy": "grid", "grid_points": 3},
@@ -261,8 +363,9 @@ REAL_SEARCH = {
 }
 
 
-def real_search(name: str, seed: int, scratch: Path) -> tuple[list[float], float]:
-    """One `searcher run` of the SGD MLP search: the trials' scores in key order, and wall s."""
+def real_search(name: str, seed: int, scratch: Path) -> tuple[list[float], float, float]:
+    """One `searcher run` of the SGD MLP search: the trials' scores in key order, wall s, and
+    the share of worker time idle between the first trial's start and the last one's end."""
     from mlflow import MlflowClient
 
     from searcher.tracking.queries import find_search, trial_runs
@@ -295,32 +398,49 @@ def real_search(name: str, seed: int, scratch: Path) -> tuple[list[float], float
     runs = trial_runs(client, find_search(client, spec["name"]))
     runs.sort(key=lambda r: r.data.tags.get("searcher.trial_key", ""))
     scores = [r.data.metrics.get("best_val_accuracy", 0.0) for r in runs]
-    return scores, wall
+    spans = [(r.info.start_time, r.info.end_time) for r in runs if r.info.end_time]
+    return scores, wall, idle_share(spans)
+
+
+def idle_share(spans: list[tuple[int, int]]) -> float:
+    """1 - busy / (slots x span), slots being the most trials that ever ran at once."""
+    if not spans:
+        return 0.0
+    events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    slots = running = 0
+    for _, step in events:
+        running += step
+        slots = max(slots, running)
+    span = max(b for _, b in spans) - min(a for a, _ in spans)
+    return 1 - sum(b - a for a, b in spans) / (slots * span) if span else 0.0
 
 
 def real(seeds: int, names: list[str]) -> None:
     print(f"\nreal training: SGD MLP, 27 trials, 2 epochs on 4,000 images, {seeds} seeds")
     head = f"{'strategy':<15} {'best: mean ± 95% CI':>21} {'top 3':>7} "
-    print(head + f"{'trials to grid':>14} {'wall s':>7}")
+    print(head + f"{'trials to grid':>14} {'idle':>5} {'wall s':>7}")
+    names = [n for n in names if n in REAL_SEARCH]
     with tempfile.TemporaryDirectory(prefix="searcher-quality-") as tmp:
         runs = {n: [real_search(n, seed, Path(tmp)) for seed in range(seeds)] for n in names}
     # Training noise differs by seed, so each seed's search is held to that seed's grid.
-    grid_best = [max(scores) for scores, _ in runs["grid"]] if "grid" in runs else None
+    grid_best = [max(scores) for scores, _, _ in runs["grid"]] if "grid" in runs else None
     for name, results in runs.items():
-        mean, half = ci95([max(scores) for scores, _ in results])
-        top3 = statistics.fmean(statistics.fmean(sorted(s)[-3:]) for s, _ in results)
+        mean, half = ci95([max(scores) for scores, _, _ in results])
+        top3 = statistics.fmean(statistics.fmean(sorted(s)[-3:]) for s, _, _ in results)
         reach = ""
         if grid_best is not None:
             hits = [
                 _first_at_most([-x for x in s], -best)
-                for (s, _), best in zip(results, grid_best, strict=True)
+                for (s, _, _), best in zip(results, grid_best, strict=True)
             ]
             found = [h for h in hits if h is not None]
             reach = f"{statistics.median(found):.0f}" if found else "never"
             if found and len(found) < len(hits):
                 reach += f" ({len(found)}/{len(hits)})"
-        wall = statistics.median(w for _, w in results)
-        print(f"{name:<15} {mean:>11.4f} ± {half:<7.4f} {top3:>7.4f} {reach:>14} {wall:>7.1f}")
+        wall = statistics.median(w for _, w, _ in results)
+        idle = statistics.fmean(i for _, _, i in results)
+        print(f"{name:<15} {mean:>11.4f} ± {half:<7.4f} {top3:>7.4f} {reach:>14} {idle:>5.0%} "
+              f"{wall:>7.1f}")  # fmt: skip
 
 
 def _first_at_most(truths: list[float], target: float) -> int | None:

@@ -39,13 +39,15 @@ DONE = Signal.DONE
 @dataclass(frozen=True)
 class StageRecord:
     """One coarse-to-fine stage: where it sampled, as a JSON-able box and readable ranges,
-    and the keys of the trials whose results shaped it (none for the first stage)."""
+    the keys of the trials whose results shaped it, and the model that picked its points
+    (neither for the first stage)."""
 
     stage: int
     trials: int
     box: dict[str, Any]
     ranges: dict[str, str]
     based_on: tuple[str, ...] = ()
+    model: str = ""
 
 
 def trial_key(stage: int, index: int) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from search_spaces.box import Box
+from search_spaces.latin import latin_point
 from search_spaces.results import TrialResult, better, ranked
 from search_spaces.space import SearchSpace
 from search_spaces.strategies.base import (
@@ -25,11 +26,13 @@ from search_spaces.strategies.base import (
     trial_key,
     trial_rng,
 )
+from search_spaces.surrogate import Model, fit_model
 from search_spaces.zoom import Region, next_side, zoom_region
 
-COARSE_FRACTION = 0.3  # of a budget, for the uniform first stage
+COARSE_FRACTION = 0.3  # of a budget, for the coarse first stage
 ZOOM_STAGE_TRIALS = 10  # about this many trials per zoom stage
 READY_FRACTION = 0.75  # of a stage's trials (its first, by index) that fix the next stage
+CANDIDATES = 4  # points a zoom trial draws; the stage's model picks one
 
 
 class StageSpec(BaseModel):
@@ -89,6 +92,7 @@ class CoarseToFine(Strategy):
         self._stage = 1
         self._asked = 0
         self._region: Region | None = None
+        self._model: Model | None = None
         self._side: float | None = None
         self._best_score: float | None = None
         self._box = Box.full(space)
@@ -96,9 +100,9 @@ class CoarseToFine(Strategy):
 
     def _record(self, based_on: tuple[str, ...]) -> StageRecord:
         trials = self.stages[self._stage - 1].trials
-        return StageRecord(
-            self._stage, trials, self._box.to_dict(), self._box.to_values(self.space), based_on
-        )
+        model = self._model.name if self._model is not None else ""
+        box, ranges = self._box.to_dict(), self._box.to_values(self.space)
+        return StageRecord(self._stage, trials, box, ranges, based_on, model)
 
     @property
     def stage(self) -> int:
@@ -110,18 +114,23 @@ class CoarseToFine(Strategy):
         return self._box
 
     @property
+    def region(self) -> Region | None:
+        """Where the current zoom stage samples; None in stage 1 or after all trials failed."""
+        return self._region
+
+    @property
+    def model(self) -> Model | None:
+        """What picks among the current zoom stage's candidate points."""
+        return self._model
+
+    @property
     def boxes(self) -> list[StageRecord]:
         return list(self._records)
 
     def _next(self) -> Suggestion | Signal:
         if self._asked < self.stages[self._stage - 1].trials:
             index, self._asked = self._asked, self._asked + 1
-            rng = trial_rng(self.seed, self._stage, index)
-            if self._region is None:
-                unit = self._box.sample(rng, self.space)
-            else:  # odd trials take the wide ranges, even ones the narrow
-                unit = self._region.sample(rng, self.space, wide=index % 2 == 1)
-            return self._suggest(self._stage, index, unit)
+            return self._suggest(self._stage, index, self._sample(index))
         if self._stage == len(self.stages):
             return DONE
         used = self._zoom_keys()
@@ -129,6 +138,28 @@ class CoarseToFine(Strategy):
             return WAIT
         self._advance([self._told[key] for key in used])
         return self._next()
+
+    def _sample(self, index: int) -> dict[str, float]:
+        """Trial ``index`` of the current stage; its coordinates depend on nothing else."""
+        rng = trial_rng(self.seed, self._stage, index)
+        if self._stage == 1:
+            trials = self.stages[0].trials
+            return latin_point(self.space, self.seed, 1, trials, index, rng)
+        if self._region is None or self._model is None:  # every earlier trial failed
+            return self._box.sample(rng, self.space)
+        # Odd trials take the wide ranges, even ones the narrow.
+        wide = index % 2 == 1
+        candidates = [self._region.sample(rng, self.space, wide) for _ in range(CANDIDATES)]
+        return min(candidates, key=self._model.predict)
+
+    def _fit(self, finished: list[TrialResult], region: Region) -> Model:
+        """The model that picks among a zoom trial's candidates; lower predictions win."""
+        sign = 1.0 if self.mode == "min" else -1.0
+        scores = [sign * r.score for r in finished]  # type: ignore[operator]
+        points = [r.unit for r in finished]
+        half = {n: max(max(region.narrow[n], region.wide[n]) / 2, 1e-3) for n in region.centre}
+        bandwidths = {n: max(region.narrow[n] / 2, 1e-3) for n in region.centre}
+        return fit_model(points, scores, region.centre, half, bandwidths)
 
     def _zoom_keys(self) -> list[str]:
         """The trials the next stage is shaped by: all earlier stages' and the first
@@ -150,7 +181,7 @@ class CoarseToFine(Strategy):
                 f"every trial up to stage {self._stage} failed; "
                 f"stage {self._stage + 1} samples the full range"
             )
-            self._region, self._box = None, Box.full(self.space)
+            self._region, self._model, self._box = None, None, Box.full(self.space)
         else:
             best = finished[0].score
             assert best is not None  # ranked() keeps finished trials only
@@ -158,6 +189,7 @@ class CoarseToFine(Strategy):
             self._side = next_side(self._side, improved)
             self._best_score = best
             self._region = zoom_region(self.space, finished, self._side, spec.keep_top, spec.pad)
+            self._model = self._fit(finished, self._region)
             self._box = self._region.box()
         self._stage += 1
         self._asked = 0

@@ -27,6 +27,8 @@ from search_spaces.strategies import (
     make_strategy,
     stages_for,
 )
+from search_spaces.strategies.base import trial_rng
+from search_spaces.strategies.coarse_to_fine import CANDIDATES
 from search_spaces.strategies.optuna_tpe import OptunaTPE
 from search_spaces.zoom import INITIAL_SIDE, zoom_region
 
@@ -140,6 +142,21 @@ def test_coarse_to_fine_protocol() -> None:
         f"2-{i:03d}" for i in range(6)
     )
     assert c2f.boxes[0].ranges["lr"] == "[0.0001, 0.1]" and c2f.boxes[0].based_on == ()
+
+
+def test_a_zoom_trial_runs_the_candidate_its_stage_model_likes_best() -> None:
+    c2f = CoarseToFine(SPACE, "max", seed=8, stages=[StageSpec(trials=12)] * 2)
+    for s in ask_stage(c2f):
+        c2f.tell(s.key, score(s) or 0.0)
+    stage2 = ask_stage(c2f)
+    region, model = c2f.region, c2f.model
+    assert region is not None and model is not None
+    assert c2f.boxes[1].model == model.name in ("quadratic", "kernel")
+    for index, s in enumerate(stage2):
+        rng = trial_rng(8, 2, index)
+        drawn = [region.sample(rng, SPACE, index % 2 == 1) for _ in range(CANDIDATES)]
+        assert s.unit == min(drawn, key=model.predict)
+        assert len({tuple(d.values()) for d in drawn}) == CANDIDATES
 
 
 def test_the_next_stage_needs_every_earlier_stage_finished() -> None:

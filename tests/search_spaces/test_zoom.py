@@ -10,7 +10,7 @@ from scipy import stats
 
 from search_spaces.results import TrialResult, ranked
 from search_spaces.space import SearchSpace
-from search_spaces.zoom import INITIAL_SIDE, MIN_SIDE, Region, next_side, zoom_region
+from search_spaces.zoom import INITIAL_SIDE, MIN_SIDE, SHRINK, Region, next_side, zoom_region
 
 SPACE = SearchSpace.from_mapping(
     {"x": {"scale": "linear", "low": 0, "high": 1}, "y": {"scale": "linear", "low": 0, "high": 1},
@@ -77,11 +77,11 @@ def test_no_finished_trial_is_an_error() -> None:
         zoom_region(SPACE, [], side=0.4, keep_top=0.3, pad=0.0)
 
 
-def test_the_side_halves_only_after_a_zoom_that_did_not_improve() -> None:
+def test_the_side_shrinks_only_after_a_zoom_that_did_not_improve() -> None:
     assert next_side(None, improved=True) == INITIAL_SIDE
     assert next_side(0.4, improved=True) == 0.4
-    assert next_side(0.4, improved=False) == 0.2
-    assert next_side(MIN_SIDE * 1.5, improved=False) == MIN_SIDE
+    assert next_side(0.4, improved=False) == pytest.approx(0.4 * SHRINK) and SHRINK < 1
+    assert next_side(MIN_SIDE * 1.2, improved=False) == MIN_SIDE
 
 
 def test_samples_are_truncated_normals_inside_the_region() -> None:
