@@ -1,7 +1,7 @@
 """Search quality: coarse_to_fine against random, grid, optuna_tpe and random on uniform scales.
 
     python bench/quality.py --quick           # 10 seeds, budgets 20 and 50: a few minutes
-    python bench/quality.py                   # 30 seeds, budgets 20, 50 and 100
+    python bench/quality.py                   # 60 seeds, budgets 20, 50 and 100
     python bench/quality.py --plot bench/quality.svg   # also draw the regret plot
 
 Synthetic objectives with a known optimum, straight on the strategies (no training, no Ray):
@@ -215,7 +215,7 @@ def ci95(values: list[float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 seeds, budgets 20 and 50")
-    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--seeds", type=int, default=60)
     parser.add_argument("--budgets", default="20,50,100")
     parser.add_argument("--workers", default="1,4", help="simulated workers, comma-separated")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))

@@ -104,9 +104,11 @@ def validate(spec_path: str, overrides: tuple[str, ...]) -> None:
     strategy = spec.build_strategy()
     tuned = ", ".join(f"{n} {spec.space.params[n].describe()}" for n in spec.space.tuned_names)
     on = f" on {spec.data.dataset}" if spec.builtin else ""
+    stages = getattr(strategy, "stages", None)
+    split = f" (stages {' + '.join(str(s.trials) for s in stages)})" if stages else ""
     click.echo(
-        f"{spec_path}: ok — {spec.model.search.strategy}, {strategy.planned_trials} trials of "
-        f"{spec.workload.name}{on}; tuning {tuned or 'nothing'}"
+        f"{spec_path}: ok — {spec.model.search.strategy}, {strategy.planned_trials} trials{split} "
+        f"of {spec.workload.name}{on}; tuning {tuned or 'nothing'}"
     )
 
 

@@ -118,6 +118,10 @@ def test_validate_ok_reports_plan(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "random, 2 trials of mnist_mlp on mnist" in result.output
     assert "lr log [0.0001, 0.03]" in result.output
+    staged = base_spec("ok", tmp_path, search={"strategy": "coarse_to_fine", "trials": 48})
+    path = write_spec(tmp_path / "staged.yaml", staged)
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert "coarse_to_fine, 48 trials (stages 14 + 12 + 11 + 11) of" in result.output
 
 
 def test_overrides_parse_values_as_yaml_and_are_validated(tmp_path: Path) -> None:
