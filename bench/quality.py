@@ -171,8 +171,12 @@ class Run:
 
 
 def run_one(name: str, obj: Objective, seed: int, budget: int, workers: int) -> Run:
+    """Run strategy ``name`` on ``workers`` simulated workers."""
+    return simulate(build(name, obj, seed, budget), obj, seed, workers)
+
+
+def simulate(strategy: Strategy, obj: Objective, seed: int, workers: int) -> Run:
     """Run a search on ``workers`` simulated workers; a trial is told when it ends."""
-    strategy = build(name, obj, seed, budget)
     noise = random.Random(f"noise:{obj.name}:{seed}")
     durations = random.Random(f"duration:{obj.name}:{seed}")
     truths: list[float] = []
@@ -220,6 +224,9 @@ def main() -> None:
     parser.add_argument("--workers", default="1,4", help="simulated workers, comma-separated")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--plot", type=Path, help="write the regret plot (SVG) here")
+    parser.add_argument(
+        "--ablation", action="store_true", help="only coarse_to_fine with one part switched off"
+    )
     parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--real-seeds", type=int, default=3)
     args = parser.parse_args()
@@ -229,6 +236,9 @@ def main() -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.ablation:
+        ablation(seeds, budgets, [int(w) for w in args.workers.split(",")])
+        return
     table: dict[tuple[int, str, int, str], tuple[float, float]] = {}
     for workers in [int(w) for w in args.workers.split(",")]:
         print(f"synthetic suite: {seeds} seeds, {EXTRA} irrelevant parameters each, "
@@ -261,6 +271,56 @@ def main() -> None:
         print(f"plot: {args.plot}")
     if args.real:
         real(1 if args.quick else args.real_seeds, names)
+
+
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "coarse_to_fine": {},
+    "no model (1 candidate)": {"CANDIDATES": 1},
+    "8 candidates": {"CANDIDATES": 8},
+    "uniform coarse stage": {"latin_point": "uniform"},
+    "side halves": {"SHRINK": 0.5},
+    "wait for all trials": {"READY_FRACTION": 1.0},
+}
+
+
+def ablation(seeds: int, budgets: list[int], workers: list[int]) -> None:
+    """coarse_to_fine with one part switched off at a time, on the same seeds."""
+    from search_spaces import zoom
+    from search_spaces.strategies import coarse_to_fine
+
+    def uniform(space: SearchSpace, seed: int, stage: int, trials: int, index: int,
+                rng: random.Random) -> dict[str, float]:  # fmt: skip
+        return space.sample_unit(rng)
+
+    saved = {n: getattr(coarse_to_fine, n) for n in ("CANDIDATES", "READY_FRACTION", "latin_point")}
+    saved_shrink = zoom.SHRINK
+    for nw in workers:
+        print(f"ablation: {seeds} seeds, {nw} worker{'s' if nw > 1 else ''}, mean regret ± 95% CI")
+        print(f"{'variant':<24} " + " ".join(f"{o.name[:9]:>9} {b:<14}" for o in OBJECTIVES
+                                              for b in budgets))  # fmt: skip
+        for variant, changes in ABLATIONS.items():
+            for name, value in changes.items():
+                if name == "SHRINK":
+                    zoom.SHRINK = value
+                else:
+                    setattr(coarse_to_fine, name, uniform if value == "uniform" else value)
+            # READY_FRACTION is a default argument: pass it explicitly.
+            ready = coarse_to_fine.READY_FRACTION
+            cells = []
+            for obj in OBJECTIVES:
+                for budget in budgets:
+                    regrets = []
+                    for seed in range(seeds):
+                        space = SearchSpace.from_mapping(obj.natural)
+                        strategy = CoarseToFine(space, "min", seed, stages_for(budget), ready)
+                        regrets.append(min(simulate(strategy, obj, seed, nw).truths) - obj.optimum)
+                    mean, half = ci95(regrets)
+                    cells.append(f"{mean:>9.4g} ± {half:<10.2g}")
+            print(f"{variant:<24} " + " ".join(cells))
+            for name, value in saved.items():
+                setattr(coarse_to_fine, name, value)
+            zoom.SHRINK = saved_shrink
+        print()
 
 
 def _reach(grid: list[Run] | None, results: list[Run]) -> str:
@@ -355,7 +415,7 @@ REAL_UNIFORM = {
     "weight_decay": _linear(1e-6, 1e-2),
 }
 REAL_SEARCH = {
-    "coarse_to_fine": {"strategy": "coarse_to_fine", "trials": 27},  # 8 + 10 + 9
+    "coarse_to_fine": {"strategy": "coarse_to_fine", "trials": 27},  # 10 + 9 + 8
     "random": {"strategy": "random", "trials": 27},
     "optuna_tpe": {"strategy": "optuna_tpe", "trials": 27},
     "grid": {"strategy": "grid", "grid_points": 3},

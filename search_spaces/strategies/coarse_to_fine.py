@@ -30,6 +30,7 @@ from search_spaces.surrogate import Model, fit_model
 from search_spaces.zoom import Region, next_side, zoom_region
 
 COARSE_FRACTION = 0.3  # of a budget, for the coarse first stage
+MIN_COARSE = 10  # trials in the coarse stage, however small the budget
 ZOOM_STAGE_TRIALS = 10  # about this many trials per zoom stage
 READY_FRACTION = 0.75  # of a stage's trials (its first, by index) that fix the next stage
 CANDIDATES = 4  # points a zoom trial draws; the stage's model picks one
@@ -49,14 +50,15 @@ class StageSpec(BaseModel):
 
 
 def stages_for(trials: int) -> list[StageSpec]:
-    """The stage plan for a budget: 30 % uniform, the rest in zoom stages of about 10.
+    """The stage plan for a budget: 30 % coarse (at least 10 trials), the rest in zoom
+    stages of about 10.
 
-    bench/quality.py measured the alternatives (a coarse fifth, a coarse half; zoom stages
-    of 5): see bench/README.md.
+    bench/quality.py measured the alternatives (a coarse fifth, a quarter, a half; at least
+    2, 8 or 12 coarse trials; zoom stages of 5, 7 and 14): see bench/README.md.
     """
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
-    first = min(trials, max(2, round(COARSE_FRACTION * trials)))
+    first = min(trials, max(MIN_COARSE, round(COARSE_FRACTION * trials)))
     rest = trials - first
     count = max(1, round(rest / ZOOM_STAGE_TRIALS)) if rest else 0
     sizes = [rest // count + (1 if i < rest % count else 0) for i in range(count)]

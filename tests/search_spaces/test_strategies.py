@@ -193,7 +193,7 @@ def test_failed_trials_never_shape_a_stage() -> None:
 
 @pytest.mark.parametrize(
     ("trials", "sizes"),
-    [(1, [1]), (2, [2]), (3, [2, 1]), (27, [8, 10, 9]), (32, [10, 11, 11]),
+    [(1, [1]), (10, [10]), (12, [10, 2]), (27, [10, 9, 8]), (32, [10, 11, 11]),
      (48, [14, 12, 11, 11]), (100, [30, 10, 10, 10, 10, 10, 10, 10])],
 )  # fmt: skip
 def test_stages_for_a_budget(trials: int, sizes: list[int]) -> None:
