@@ -278,7 +278,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no model (1 candidate)": {"CANDIDATES": 1},
     "8 candidates": {"CANDIDATES": 8},
     "uniform coarse stage": {"latin_point": "uniform"},
-    "side halves": {"SHRINK": 0.5},
+    "side shrinks by 0.5": {"SHRINK": 0.5},
+    "side shrinks by 0.7": {"SHRINK": 0.7},
     "wait for all trials": {"READY_FRACTION": 1.0},
 }
 

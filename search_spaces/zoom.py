@@ -7,7 +7,7 @@ coordinates. Three rules, each measured in bench/quality.py (see bench/README.md
   trials agree with it (lie within half the side of it) their mean is used. With noisy
   scores the best trial is partly luck; averaging where the top trials agree removes some
   of that luck without mixing separate optima.
-- The side starts at 0.4 and shrinks by 0.7 after every zoom that did not improve on the
+- The side starts at 0.4 and shrinks by 0.6 after every zoom that did not improve on the
   best score, down to 0.01: a trust region that shrinks when it stops paying.
 - A parameter's range is never narrower than the spread of the top trials in it. Half the
   trials use twice the median distance of the top trials from the centre ("narrow"), half
@@ -32,7 +32,7 @@ from search_spaces.results import TrialResult
 from search_spaces.space import SearchSpace
 
 INITIAL_SIDE = 0.4
-SHRINK = 0.7
+SHRINK = 0.6
 MIN_SIDE = 0.01
 AGREEING_TOP = 3  # top trials whose agreeing coordinates are averaged into the centre
 MIN_TOP = 3  # the fewest trials whose spread sizes a range

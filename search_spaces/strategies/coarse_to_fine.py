@@ -1,8 +1,8 @@
-"""Coarse to fine: a uniform coarse stage, then stages that zoom in around the best trials.
+"""Coarse to fine: a Latin hypercube coarse stage, then stages that zoom in on the best trials.
 
-How a zoom stage samples is `search_spaces.zoom`; this module runs the stages: it sizes
-them from a trial budget, decides when the next stage may start, and records each stage's
-box and the trials that shaped it.
+How a zoom stage samples is `search_spaces.zoom` and `search_spaces.surrogate`; this
+module runs the stages: it sizes them from a trial budget, decides when the next stage
+may start, and records each stage's box and the trials that shaped it.
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ def stages_for(trials: int) -> list[StageSpec]:
 
 
 class CoarseToFine(Strategy):
-    """Stage 1 samples the full box; each later stage zooms in on the results before it.
+    """Stage 1 is a Latin hypercube over the whole space; each later stage zooms in on the
+    results before it (search_spaces.zoom), each of its trials the best of a few candidates
+    by the stage's model (search_spaces.surrogate).
 
     A stage's coordinates depend only on the seed and on the results of a fixed set of
     earlier trials: every trial of the stages before the previous one, and the first
