@@ -18,6 +18,13 @@ def choice_scale(space: SearchSpace, name: str) -> Choice:
     return scale
 
 
+def choice_point(
+    space: SearchSpace, name: str, allowed: tuple[int, ...], rng: random.Random
+) -> float:
+    """A choice parameter's coordinate: the centre of a uniformly drawn allowed category."""
+    return choice_scale(space, name).cell_centre(rng.choice(allowed))
+
+
 @dataclass(frozen=True)
 class Box:
     """Per tuned parameter an interval [lo, hi] of [0, 1], or for choices the allowed indices."""
@@ -42,8 +49,7 @@ class Box:
         unit: dict[str, float] = {}
         for name in space.tuned_names:
             if name in self.categories:
-                index = rng.choice(self.categories[name])
-                unit[name] = choice_scale(space, name).cell_centre(index)
+                unit[name] = choice_point(space, name, self.categories[name], rng)
             else:
                 lo, hi = self.intervals[name]
                 unit[name] = lo + rng.random() * (hi - lo)

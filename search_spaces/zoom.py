@@ -27,7 +27,7 @@ import random
 import statistics
 from dataclasses import dataclass
 
-from search_spaces.box import Box, choice_scale
+from search_spaces.box import Box, choice_point, choice_scale
 from search_spaces.results import TrialResult
 from search_spaces.space import SearchSpace
 
@@ -68,8 +68,7 @@ class Region:
         unit: dict[str, float] = {}
         for name in space.tuned_names:
             if name in self.categories:
-                index = rng.choice(self.categories[name])
-                unit[name] = choice_scale(space, name).cell_centre(index)
+                unit[name] = choice_point(space, name, self.categories[name], rng)
             else:
                 unit[name] = _truncated_normal(rng, self.centre[name], widths[name])
         return unit
