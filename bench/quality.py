@@ -263,7 +263,7 @@ def main() -> None:
                     trials = statistics.fmean(len(r.truths) for r in results)
                     idle = statistics.fmean(r.idle for r in results)
                     row = f"{obj.name:<10} {budget:>6} {name:<24} {trials:>6.0f} "
-                    print(row + f"{mean:>12.4f} ± {half:<9.4f} {reach:>8} {idle:>5.0%} "
+                    print(row + f"{mean:>12.3g} ± {half:<9.2g} {reach:>8} {idle:>5.0%} "
                           f"{per_trial:>9.2f}")  # fmt: skip
         print()
     if args.plot:
@@ -353,14 +353,15 @@ def regret_svg(
     workers = sorted({k[0] for k in table})
     objectives = list(dict.fromkeys(k[1] for k in table))
     names = list(dict.fromkeys(k[3] for k in table))
-    w, h, left, top = 260, 200, 60, 30
-    width, height = left + w * len(objectives) + 20, top + (h + 40) * len(workers) + 20 * len(names)
+    w, h, left, top, gap = 260, 200, 60, 30, 50
+    width = left + (w + gap) * len(objectives)
+    height = top + (h + 40) * len(workers) + 20 * len(names)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            'font-family="sans-serif" font-size="11">',
            f'<rect width="{width}" height="{height}" fill="white"/>']  # fmt: skip
     for row, nw in enumerate(workers):
         for col, obj in enumerate(objectives):
-            x0, y0 = left + col * w, top + row * (h + 40)
+            x0, y0 = left + col * (w + gap), top + row * (h + 40)
             cells = {k: v for k, v in table.items() if k[0] == nw and k[1] == obj}
             lows = [max(m - c, m / 10) if c == c else m for m, c in cells.values()]
             lo = math.log10(max(1e-6, min(lows)))
@@ -379,13 +380,14 @@ def regret_svg(
             for b in budgets:
                 out.append(f'<text x="{px(b) - 8}" y="{y0 + h + 12}">{b}</text>')
             for v in (10**lo, 10**hi):
-                out.append(f'<text x="{x0 - 55}" y="{py(v) + 4}">{v:.2g}</text>')
+                out.append(f'<text x="{x0 - 4}" y="{py(v) + 4}" text-anchor="end">{v:.2g}</text>')
             for name in names:
                 pts = [(b, cells[nw, obj, b, name]) for b in budgets if (nw, obj, b, name) in cells]
                 colour = PLOT_COLOURS.get(name, "black")
                 line = " ".join(f"{px(b):.1f},{py(m):.1f}" for b, (m, _) in pts)
+                dash = ' stroke-dasharray="6 4"' if name == "random_uniform" else ""
                 out.append(f'<polyline points="{line}" fill="none" stroke="{colour}" '
-                           'stroke-width="2"/>')  # fmt: skip
+                           f'stroke-width="2"{dash}/>')  # fmt: skip
                 for b, (m, c) in pts:
                     if c == c:  # NaN with one seed
                         out.append(f'<line x1="{px(b):.1f}" x2="{px(b):.1f}" y1="{py(m - c):.1f}" '
@@ -395,7 +397,7 @@ def regret_svg(
         colour = PLOT_COLOURS.get(name, "black")
         out.append(f'<rect x="{left}" y="{legend_y + 20 * i}" width="14" height="4" '
                    f'fill="{colour}"/><text x="{left + 20}" y="{legend_y + 20 * i + 6}">'
-                   f"{name}</text>")  # fmt: skip
+                   f"{name}{' (dashed)' if name == 'random_uniform' else ''}</text>")  # fmt: skip
     out.append('<text x="5" y="15">mean simple regret (log scale) against trials, 95 % CI</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
