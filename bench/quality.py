@@ -1,6 +1,6 @@
 """Search quality: coarse_to_fine against random, grid, optuna_tpe and random on uniform scales.
 
-    python bench/quality.py --quick           # 10 seeds, budgets 20 and 50: a few minutes
+    python bench/quality.py --quick           # 10 seeds, budgets 20 and 50: about a minute
     python bench/quality.py                   # 60 seeds, budgets 20, 50 and 100
     python bench/quality.py --plot bench/quality.svg   # also draw the regret plot
 
@@ -479,7 +479,8 @@ def idle_share(spans: list[tuple[int, int]]) -> float:
 
 
 def real(seeds: int, names: list[str]) -> None:
-    print(f"\nreal training: SGD MLP, 27 trials, 2 epochs on 4,000 images, {seeds} seeds")
+    plural = "s" if seeds > 1 else ""
+    print(f"\nreal training: SGD MLP, 27 trials, 2 epochs on 4,000 images, {seeds} seed{plural}")
     head = f"{'strategy':<15} {'best: mean ± 95% CI':>21} {'top 3':>7} "
     print(head + f"{'trials to grid':>14} {'idle':>5} {'wall s':>7}")
     names = [n for n in names if n in REAL_SEARCH]
