@@ -263,7 +263,7 @@ def main() -> None:
                     trials = statistics.fmean(len(r.truths) for r in results)
                     idle = statistics.fmean(r.idle for r in results)
                     row = f"{obj.name:<10} {budget:>6} {name:<24} {trials:>6.0f} "
-                    print(row + f"{mean:>12.3g} ± {half:<9.2g} {reach:>8} {idle:>5.0%} "
+                    print(row + f"{mean:>#12.3g} ± {half:<#9.2g} {reach:>8} {idle:>5.0%} "
                           f"{per_trial:>9.2f}")  # fmt: skip
         print()
     if args.plot:
