@@ -18,6 +18,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 PRIOR_WEIGHT = 0.1  # the kernel smoother's pull towards the mean score, where no trial is near
 RIDGE = 1.0  # shrinks the quadratic's slopes and curvatures; the intercept is free
@@ -44,9 +45,12 @@ class KernelSmoother(Model):
     bandwidths: dict[str, float]
     name: str = "kernel"
 
+    @cached_property
+    def mean(self) -> float:
+        return statistics.fmean(self.scores)
+
     def predict(self, unit: Point) -> float:
-        mean = statistics.fmean(self.scores)
-        num, den = PRIOR_WEIGHT * mean, PRIOR_WEIGHT
+        num, den = PRIOR_WEIGHT * self.mean, PRIOR_WEIGHT
         for point, score in zip(self.points, self.scores, strict=True):
             d2 = sum(((unit[n] - point[n]) / h) ** 2 for n, h in self.bandwidths.items())
             weight = math.exp(-0.5 * d2)

@@ -54,11 +54,15 @@ class Region:
     wide: dict[str, float]
     categories: dict[str, tuple[int, ...]]
 
+    def half_width(self, name: str) -> float:
+        """How far from the centre a parameter's samples can lie, narrow and wide together."""
+        return max(self.narrow[name], self.wide[name]) / 2
+
     def box(self) -> Box:
         """The bounding box of everything the region can sample, as stages record it."""
         intervals = {}
         for name, c in self.centre.items():
-            half = max(self.narrow[name], self.wide[name]) / 2
+            half = self.half_width(name)
             intervals[name] = (max(0.0, c - half), min(1.0, c + half))
         return Box(intervals, dict(self.categories))
 

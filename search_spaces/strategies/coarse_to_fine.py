@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from search_spaces.box import Box
-from search_spaces.latin import latin_point
+from search_spaces.latin import latin_point, latin_slices
 from search_spaces.results import TrialResult, better, ranked
 from search_spaces.space import SearchSpace
 from search_spaces.strategies.base import (
@@ -100,6 +100,7 @@ class CoarseToFine(Strategy):
         self._side: float | None = None
         self._best_score: float | None = None
         self._box = Box.full(space)
+        self._latin = latin_slices(space, seed, 1, self.stages[0].trials)
         self._records = [self._record(())]
 
     def _record(self, based_on: tuple[str, ...]) -> StageRecord:
@@ -147,8 +148,7 @@ class CoarseToFine(Strategy):
         """Trial ``index`` of the current stage; its coordinates depend on nothing else."""
         rng = trial_rng(self.seed, self._stage, index)
         if self._stage == 1:
-            trials = self.stages[0].trials
-            return latin_point(self.space, self.seed, 1, trials, index, rng)
+            return latin_point(self.space, self._latin, index, rng)
         if self._region is None or self._model is None:  # every earlier trial failed
             return self._box.sample(rng, self.space)
         # Odd trials take the wide ranges, even ones the narrow.
@@ -161,7 +161,7 @@ class CoarseToFine(Strategy):
         sign = 1.0 if self.mode == "min" else -1.0
         scores = [sign * r.score for r in finished]  # type: ignore[operator]
         points = [r.unit for r in finished]
-        half = {n: max(max(region.narrow[n], region.wide[n]) / 2, 1e-3) for n in region.centre}
+        half = {n: max(region.half_width(n), 1e-3) for n in region.centre}
         bandwidths = {n: max(region.narrow[n] / 2, 1e-3) for n in region.centre}
         return fit_model(points, scores, region.centre, half, bandwidths)
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from search_spaces.latin import latin_point
+from search_spaces.latin import latin_point, latin_slices
 from search_spaces.space import SearchSpace
 from search_spaces.surrogate import KernelSmoother, SeparableQuadratic, fit_model
 
@@ -19,7 +19,10 @@ SPACE = SearchSpace.from_mapping(
 
 @pytest.mark.parametrize("trials", [1, 7, 20])
 def test_latin_points_put_one_trial_in_each_slice(trials: int) -> None:
-    points = [latin_point(SPACE, 5, 1, trials, i, random.Random(f"t{i}")) for i in range(trials)]
+    points = [
+        latin_point(SPACE, latin_slices(SPACE, 5, 1, trials), i, random.Random(f"t{i}"))
+        for i in range(trials)
+    ]
     for name in ("x", "y"):
         slices = sorted(math.floor(p[name] * trials) for p in points)
         assert slices == list(range(trials)), name
@@ -29,9 +32,15 @@ def test_latin_points_put_one_trial_in_each_slice(trials: int) -> None:
             sum(SPACE.params["opt"].category(p["opt"]) == c for p in points) for c in range(4)
         ]
         assert counts == [5, 5, 5, 5]
-    again = [latin_point(SPACE, 5, 1, trials, i, random.Random(f"t{i}")) for i in range(trials)]
+    again = [
+        latin_point(SPACE, latin_slices(SPACE, 5, 1, trials), i, random.Random(f"t{i}"))
+        for i in range(trials)
+    ]
     assert again == points
-    other = [latin_point(SPACE, 6, 1, trials, i, random.Random(f"t{i}")) for i in range(trials)]
+    other = [
+        latin_point(SPACE, latin_slices(SPACE, 6, 1, trials), i, random.Random(f"t{i}"))
+        for i in range(trials)
+    ]
     assert trials == 1 or other != points
 
 
