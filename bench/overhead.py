@@ -78,13 +78,13 @@ def spec_text(data: dict[str, Any], epochs: int, trials: int, concurrency: int) 
 
 def sample_configs(spec_path: Path) -> list[dict[str, Any]]:
     """The parameters the spec's strategy gives its trials, in key order."""
-    from search_spaces.strategies.base import Suggestion
+    from search_spaces.strategies.base import Trial
     from searcher.spec import load_spec
 
     strategy = load_spec(spec_path).build_strategy()
     configs = []
-    while isinstance(out := strategy.ask(), Suggestion):
-        configs.append(dict(out.values))
+    while isinstance(out := strategy.ask(), Trial):
+        configs.append(dict(out.params))
     return configs
 
 

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search_spaces.space import SearchSpace  # noqa: E402
-from search_spaces.strategies import Strategy, Suggestion, make_strategy, stages_for  # noqa: E402
+from search_spaces.strategies import Strategy, Trial, make_strategy, stages_for  # noqa: E402
 from search_spaces.strategies.coarse_to_fine import CoarseToFine  # noqa: E402
 
 EXTRA = 3  # irrelevant parameters added to every objective
@@ -180,7 +180,7 @@ def simulate(strategy: Strategy, obj: Objective, seed: int, workers: int) -> Run
     noise = random.Random(f"noise:{obj.name}:{seed}")
     durations = random.Random(f"duration:{obj.name}:{seed}")
     truths: list[float] = []
-    running: list[tuple[float, int, Suggestion]] = []  # (ends at, tie-break, trial)
+    running: list[tuple[float, int, Trial]] = []  # (ends at, tie-break, trial)
     now = busy = spent = 0.0
     done, asked = False, 0
     while True:
@@ -188,7 +188,7 @@ def simulate(strategy: Strategy, obj: Objective, seed: int, workers: int) -> Run
             started = time.perf_counter()
             out = strategy.ask()
             spent += time.perf_counter() - started
-            if not isinstance(out, Suggestion):
+            if not isinstance(out, Trial):
                 done = out.name == "DONE"
                 break  # WAIT: idle until the next trial ends
             length = durations.uniform(0.5, 1.5)
@@ -198,7 +198,7 @@ def simulate(strategy: Strategy, obj: Objective, seed: int, workers: int) -> Run
         if not running:
             break
         now, _, trial = heapq.heappop(running)
-        truth = obj.f(trial.values)
+        truth = obj.f(trial.params)
         truths.append(truth)
         started = time.perf_counter()
         strategy.tell(trial.key, truth + noise.gauss(0.0, obj.noise))

@@ -28,8 +28,8 @@ import statistics
 from dataclasses import dataclass
 
 from search_spaces.box import Box, choice_point, choice_scale
-from search_spaces.results import TrialResult
 from search_spaces.space import SearchSpace
+from search_spaces.trial import TrialResult
 
 INITIAL_SIDE = 0.4
 SHRINK = 0.6

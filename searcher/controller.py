@@ -232,7 +232,7 @@ def _finish(
         counts=dict(outcome.counts),
         best_key=best.key if best else None,
         best_score=best.score if best else None,
-        best_params=dict(best.values) if best else {},
+        best_params=dict(best.params) if best else {},
         best_run_id=outcome.run_ids.get(best.key) if best else None,
         warnings=strategy.warnings(),
         error_kinds=error_kinds([r.error for r in strategy.known_results if r.error]),

@@ -17,7 +17,7 @@ from search_spaces.strategies.base import (
     Signal,
     StageRecord,
     Strategy,
-    Suggestion,
+    Trial,
 )
 from search_spaces.strategies.coarse_to_fine import CoarseToFine, StageSpec, stages_for
 from search_spaces.strategies.grid import GridSearch
@@ -84,7 +84,7 @@ __all__ = [
     "StageSpec",
     "Strategy",
     "StrategyEntry",
-    "Suggestion",
+    "Trial",
     "make_strategy",
     "stages_for",
 ]

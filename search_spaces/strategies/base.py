@@ -11,18 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from search_spaces.box import edge_warnings
-from search_spaces.results import TrialResult, ranked
 from search_spaces.space import SearchSpace
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A trial to run: a stable key, its stage, unit coordinates and values."""
-
-    key: str
-    stage: int
-    unit: dict[str, float]
-    values: dict[str, Any]
+from search_spaces.trial import Trial, TrialResult, ranked
 
 
 class Signal(enum.Enum):
@@ -70,23 +60,23 @@ class Strategy(ABC):
         self.space = space
         self.mode = mode
         self.seed = seed
-        self._pending: dict[str, Suggestion] = {}
+        self._pending: dict[str, Trial] = {}
         self._told: dict[str, TrialResult] = {}
         self._replay: dict[str, TrialResult] = {}
         self._warnings: list[str] = []
 
     @abstractmethod
-    def _next(self) -> Suggestion | Signal:
+    def _next(self) -> Trial | Signal:
         """The next suggestion, WAIT or DONE; ask() does the bookkeeping."""
 
-    def ask(self) -> Suggestion | Signal:
+    def ask(self) -> Trial | Signal:
         """A new trial; WAIT until pending tells arrive; DONE once every planned trial is out.
 
         A replayed key is told its recorded result on the spot and never handed out.
         """
         while True:
             out = self._next()
-            if not isinstance(out, Suggestion):
+            if not isinstance(out, Trial):
                 return out
             recorded = self._replay.pop(out.key, None)
             if recorded is None:
@@ -101,7 +91,7 @@ class Strategy(ABC):
         one that never stopped; those keys are never asked again."""
         self._replay = {r.key: r for r in recorded}
 
-    def _as_ran(self, asked: Suggestion, recorded: TrialResult) -> Suggestion:
+    def _as_ran(self, asked: Trial, recorded: TrialResult) -> Trial:
         """The suggestion as it ran; a recorded point that differs from the asked one wins
         (and is reported), since that is what the score belongs to."""
         if not recorded.unit or _same_point(asked.unit, recorded.unit):
@@ -110,7 +100,7 @@ class Strategy(ABC):
             f"trial {asked.key} ran at other values than this version suggests; "
             "its recorded values are kept"
         )
-        return Suggestion(asked.key, asked.stage, recorded.unit, recorded.values)
+        return Trial(asked.key, asked.stage, recorded.unit, recorded.params)
 
     def tell(self, key: str, score: float | None, error: str | None = None) -> None:
         """Record a trial's outcome; score None or an error marks it failed."""
@@ -118,20 +108,15 @@ class Strategy(ABC):
             said = "already told" if key in self._told else "unknown"
             raise KeyError(f"{said} trial key {key!r}")
         s = self._pending.pop(key)
-        result = TrialResult(s.key, s.stage, s.unit, s.values, score, error)
+        result = TrialResult.of(s, score, error)
         self._told[key] = result
         self._on_tell(result)
 
     def _on_tell(self, result: TrialResult) -> None:  # noqa: B027 - optional hook
         """Hook for strategies that keep their own model of the results."""
 
-    def _suggest(self, stage: int, index: int, unit: dict[str, float]) -> Suggestion:
-        return Suggestion(trial_key(stage, index), stage, unit, self.space.to_values(unit))
-
-    @property
-    def results(self) -> list[TrialResult]:
-        """Told trials sorted by key, so the list does not depend on tell order."""
-        return [self._told[k] for k in sorted(self._told)]
+    def _suggest(self, stage: int, index: int, unit: dict[str, float]) -> Trial:
+        return Trial(trial_key(stage, index), stage, unit, self.space.to_values(unit))
 
     @property
     def known_results(self) -> list[TrialResult]:

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from search_spaces.box import Box
 from search_spaces.latin import latin_point, latin_slices
-from search_spaces.results import TrialResult, better, ranked
 from search_spaces.space import SearchSpace
 from search_spaces.strategies.base import (
     DONE,
@@ -22,11 +21,12 @@ from search_spaces.strategies.base import (
     Signal,
     StageRecord,
     Strategy,
-    Suggestion,
+    Trial,
     trial_key,
     trial_rng,
 )
 from search_spaces.surrogate import Model, fit_model
+from search_spaces.trial import TrialResult, better, ranked
 from search_spaces.zoom import Region, next_side, zoom_region
 
 COARSE_FRACTION = 0.3  # of a budget, for the coarse first stage
@@ -132,7 +132,7 @@ class CoarseToFine(Strategy):
     def boxes(self) -> list[StageRecord]:
         return list(self._records)
 
-    def _next(self) -> Suggestion | Signal:
+    def _next(self) -> Trial | Signal:
         if self._asked < self.stages[self._stage - 1].trials:
             index, self._asked = self._asked, self._asked + 1
             return self._suggest(self._stage, index, self._sample(index))

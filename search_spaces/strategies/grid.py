@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from search_spaces.space import SearchSpace
-from search_spaces.strategies.base import DONE, Signal, Strategy, Suggestion, trial_key
+from search_spaces.strategies.base import DONE, Signal, Strategy, Trial, trial_key
 
 
 class GridSearch(Strategy):
@@ -15,10 +15,10 @@ class GridSearch(Strategy):
         self.planned_trials = len(self._grid)
         self._asked = 0
 
-    def _next(self) -> Suggestion | Signal:
+    def _next(self) -> Trial | Signal:
         if self._asked >= self.planned_trials:
             return DONE
         index, self._asked = self._asked, self._asked + 1
         values = self._grid[index]
         # Hand out the grid's own values: converting back from unit could cost an ulp.
-        return Suggestion(trial_key(1, index), 1, self.space.to_unit(values), values)
+        return Trial(trial_key(1, index), 1, self.space.to_unit(values), values)

@@ -7,9 +7,9 @@ from optuna.distributions import FloatDistribution
 from optuna.samplers import TPESampler
 from optuna.trial import TrialState
 
-from search_spaces.results import TrialResult
 from search_spaces.space import SearchSpace
-from search_spaces.strategies.base import DONE, Signal, Strategy, Suggestion, trial_key
+from search_spaces.strategies.base import DONE, Signal, Strategy, Trial, trial_key
+from search_spaces.trial import TrialResult
 
 
 class OptunaTPE(Strategy):
@@ -28,7 +28,7 @@ class OptunaTPE(Strategy):
         self._dists = {name: FloatDistribution(0.0, 1.0) for name in space.tuned_names}
         self._numbers: dict[str, int] = {}
 
-    def _next(self) -> Suggestion | Signal:
+    def _next(self) -> Trial | Signal:
         index = len(self._numbers)
         if index >= self.planned_trials:
             return DONE

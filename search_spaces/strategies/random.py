@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from search_spaces.space import SearchSpace
-from search_spaces.strategies.base import DONE, Signal, Strategy, Suggestion, trial_rng
+from search_spaces.strategies.base import DONE, Signal, Strategy, Trial, trial_rng
 
 
 class RandomSearch(Strategy):
@@ -16,7 +16,7 @@ class RandomSearch(Strategy):
         self.planned_trials = trials
         self._asked = 0
 
-    def _next(self) -> Suggestion | Signal:
+    def _next(self) -> Trial | Signal:
         if self._asked >= self.planned_trials:
             return DONE
         index, self._asked = self._asked, self._asked + 1

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from search_spaces.results import TrialResult, better
+from search_spaces.trial import TrialResult, better
 
 
 def fmt_value(value: Any) -> str:

@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from search_spaces.results import TrialResult
+from search_spaces.trial import TrialResult
 from searcher.console.lines import ProgressPrinter, fmt_duration, fmt_params, fmt_value
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from ray.tune.search import Searcher
 
-from search_spaces.strategies.base import DONE, WAIT, Strategy, Suggestion
+from search_spaces.strategies.base import DONE, WAIT, Strategy
+from search_spaces.trial import Trial as Suggestion
 from searcher.engine.protocol import RAISED, TrialBook, TrialConfig
 
 

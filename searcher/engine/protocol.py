@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from search_spaces.results import better
-from search_spaces.strategies.base import Suggestion
+from search_spaces.trial import Trial as Suggestion
+from search_spaces.trial import better
 
 # Report keys that are not metrics.
 FAILED = "trial_failed"  # the trial failed (with this reason) but kept its worker alive
@@ -52,7 +52,7 @@ class TrialConfig:
 
     @classmethod
     def of(cls, suggestion: Suggestion) -> TrialConfig:
-        return cls(suggestion.key, suggestion.stage, dict(suggestion.values), dict(suggestion.unit))
+        return cls(suggestion.key, suggestion.stage, dict(suggestion.params), dict(suggestion.unit))
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> TrialConfig:

@@ -15,8 +15,8 @@ from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.stopper import Stopper
 
-from search_spaces.results import TrialResult
 from search_spaces.strategies.base import Strategy
+from search_spaces.trial import TrialResult
 from searcher.console.live import make_progress
 from searcher.engine.adapter import StrategySearcher
 from searcher.engine.callback import TrackingCallback

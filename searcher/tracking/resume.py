@@ -13,8 +13,8 @@ from typing import Any
 from mlflow.entities import Run, RunTag
 from mlflow.tracking import MlflowClient
 
-from search_spaces.results import TrialResult
 from search_spaces.space import SearchSpace
+from search_spaces.trial import TrialResult
 from searcher.errors import NotFoundError, SearcherError
 from searcher.tracking import tags as T
 from searcher.tracking.orphans import owner_alive, owner_tags, retire_runs

@@ -8,8 +8,8 @@ import time
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from search_spaces.results import TrialResult
 from search_spaces.strategies.base import StageRecord
+from search_spaces.trial import TrialResult
 from searcher.phases import Phases
 from searcher.spec import Spec
 from searcher.tracking import tags as T

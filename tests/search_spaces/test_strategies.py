@@ -12,7 +12,6 @@ import pytest
 from pydantic import ValidationError
 
 from search_spaces.box import Box
-from search_spaces.results import TrialResult, ranked
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import (
     DONE,
@@ -23,13 +22,14 @@ from search_spaces.strategies import (
     RandomSearch,
     StageSpec,
     Strategy,
-    Suggestion,
+    Trial,
     make_strategy,
     stages_for,
 )
 from search_spaces.strategies.base import trial_rng
 from search_spaces.strategies.coarse_to_fine import CANDIDATES
 from search_spaces.strategies.optuna_tpe import OptunaTPE
+from search_spaces.trial import TrialResult, ranked
 from search_spaces.zoom import INITIAL_SIDE, zoom_region
 
 SPACE = SearchSpace.from_mapping(
@@ -48,24 +48,24 @@ STAGES = [
 ]
 
 
-def score(s: Suggestion) -> float | None:
+def score(s: Trial) -> float | None:
     """A toy objective peaking at lr unit 0.3 with adam; some trials fail."""
     if s.key.endswith("3"):
         return None
-    return -((s.unit["lr"] - 0.3) ** 2) - (s.values["opt"] != "adam") * 0.1
+    return -((s.unit["lr"] - 0.3) ** 2) - (s.params["opt"] != "adam") * 0.1
 
 
-def ask_stage(strategy: Strategy) -> list[Suggestion]:
+def ask_stage(strategy: Strategy) -> list[Trial]:
     """Ask until the strategy waits or is done."""
     out = []
-    while isinstance(got := strategy.ask(), Suggestion):
+    while isinstance(got := strategy.ask(), Trial):
         out.append(got)
     return out
 
 
-def run(strategy: Strategy, order: Callable[[list[Suggestion]], list[Suggestion]] = list) -> list:
+def run(strategy: Strategy, order: Callable[[list[Trial]], list[Trial]] = list) -> list:
     """Run a whole search, telling each batch in the given order; returns all suggestions."""
-    seen: list[Suggestion] = []
+    seen: list[Trial] = []
     while batch := ask_stage(strategy):
         seen += batch
         for s in order(batch):
@@ -79,7 +79,7 @@ def test_random_search_is_seeded() -> None:
     assert [s.key for s in a] == [f"1-{i:03d}" for i in range(10)]
     assert a == run(RandomSearch(SPACE, "max", seed=7, trials=10), order=lambda b: b[::-1])
     assert a != run(RandomSearch(SPACE, "max", seed=8, trials=10))
-    assert all(s.values["epochs"] == 3 for s in a)
+    assert all(s.params["epochs"] == 3 for s in a)
 
 
 def test_grid_counts_and_values() -> None:
@@ -87,16 +87,16 @@ def test_grid_counts_and_values() -> None:
     assert grid.planned_trials == 3 * 3 * 3 * 3
     seen = run(grid)
     assert len(seen) == 81 and len(grid.results) == 81
-    assert sorted({s.values["lr"] for s in seen}) == pytest.approx([1e-4, 10**-2.5, 0.1])
-    assert {s.values["batch"] for s in seen} == {16, 64, 256}
-    assert {s.values["opt"] for s in seen} == {"adam", "sgd", "rmsprop"}
-    assert seen[0].values == {"lr": 1e-4, "beta": 0.9, "opt": "adam", "batch": 16, "epochs": 3}
+    assert sorted({s.params["lr"] for s in seen}) == pytest.approx([1e-4, 10**-2.5, 0.1])
+    assert {s.params["batch"] for s in seen} == {16, 64, 256}
+    assert {s.params["opt"] for s in seen} == {"adam", "sgd", "rmsprop"}
+    assert seen[0].params == {"lr": 1e-4, "beta": 0.9, "opt": "adam", "batch": 16, "epochs": 3}
 
 
 def test_tell_rejects_unknown_and_repeated_keys() -> None:
     strategy = RandomSearch(SPACE, "max", seed=0, trials=2)
     s = strategy.ask()
-    assert isinstance(s, Suggestion)
+    assert isinstance(s, Trial)
     with pytest.raises(KeyError, match="unknown"):
         strategy.tell("9-999", 1.0)
     strategy.tell(s.key, 1.0)
@@ -214,7 +214,7 @@ def test_coarse_to_fine_survives_pickling_mid_search() -> None:
     c2f = CoarseToFine(SPACE, "max", seed=5, stages=STAGES)
     for s in ask_stage(c2f):
         c2f.tell(s.key, score(s))
-    half = [s for s in (c2f.ask() for _ in range(4)) if isinstance(s, Suggestion)]
+    half = [s for s in (c2f.ask() for _ in range(4)) if isinstance(s, Trial)]
     assert len(half) == 4
     c2f.tell(half[0].key, score(half[0]))
     copy = pickle.loads(pickle.dumps(c2f))
@@ -241,13 +241,13 @@ def test_optuna_tpe_runs_and_pickles() -> None:
     tpe = OptunaTPE(SPACE, "min", seed=0, trials=20)
     for i in range(12):
         s = tpe.ask()
-        assert isinstance(s, Suggestion)
+        assert isinstance(s, Trial)
         tpe.tell(s.key, None if i == 4 else (s.unit["lr"] - 0.3) ** 2 + s.unit["beta"])
     copy = pickle.loads(pickle.dumps(tpe))
     for strategy in (tpe, copy):
         for _ in range(8):
             s = strategy.ask()
-            assert isinstance(s, Suggestion)
+            assert isinstance(s, Trial)
             strategy.tell(s.key, (s.unit["lr"] - 0.3) ** 2 + s.unit["beta"])
         assert strategy.ask() is DONE
     assert tpe.results == copy.results
@@ -333,7 +333,7 @@ def _replay_case(name: str) -> Strategy:
 SIZES_BIG = {"random": 12, "grid": 2, "coarse_to_fine": STAGES, "optuna_tpe": 12}
 
 
-def _results(strategy: Strategy, seen: list[Suggestion]) -> dict[str, TrialResult]:
+def _results(strategy: Strategy, seen: list[Trial]) -> dict[str, TrialResult]:
     told = {r.key: r for r in strategy.results}
     return {s.key: told[s.key] for s in seen}
 
@@ -358,7 +358,7 @@ def test_replay_suggests_what_the_uninterrupted_search_did(name: str, crash_at: 
     assert sorted(s.key for s in asked) == sorted(set(results) - {r.key for r in recorded})
     by_key = {s.key: s for s in seen}
     for s in asked:
-        assert s.unit == by_key[s.key].unit and s.values == by_key[s.key].values
+        assert s.unit == by_key[s.key].unit and s.params == by_key[s.key].params
     assert resumed.results == whole.results
     assert resumed.boxes == whole.boxes
     assert resumed.best() == whole.best()
@@ -387,7 +387,7 @@ def test_replay_keeps_a_recorded_point_that_differs_and_says_so() -> None:
     whole = _replay_case("random")
     seen = run(whole)
     moved = _results(whole, seen)["1-001"]
-    moved = TrialResult(moved.key, 1, {**moved.unit, "lr": 0.5}, moved.values, 7.0)
+    moved = TrialResult(moved.key, 1, {**moved.unit, "lr": 0.5}, moved.params, 7.0)
     resumed = _replay_case("random")
     resumed.replay([moved])
     before_known = {r.key for r in resumed.known_results}

@@ -8,8 +8,8 @@ import statistics
 import pytest
 from scipy import stats
 
-from search_spaces.results import TrialResult, ranked
 from search_spaces.space import SearchSpace
+from search_spaces.trial import TrialResult, ranked
 from search_spaces.zoom import INITIAL_SIDE, MIN_SIDE, SHRINK, Region, next_side, zoom_region
 
 SPACE = SearchSpace.from_mapping(

@@ -17,6 +17,8 @@ def fit(config: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> Non
         raise ValueError(f"lr {config['lr']:.3g} diverges")
     for epoch in range(1, int(config["epochs"]) + 1):
         time.sleep(float(config["pace"]))
-        value = -((math.log10(config["lr"]) + 2.5) ** 2) - 0.1 * (math.log2(config["width"]) - 5) ** 2
+        value = (
+            -((math.log10(config["lr"]) + 2.5) ** 2) - 0.1 * (math.log2(config["width"]) - 5) ** 2
+        )
         bonus = 0.05 if config["act"] == "tanh" else 0.0
         report({"epoch": epoch, "score": value + bonus - 1 / epoch})
