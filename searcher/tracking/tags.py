@@ -23,6 +23,10 @@ MAX_PARAMS_TAGS_PER_BATCH = 100
 
 PARENT = "mlflow.parentRunId"  # MLflow's own: makes a trial a nested child run of its search
 KIND = "searcher.kind"  # search | trial | train
+# The machine-readable records (JSON with a schema version, see records.py): what resume, the
+# report, trials, best and export read. Everything else on a run is for people and the UI.
+TRIAL_RECORD = "searcher.trial"  # on each trial run: key, stage, unit coordinates, params
+SEARCH_RECORD = "searcher.search"  # on the search's run: normalised spec, stage plan
 SPEC = "searcher.spec"
 SPEC_FILE = "searcher.spec_file"
 CODE_DIR = "searcher.code_dir"  # where the workload's module or command lives

@@ -1,0 +1,80 @@
+"""The versioned records a search keeps in the store, and how older stores are read.
+
+Each trial run carries one JSON record (key, stage, unit coordinates, params) and the search's
+run one (the normalised spec, its stage plan). Resume, the report, ``trials``, ``best`` and
+``export`` read these; the ``hp/`` and ``unit/`` metric mirrors exist for the MLflow UI only.
+A run without a record was written by searcher 0.1.0: it is read from the mirrors, its params
+and the raw spec it recorded, as that version did.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from search_spaces.trial import Trial
+from searcher.errors import SearcherError
+
+SCHEMA = 1  # the records' layout; a reader refuses records from a newer searcher
+
+
+class RecordError(SearcherError):
+    """A record this version cannot read (corrupt, or written by a newer searcher)."""
+
+
+def _dump(kind: str, body: dict[str, Any]) -> str:
+    return json.dumps({"schema": SCHEMA, "kind": kind, **body}, sort_keys=True, default=str)
+
+
+def _load(text: str, kind: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"a {kind} record is not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("kind") != kind:
+        raise RecordError(f"expected a {kind} record, got {text[:80]!r}")
+    schema = data.get("schema")
+    if not isinstance(schema, int) or schema > SCHEMA:
+        raise RecordError(
+            f"a {kind} record has schema {schema!r}; this searcher reads up to {SCHEMA}: "
+            "upgrade searcher to read this store"
+        )
+    return data
+
+
+def trial_record(trial: Trial) -> str:
+    """The JSON record of one trial run."""
+    return _dump("trial", trial.to_wire())
+
+
+def read_trial_record(text: str) -> Trial:
+    return Trial.from_wire(_load(text, "trial"))
+
+
+@dataclass(frozen=True)
+class SearchRecord:
+    """What a search ran: its spec with every default applied, and its stage plan."""
+
+    spec: dict[str, Any]  # normalised: validating it again gives the same search
+    stages: tuple[int, ...]  # trials per stage as planned (one stage for unstaged strategies)
+    planned_trials: int
+    schema: int = SCHEMA
+
+    def to_json(self) -> str:
+        body = {
+            "spec": self.spec,
+            "stages": list(self.stages),
+            "planned_trials": self.planned_trials,
+        }
+        return _dump("search", body)
+
+    @classmethod
+    def from_json(cls, text: str) -> SearchRecord:
+        data = _load(text, "search")
+        return cls(
+            dict(data["spec"]),
+            tuple(int(n) for n in data["stages"]),
+            int(data["planned_trials"]),
+            int(data["schema"]),
+        )
