@@ -8,21 +8,24 @@ that shaped the stage, in unit coordinates, scores oriented so that lower is bet
   on a bowl in log-learning-rate and friends it averages the noise away;
 - a kernel smoother (Nadaraya-Watson), which follows any shape but averages less.
 
-Five-fold cross-validation on the trials near the region picks one per stage. Pure Python:
-the quadratic has at most 2 d + 1 terms, so its normal equations are small.
+Five-fold cross-validation on the trials near the region picks one per stage. On numpy: the
+ridge fit is a least-squares solve (no normal equations, so no squared condition number), and
+the smoother's leave-one-out predictions for the cross-validation come from one kernel matrix.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 PRIOR_WEIGHT = 0.1  # the kernel smoother's pull towards the mean score, where no trial is near
 RIDGE = 1.0  # shrinks the quadratic's slopes and curvatures; the intercept is free
+RCOND = 1e-12  # singular values below this share of the largest count as zero: no fit
 FOLDS = 5
+BLOCK = 1 << 20  # kernel matrix entries per block of rows, to bound memory on huge stages
 
 Point = Mapping[str, float]
 
@@ -36,6 +39,12 @@ class Model:
         raise NotImplementedError
 
 
+def _matrix(points: Sequence[Point], names: Sequence[str]) -> np.ndarray:
+    """One row per point, one column per name, in ``names``' order."""
+    rows = [[p[n] for n in names] for p in points]
+    return np.array(rows, dtype=float).reshape(len(points), len(names))
+
+
 @dataclass(frozen=True)
 class KernelSmoother(Model):
     """Gaussian-kernel weighted mean of the scores, one bandwidth per parameter."""
@@ -46,17 +55,43 @@ class KernelSmoother(Model):
     name: str = "kernel"
 
     @cached_property
+    def _h(self) -> np.ndarray:
+        return np.array(list(self.bandwidths.values()), dtype=float)
+
+    @cached_property
+    def _x(self) -> np.ndarray:
+        """The trials in bandwidth units, so that the kernel is ``exp(-|a - b|^2 / 2)``."""
+        return _matrix(self.points, list(self.bandwidths)) / self._h
+
+    @cached_property
+    def _y(self) -> np.ndarray:
+        return np.array(self.scores, dtype=float)
+
+    @cached_property
     def mean(self) -> float:
-        return statistics.fmean(self.scores)
+        return float(self._y.mean())
 
     def predict(self, unit: Point) -> float:
-        num, den = PRIOR_WEIGHT * self.mean, PRIOR_WEIGHT
-        for point, score in zip(self.points, self.scores, strict=True):
-            d2 = sum(((unit[n] - point[n]) / h) ** 2 for n, h in self.bandwidths.items())
-            weight = math.exp(-0.5 * d2)
-            num += weight * score
-            den += weight
-        return num / den
+        at = np.array([unit[n] for n in self.bandwidths], dtype=float) / self._h
+        weights = np.exp(-0.5 * ((self._x - at) ** 2).sum(axis=1))
+        num = PRIOR_WEIGHT * self.mean + weights @ self._y
+        return float(num / (PRIOR_WEIGHT + weights.sum()))
+
+    def held_out(self, indices: np.ndarray) -> np.ndarray:
+        """The prediction at each trial of ``indices`` from all the other trials (its own
+        weight and score left out of the sum and of the mean), for cross-validation."""
+        n = len(self._y)
+        out = np.empty(len(indices))
+        step = max(1, BLOCK // max(1, n * self._x.shape[1]))
+        for start in range(0, len(indices), step):
+            rows = indices[start : start + step]
+            d2 = ((self._x[rows, None, :] - self._x[None, :, :]) ** 2).sum(axis=2)
+            weights = np.exp(-0.5 * d2)  # one row per held-out trial, one column per trial
+            weights[np.arange(len(rows)), rows] = 0.0
+            mean = (self._y.sum() - self._y[rows]) / (n - 1)
+            num = PRIOR_WEIGHT * mean + weights @ self._y
+            out[start : start + len(rows)] = num / (PRIOR_WEIGHT + weights.sum(axis=1))
+        return out
 
 
 @dataclass(frozen=True)
@@ -74,19 +109,23 @@ class SeparableQuadratic(Model):
         scale: dict[str, float],
     ) -> SeparableQuadratic | None:  # fmt: skip
         """Ridge least squares; None when the system is singular."""
-        rows = [_features(p, centre, scale) for p in points]
-        k = len(rows[0])
-        gram = [
-            [sum(r[i] * r[j] for r in rows) + (RIDGE if i == j and i else 0.0) for j in range(k)]
-            for i in range(k)
-        ]
-        rhs = [sum(r[i] * y for r, y in zip(rows, scores, strict=True)) for i in range(k)]
-        weights = _solve(gram, rhs)
-        return None if weights is None else cls(centre, scale, tuple(weights))
+        features = _features(_matrix(points, list(centre)), centre, scale)
+        weights = _ridge(features, np.array(scores, dtype=float))
+        return None if weights is None else cls(centre, scale, tuple(weights.tolist()))
+
+    @cached_property
+    def _terms(self) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
+        """Centre, scale, intercept, slopes, curvatures, as arrays in centre's order."""
+        d = len(self.centre)
+        w = np.array(self.weights, dtype=float)
+        centre = np.array(list(self.centre.values()), dtype=float)
+        scale = np.array([self.scale[n] for n in self.centre], dtype=float)
+        return centre, scale, float(w[0]), w[1 : d + 1], w[d + 1 :]
 
     def predict(self, unit: Point) -> float:
-        features = _features(unit, self.centre, self.scale)
-        return sum(w * f for w, f in zip(self.weights, features, strict=True))
+        centre, scale, intercept, slopes, curvatures = self._terms
+        z = (np.array([unit[n] for n in self.centre], dtype=float) - centre) / scale
+        return float(intercept + z @ slopes + (z * z) @ curvatures)
 
 
 def fit_model(
@@ -99,55 +138,45 @@ def fit_model(
     """The better of the two models by cross-validation on the trials within twice the
     region's half-widths of its centre; the kernel smoother when too few trials are near."""
     smoother = KernelSmoother(tuple(points), tuple(scores), bandwidths)
-    near = [
-        i
-        for i, p in enumerate(points)
-        if all(abs(p[n] - c) <= 2 * half_widths[n] for n, c in centre.items())
-    ]
+    names = list(centre)
+    x = _matrix(points, names)
+    reach = 2 * np.array([half_widths[n] for n in names], dtype=float)
+    near = np.flatnonzero(np.all(np.abs(x - np.array(list(centre.values()))) <= reach, axis=1))
     if len(near) < 2 * len(centre) + 3:
         return smoother
     scale = {n: half_widths[n] for n in centre}
-    quadratic = SeparableQuadratic.fit(
-        [points[i] for i in near], [scores[i] for i in near], centre, scale
-    )
-    if quadratic is None:
+    features = _features(x[near], centre, scale)
+    y = np.array(scores, dtype=float)[near]
+    weights = _ridge(features, y)
+    if weights is None:
         return smoother
-    quadratic_error = smoother_error = 0.0
-    for fold in range(FOLDS):
-        train = [i for j, i in enumerate(near) if j % FOLDS != fold]
-        test = [i for j, i in enumerate(near) if j % FOLDS == fold]
-        model = SeparableQuadratic.fit(
-            [points[i] for i in train], [scores[i] for i in train], centre, scale
-        )
-        if model is None:
+    fold = np.arange(len(near)) % FOLDS
+    quadratic_error = 0.0
+    for k in range(FOLDS):
+        train = _ridge(features[fold != k], y[fold != k])
+        if train is None:
             return smoother
-        for i in test:
-            rest = [j for j in range(len(points)) if j != i]
-            held_out = KernelSmoother(
-                tuple(points[j] for j in rest), tuple(scores[j] for j in rest), bandwidths
-            )
-            quadratic_error += (model.predict(points[i]) - scores[i]) ** 2
-            smoother_error += (held_out.predict(points[i]) - scores[i]) ** 2
-    return quadratic if quadratic_error <= smoother_error else smoother
+        quadratic_error += float(((features[fold == k] @ train - y[fold == k]) ** 2).sum())
+    smoother_error = float(((smoother.held_out(near) - y) ** 2).sum())
+    if quadratic_error > smoother_error:
+        return smoother
+    return SeparableQuadratic(centre, scale, tuple(weights.tolist()))
 
 
-def _features(unit: Point, centre: Mapping[str, float], scale: Mapping[str, float]) -> list[float]:
-    z = [(unit[n] - c) / scale[n] for n, c in centre.items()]
-    return [1.0, *z, *(v * v for v in z)]
+def _features(x: np.ndarray, centre: Mapping[str, float], scale: Mapping[str, float]) -> np.ndarray:
+    """``[1, z, z^2]`` per row, z = (x - centre) / scale; columns of ``x`` in centre's order."""
+    z = (x - np.array(list(centre.values()))) / np.array([scale[n] for n in centre])
+    return np.hstack([np.ones((len(x), 1)), z, z * z])
 
 
-def _solve(matrix: list[list[float]], rhs: list[float]) -> list[float] | None:
-    """Gauss-Jordan elimination with partial pivoting; None if singular."""
-    n = len(rhs)
-    m = [row[:] + [rhs[i]] for i, row in enumerate(matrix)]
-    for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
-        if abs(m[pivot][col]) < 1e-12:
-            return None
-        m[col], m[pivot] = m[pivot], m[col]
-        for r in range(n):
-            if r != col and m[r][col]:
-                factor = m[r][col] / m[col][col]
-                for k in range(col, n + 1):
-                    m[r][k] -= factor * m[col][k]
-    return [m[i][n] / m[i][i] for i in range(n)]
+def _ridge(features: np.ndarray, scores: np.ndarray) -> np.ndarray | None:
+    """Least squares with a RIDGE penalty on every weight but the intercept (the first):
+    the features stacked on sqrt(RIDGE) times the identity's lower rows, against zeros.
+    None when that system is rank-deficient or the inputs are not finite."""
+    k = features.shape[1]
+    a = np.vstack([features, np.sqrt(RIDGE) * np.eye(k)[1:]])
+    b = np.concatenate([scores, np.zeros(k - 1)])
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return None
+    weights, _, rank, _ = np.linalg.lstsq(a, b, rcond=RCOND)
+    return weights if rank == k else None
