@@ -8,6 +8,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -79,7 +80,7 @@ def run_search(
     if plan is not None:
         strategy.replay(plan.kept)
     source = None
-    if spec.builtin:  # the user's own code owns its data
+    if not spec.workload.owns_data:
         source = prepare_data(spec, out)
         print(f"data: {source.description}", file=out, flush=True)
         phases.mark("data")
@@ -90,7 +91,7 @@ def run_search(
     opening = pool.submit(_open_tracking, uri, phases)
     pool.shutdown(wait=False)
     outcome: TunerOutcome | None = None
-    parent: str | None = None
+    search_id: str | None = None
     late_interrupt = False
     try:
         with ray_session(address), sigterm_as_interrupt():
@@ -102,8 +103,6 @@ def run_search(
                 check_trial_fits,
                 trial_slots,
             )
-            from searcher.engine.tuner import run_tuner
-            from searcher.tracking.recorder import RunRecorder
             from searcher.tracking.search_run import end_search_run
             from searcher.tracking.store import ensure_experiment
 
@@ -112,45 +111,112 @@ def run_search(
             check_trial_fits(nodes, res.cpu, res.gpu)
             check_shared_storage(storage, nodes)
             experiment_id = ensure_experiment(client, uri, spec.experiment)
-            parent = _begin(client, experiment_id, spec, strategy, source, plan, out)
+            search_id = _begin(client, experiment_id, spec, strategy, source, plan, out)
             phases.mark("search_run")
             where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
             print(
-                f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search {parent}); "
-                f"running on {where}",
+                f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search "
+                f"{search_id}); running on {where}",
                 file=out,
                 flush=True,
             )
+            concurrency = res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu)
             try:
-                outcome = run_tuner(
+                outcome, recorded = _run_trials(
                     spec,
                     strategy,
                     source,
-                    RunRecorder(client, experiment_id, parent),
-                    run_name=f"{spec.name}-{parent[:8]}{_resume_suffix(plan)}",
+                    client,
+                    experiment_id,
+                    search_id,
+                    out,
+                    plan,
                     storage=storage,
-                    concurrency=res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu),
-                    out=out,
-                    kept=plan.kept if plan else (),
+                    concurrency=concurrency,
                 )
             except Exception:
-                end_search_run(client, parent, "FAILED")
+                end_search_run(client, search_id, "FAILED")
                 raise
     except KeyboardInterrupt:
         if outcome is None:  # stopped before the trials ran: nothing to summarise
-            if parent is not None:
-                end_search_run(client, parent, "KILLED")
+            if search_id is not None:
+                end_search_run(client, search_id, "KILLED")
             raise
         late_interrupt = True  # pressed again while Ray shut down: what ran is recorded
-    assert outcome is not None
-    if plan is not None:  # the kept trials count too
-        outcome.counts = dict(Counter(plan.statuses.values()) + Counter(outcome.counts))
-        outcome.run_ids = {**plan.run_ids, **outcome.run_ids}
+    assert outcome is not None and search_id is not None
     phases.mark("trials_done")
     with interrupts_deferred():
         return _finish(
-            spec, strategy, client, uri, parent, outcome, late_interrupt, started, phases, out
+            spec,
+            strategy,
+            client,
+            uri,
+            search_id,
+            outcome,
+            recorded,
+            late_interrupt,
+            started,
+            phases,
+            out,
         )
+
+
+def _run_trials(
+    spec: Spec,
+    strategy: Strategy,
+    source: DataSource | None,
+    client: Store,
+    experiment_id: str,
+    search_id: str,
+    out: TextIO,
+    plan: ResumePlan | None,
+    *,
+    storage: str,
+    concurrency: int,
+) -> tuple[TunerOutcome, Recorded]:
+    """The trials on Ray Tune, their events wired to the store, the console and the strategy.
+
+    The recorder is closed before this returns, so everything it buffered is in the store.
+    """
+    from searcher.console.live import make_progress
+    from searcher.console.sink import ConsoleSink
+    from searcher.engine.tuner import run_tuner
+    from searcher.tracking.recorder import RunRecorder
+    from searcher.tracking.sink import TrackingSink
+
+    model = spec.model
+    recorder = RunRecorder(client, experiment_id, search_id)
+    progress = make_progress(
+        model.metric.name, model.metric.mode, strategy.planned_trials, spec.space.tuned_names, out
+    )
+    progress.count_kept(plan.kept if plan else ())
+    console = ConsoleSink(progress, recorder.stored)
+    try:
+        outcome = run_tuner(
+            spec,
+            strategy,
+            source,
+            [TrackingSink(recorder, spec.space, model.metric.name), console],
+            run_name=f"{spec.name}-{search_id[:8]}{_resume_suffix(plan)}",
+            storage=storage,
+            concurrency=concurrency,
+        )
+    finally:
+        with interrupts_deferred():
+            recorder.close()
+            console.close()
+    statuses = {**(plan.statuses if plan else {}), **recorder.statuses}
+    run_ids = {**(plan.run_ids if plan else {}), **recorder.run_ids}
+    return outcome, Recorded(statuses, run_ids, list(recorder.errors))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the store holds of the search's trials (a resume's kept ones included)."""
+
+    statuses: dict[str, str]  # key -> the status its run ended with
+    run_ids: dict[str, str]
+    logging_errors: list[str]
 
 
 def _open_tracking(uri: str, phases: Phases) -> Store:
@@ -209,8 +275,9 @@ def _finish(
     strategy: Strategy,
     client: Store,
     uri: str,
-    parent: str | None,
+    search_id: str,
     outcome: TunerOutcome,
+    recorded: Recorded,
     late_interrupt: bool,
     started: float,
     phases: Phases,
@@ -219,31 +286,30 @@ def _finish(
     """Record the search's end on its run and print the summary (Ctrl-C is held off)."""
     from searcher.tracking.search_run import finish_search_run
 
-    assert parent is not None
     stopped = outcome.stopped
     unfinished = len(strategy.known_results) < strategy.planned_trials
     interrupted = not stopped and (outcome.interrupted or late_interrupt or unfinished)
     best = strategy.best()
     summary = SearchSummary(
-        search_id=parent,
+        search_id=search_id,
         experiment=spec.experiment,
         tracking_uri=uri,
         planned=strategy.planned_trials,
-        counts=dict(outcome.counts),
+        counts=dict(Counter(recorded.statuses.values())),
         best_key=best.key if best else None,
         best_score=best.score if best else None,
         best_params=dict(best.params) if best else {},
-        best_run_id=outcome.run_ids.get(best.key) if best else None,
+        best_run_id=recorded.run_ids.get(best.key) if best else None,
         warnings=strategy.warnings(),
         error_kinds=error_kinds([r.error for r in strategy.known_results if r.error]),
-        logging_errors=list(outcome.logging_errors),
+        logging_errors=recorded.logging_errors,
         interrupted=interrupted,
         stopped=stopped,
-        run_ids=dict(outcome.run_ids),
+        run_ids=dict(recorded.run_ids),
     )
     finish_search_run(
         client,
-        parent,
+        search_id,
         metric=spec.model.metric.name,
         boxes=strategy.boxes,
         best=best,

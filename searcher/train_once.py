@@ -27,7 +27,7 @@ from searcher.tracking.uri import display_uri, resolve_tracking_uri
 from trials.errors import ParamError, TrialDiverged
 from trials.files import write_atomic
 from trials.hparams import check_params
-from trials.registry import Workload
+from trials.registry import ModelWorkload
 from trials.train import train
 
 SHOWN = ("train_loss", "val_loss", "val_accuracy")
@@ -72,7 +72,8 @@ def train_spec(
     out = out or sys.stdout
     console = Console(file=out, highlight=False, soft_wrap=True)
     started = time.monotonic()
-    if not isinstance(spec.workload, Workload):
+    workload = spec.workload
+    if not isinstance(workload, ModelWorkload):  # what searcher train trains
         raise SpecError(
             spec.source,
             "workload",
@@ -81,7 +82,7 @@ def train_spec(
         )
     params, centred = single_params(spec)
     try:
-        check_params(spec.workload.defaults, params)
+        check_params(workload.defaults, params)
     except ParamError as exc:
         raise SpecError(spec.source, f"space.{exc.name}", exc.message) from None
     save_path = _check_save(save)
@@ -124,7 +125,7 @@ def train_spec(
                     _save_state(model, save_path)
 
             last = train(
-                spec.workload.name,
+                workload,
                 params,
                 spec.data,
                 source,

@@ -119,6 +119,15 @@ def test_only_tracking_imports_mlflow() -> None:
     assert outside == set()
 
 
+def test_engine_imports_nothing_of_tracking() -> None:
+    """The controller wires the tracking sink in; the engine only publishes events."""
+    engine = {m: t for m, t in _project_edges().items() if m.startswith("searcher.engine")}
+    found = {
+        m: sorted(t for t in ts if t.startswith("searcher.tracking")) for m, ts in engine.items()
+    }
+    assert {m: ts for m, ts in found.items() if ts} == {}
+
+
 def test_search_spaces_import_no_engine_tracker_or_torch() -> None:
     for library in HEAVY:
         assert {m for m in _importers_of(library) if m.startswith("search_spaces")} == set()

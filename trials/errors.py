@@ -33,19 +33,26 @@ class ParamError(ValueError):
         return (type(self), (self.name, self.message))
 
 
-class TrialDiverged(RuntimeError):
-    """The training loss became NaN or infinite, so the trial cannot produce a meaningful score."""
+class TrialFailed(RuntimeError):
+    """A trial failed for a known reason, which is the whole message (no traceback needed)."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
 
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.reason,))
 
-class CommandFailed(RuntimeError):
+
+class TrialDiverged(TrialFailed):
+    """The training loss became NaN or infinite, so the trial cannot produce a meaningful score."""
+
+
+class CommandFailed(TrialFailed):
     """A trial's command could not start or exited non-zero; the message has the stderr tail."""
 
     def __init__(self, exit_code: int | None, reason: str) -> None:
-        self.exit_code, self.reason = exit_code, reason
+        self.exit_code = exit_code
         super().__init__(reason)
 
     def __reduce__(self) -> tuple:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from search_spaces.scales import short_repr
+from search_spaces.space import SearchSpace
 from trials.config import IMAGE_DATASETS, MNIST_DATASETS
-from trials.errors import UnknownWorkload
-from trials.hparams import CNN_DEFAULTS, COMMON_DEFAULTS, PHOTO_DEFAULTS
-from trials.user_code import FunctionWorkload, failure_text, import_from
+from trials.errors import ParamError, UnknownWorkload
+from trials.hparams import CNN_DEFAULTS, COMMON_DEFAULTS, PHOTO_DEFAULTS, check_params
+from trials.user_code import FunctionWorkload, failure_text, import_from, local_modules
+from trials.workload import Report, TrialContext, WorkloadMismatch
+from trials.workload import Workload as AnyWorkload
 
 if TYPE_CHECKING:
     from torch import nn
@@ -26,16 +32,74 @@ REPORTED_METRICS = (
 
 
 @dataclass(frozen=True)
-class Workload:
+class ModelWorkload(AnyWorkload):
     """A trainable model family; `defaults` lists every hyperparameter it accepts.
 
-    `build_model` gets the hyperparameters plus `num_classes`, which comes from the data.
+    searcher owns its data and its training loop (trials.train); `build_model` gets the
+    hyperparameters plus `num_classes`, which comes from the data.
     """
 
     name: str
     datasets: tuple[str, ...]
     defaults: dict[str, Any]
     build_model: Callable[[dict[str, Any]], nn.Module]
+    owns_data: bool = field(default=False, init=False)
+
+    def check(self, space: SearchSpace, metric: str, dataset: str) -> None:
+        """Known hyperparameters, each value the space can produce accepted, a data set and a
+        metric that the training loop has; checked at range ends and every choice, so
+        `optimizer: adamw` is a spec error now, not a FAILED trial in every stage later."""
+        unknown = [name for name in space.params if name not in self.defaults]
+        if unknown:
+            allowed = ", ".join(sorted(self.defaults))
+            raise WorkloadMismatch(
+                f"space.{unknown[0]}", f"unknown to workload {self.name}; expected one of {allowed}"
+            )
+        for name, scale in space.params.items():
+            for value in scale.grid(2):
+                try:
+                    check_params(self.defaults, {name: value})
+                except ParamError as exc:
+                    raise WorkloadMismatch(f"space.{exc.name}", exc.message) from None
+        if self.datasets and dataset not in self.datasets:
+            raise WorkloadMismatch(
+                "data.dataset",
+                f"expected one of {', '.join(self.datasets)} for workload {self.name}, "
+                f"got {short_repr(dataset)}",
+            )
+        if metric not in REPORTED_METRICS:
+            raise WorkloadMismatch(
+                "metric.name",
+                f"expected one of {', '.join(REPORTED_METRICS)}, got {short_repr(metric)}",
+            )
+
+    def modules(self, code_dirs: Sequence[str]) -> list[ModuleType]:
+        return local_modules(self.build_model, code_dirs)
+
+    def shipped_files(self, code_dir: Path) -> list[Path]:
+        builtin = WORKLOADS.get(self.name) is self  # installed with searcher: nothing to ship
+        return [] if builtin else super().shipped_files(code_dir)
+
+    def run(self, params: dict[str, Any], report: Report, context: TrialContext) -> None:
+        from trials.train import train
+
+        assert context.data is not None and context.source is not None
+        assert context.epochs is not None
+        train(
+            self,
+            params,
+            context.data,
+            context.source,
+            context.epochs,
+            context.seed,
+            report,
+            device=context.device,
+            threads=context.threads,
+        )
+
+
+# The name model-builder modules written for searcher 0.1.0 construct (`module:WORKLOAD`).
+Workload = ModelWorkload
 
 
 # The builders import the models when a trial builds one, so validating a spec loads no torch.
@@ -74,12 +138,12 @@ WORKLOADS: dict[str, Workload] = {
 }
 
 
-def get_workload(name: str, code_dirs: Sequence[str] = ()) -> Workload | FunctionWorkload:
+def get_workload(name: str, code_dirs: Sequence[str] = ()) -> AnyWorkload:
     """A built-in workload by name, or the user's own as ``module:ATTRIBUTE``.
 
-    ATTRIBUTE is a function ``fit(config, report)`` or a model-builder ``Workload``. The module
-    is looked for first in ``code_dirs`` (the spec's folder and the current directory), then on
-    the normal path.
+    ATTRIBUTE is a function ``fit(params, report)`` or a workload object (a model builder). The
+    module is looked for first in ``code_dirs`` (the spec's folder and the current directory), then
+    on the normal path.
     """
     if name in WORKLOADS:
         return WORKLOADS[name]
@@ -95,7 +159,7 @@ def get_workload(name: str, code_dirs: Sequence[str] = ()) -> Workload | Functio
         raise UnknownWorkload(name, known, f"cannot load it: {exc}") from None
     except Exception as exc:  # the user's module itself raised while being imported
         raise UnknownWorkload(name, known, f"importing it raised {failure_text(exc)}") from None
-    if isinstance(found, Workload):
+    if isinstance(found, AnyWorkload):
         return found
     if callable(found):
         return FunctionWorkload(name, found)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,17 +20,13 @@ from trials.data import Split, load_split
 from trials.errors import TrialDiverged
 from trials.hparams import check_params
 from trials.precision import Precision
-from trials.registry import get_workload
+
+if TYPE_CHECKING:
+    from trials.registry import ModelWorkload
 
 # Checking for NaN forces a device sync, so look at the losses every few batches only.
 CHECK_EVERY = 25
 EVAL_BATCH = 2048
-
-
-def derive_seed(base_seed: int, key: str) -> int:
-    """A 31-bit seed from (base_seed, key), equal in every process (unlike the salted hash())."""
-    digest = hashlib.sha256(f"{base_seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def seed_everything(seed: int) -> None:
@@ -140,7 +135,7 @@ def evaluate(
 
 
 def train(
-    workload: str,
+    workload: ModelWorkload,
     params: dict[str, Any],
     data: DataConfig,
     source: DataSource,
@@ -157,10 +152,10 @@ def train(
     The data is loaded once per process and device (see load_split, Split.to); `on_trained`
     receives the final model, e.g. to save it.
     """
-    wl = get_workload(workload)
+    wl = workload
     hp = check_params(wl.defaults, params)
     if data.dataset not in wl.datasets:
-        raise ValueError(f"workload {workload} does not accept data set {data.dataset!r}")
+        raise ValueError(f"workload {wl.name} does not accept data set {data.dataset!r}")
     if epochs < 1:
         raise ValueError(f"epochs: must be >= 1, got {epochs}")
     if threads is not None:

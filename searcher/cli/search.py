@@ -103,7 +103,7 @@ def validate(spec_path: str, overrides: tuple[str, ...]) -> None:
     spec = load_spec(spec_path, list(overrides))
     strategy = spec.build_strategy()
     tuned = ", ".join(f"{n} {spec.space.params[n].describe()}" for n in spec.space.tuned_names)
-    on = f" on {spec.data.dataset}" if spec.builtin else ""
+    on = "" if spec.workload.owns_data else f" on {spec.data.dataset}"
     stages = getattr(strategy, "stages", None)
     split = f" (stages {' + '.join(str(s.trials) for s in stages)})" if stages else ""
     click.echo(

@@ -2,83 +2,64 @@
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 from ray.tune.search import Searcher
 
-from search_spaces.strategies.base import DONE, WAIT, Strategy
-from search_spaces.trial import Trial as Suggestion
-from searcher.engine.protocol import RAISED, TrialBook, TrialConfig
+from search_spaces.strategies.base import DONE, WAIT, StageRecord, Strategy
+from searcher.engine.outcomes import TrialOutcomes
+from searcher.events import Event, TrialEnded
 
 
 class StrategySearcher(Searcher):
-    """Asks the strategy for trials and tells it each trial's outcome, as the book decides it.
+    """Asks the strategy for trials; learns their outcomes as a sink of the pipeline.
 
-    ``suggest`` returns None while a stage waits for its trials and FINISHED at the end.
+    ``suggest`` returns None while a stage waits for its trials and FINISHED at the end. The
+    search's state lives in the store (resume reads it there), so it has no Tune save/restore.
     """
 
-    def __init__(
-        self,
-        strategy: Strategy,
-        book: TrialBook,
-        on_stage: Callable[[int], None] | None = None,
-    ) -> None:
+    def __init__(self, strategy: Strategy, outcomes: TrialOutcomes) -> None:
         # The metric is kept out of Searcher's own fields: failed trials report no metric and
         # Tune's strict metric check would otherwise turn that into a crash of the search.
-        super().__init__(metric=None, mode=book.mode)
+        super().__init__(metric=None, mode=outcomes.mode)
         self.strategy = strategy
-        self.book = book
-        self.on_stage = on_stage
+        self.outcomes = outcomes
         self.stage = 0
 
     def __getstate__(self) -> dict[str, Any]:
-        # The stage hook prints to this process's console; it is not part of the search state.
-        return {**self.__dict__, "on_stage": None}
+        # Tune pickles its searcher with the experiment; the pipeline and its sinks (the
+        # store's writer, the console) belong to this process only.
+        return {**self.__dict__, "outcomes": None}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        suggestion = self.strategy.ask()
-        if suggestion is WAIT:
+        trial = self.strategy.ask()
+        if trial is WAIT:
             return None
-        if suggestion is DONE:
+        if trial is DONE:
             return Searcher.FINISHED
-        assert isinstance(suggestion, Suggestion)
-        config = TrialConfig.of(suggestion)
-        self.book.open(trial_id, config)
-        if suggestion.stage != self.stage:
-            self.stage = suggestion.stage
-            if self.on_stage is not None:
-                self.on_stage(suggestion.stage)
-        return config.to_dict()
+        self.outcomes.suggested(trial_id, trial)
+        if trial.stage != self.stage:
+            self.stage = trial.stage
+            record = _stage_record(self.strategy.boxes, trial.stage)
+            size = record.trials if record is not None else self.strategy.planned_trials
+            ranges = record.ranges if record is not None and trial.stage > 1 else None
+            self.outcomes.stage_started(trial.stage, size, ranges)
+        return trial.to_wire()
 
-    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        self.book.observe(trial_id, result)
+    def handle(self, event: Event) -> None:
+        """A trial's verdict reaches the strategy; KILLED trials are not told (resume redoes
+        them)."""
+        if isinstance(event, TrialEnded) and event.verdict.status != "KILLED":
+            failed = event.verdict.status == "FAILED"
+            reason = (event.verdict.reason or "failed") if failed else None
+            self.strategy.tell(event.trial.key, event.verdict.score, reason)
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
-        record = self.book.get(trial_id)
-        if record is None:
-            return
-        if result and not error:
-            # Tune withholds from on_trial_result the result on which a scheduler stops a trial.
-            self.book.observe(trial_id, result)
-        verdict = self.book.verdict(trial_id, RAISED if error else None)
-        self.strategy.tell(record.config.key, verdict.score, verdict.reason)
+        """Unused: the outcome pipeline tells the strategy (see ``handle``)."""
 
-    def get_state(self) -> dict[str, Any]:
-        return {"strategy": self.strategy, "book": self.book, "stage": self.stage}
 
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.strategy = state["strategy"]
-        self.book = state["book"]
-        self.stage = state["stage"]
-
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as handle:
-            pickle.dump(self.get_state(), handle)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as handle:
-            self.set_state(pickle.load(handle))
+def _stage_record(records: Sequence[StageRecord], stage: int) -> StageRecord | None:
+    return next((r for r in records if r.stage == stage), None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import tempfile
 import time
@@ -16,7 +15,6 @@ from searcher.errors import SearcherError
 from searcher.spec import Spec
 from searcher.spec.yaml_io import dump_yaml
 from searcher.tracking.uri import display_uri, normalise_uri, sqlite_path
-from trials.user_code import CommandWorkload
 
 PACKAGES = ("searcher", "search_spaces", "trials", "dashboards")  # the project, never data
 # Ray SIGKILLs a stopped job 3 s after SIGTERM by default: too soon for the search to stop its
@@ -64,8 +62,7 @@ def stage_job_dir(spec: Spec) -> Path:
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
     raw = dict(spec.raw)
-    if not spec.builtin:
-        copy_user_code(spec, root)
+    if copy_user_code(spec, root):
         raw.pop("code_dir", None)  # the user's files now sit beside the shipped spec
     (root / "spec.yaml").write_text(dump_yaml(raw))
     return root
@@ -73,16 +70,10 @@ def stage_job_dir(spec: Spec) -> Path:
 
 def copy_user_code(spec: Spec, root: Path) -> list[str]:
     """Copy the user's code from the spec's code folder into the job: its Python files, and
-    the files a command names. Nothing else (data stays where the cluster reads it)."""
-    folder = Path(spec.code_dir)
-    wanted = {p for p in folder.glob("*.py") if p.is_file()}
-    workload = spec.workload
-    if isinstance(workload, CommandWorkload):
-        command = workload.command
-        words = shlex.split(command) if isinstance(command, str) else list(command)
-        wanted |= {folder / w for w in words if "/" not in w and (folder / w).is_file()}
+    the files a command names (what the workload ships). Nothing else: data stays where the
+    cluster reads it, and a built-in workload ships nothing."""
     copied = []
-    for path in sorted(wanted):
+    for path in spec.workload.shipped_files(Path(spec.code_dir)):
         if path.stem in PACKAGES:
             raise SearcherError(
                 f"{path}: a file named like searcher's own package {path.stem} cannot be shipped"

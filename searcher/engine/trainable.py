@@ -1,40 +1,28 @@
-"""The function Ray Tune runs for each trial: the workload's training, on what Ray assigned."""
+"""The function Ray Tune runs for each trial: the resolved workload, on what Ray assigned."""
 
 from __future__ import annotations
 
 import os
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from searcher.engine.protocol import (
-    ENDED,
-    FAILED,
-    OUTPUT,
-    PLACEMENT,
-    REPORTED_AT,
-    Placement,
-    TrialConfig,
-)
-from trials.command import CapturedOutput, build_argv, run_command
+from search_spaces.trial import Trial
+from searcher.engine.protocol import Control, pack
+from searcher.events import Placement
 from trials.config import DataConfig, DataSource
-from trials.errors import CommandFailed, TrialDiverged
-from trials.user_code import CommandWorkload, FunctionWorkload, add_code_dirs, failure_text
-
-Report = Callable[[dict[str, Any]], None]
+from trials.user_code import add_code_dirs, failure_text
+from trials.workload import TrialContext, Workload, derive_seed
 
 
 @dataclass(frozen=True)
 class TrialJob:
-    """What every trial of a search shares; shipped once to the workers.
+    """What every trial of a search shares, shipped once to the workers: the workload itself
+    (resolved and checked in the driver), and ``code_dirs`` put first on the worker's sys.path
+    for what the user's modules import."""
 
-    ``workload`` is a built-in's name (or ``module:Workload``), or the user's function or
-    command; ``code_dirs`` go first on the worker's sys.path so the user's modules import.
-    """
-
-    workload: str | FunctionWorkload | CommandWorkload
+    workload: Workload
     metric: str
     epochs: int | None
     seed: int
@@ -44,13 +32,14 @@ class TrialJob:
     source: DataSource | None = None
 
 
-def placement(cpus: float, builtin: bool) -> Placement:
-    """The device and thread count for a trial from what Ray gave it (GPU ids, CPUs)."""
+def placement(cpus: float, picks_device: bool) -> Placement:
+    """The device and thread count for a trial from what Ray gave it (GPU ids, CPUs);
+    ``picks_device``: searcher chooses it (the user's own code picks its device itself)."""
     import ray
 
     gpu_ids = [str(g) for g in ray.get_gpu_ids()]
     device = "cuda" if gpu_ids else "cpu"
-    if gpu_ids and builtin:  # the user's own code picks its device itself
+    if gpu_ids and picks_device:
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -80,87 +69,57 @@ def stop_requested() -> bool:
         return False
 
 
+class _Sender:
+    """Packs each report with its control data; output-only reports wait for the next one."""
+
+    def __init__(self, where: Placement) -> None:
+        self.first: Placement | None = {**where, "started_at": time.time()}
+        self.output: dict[str, str] = {}
+
+    def __call__(
+        self,
+        metrics: dict[str, Any],
+        *,
+        output: dict[str, str] | None = None,
+        failed: str | None = None,
+        ended: bool = False,
+    ) -> None:
+        for stream, text in (output or {}).items():
+            self.output[stream] = self.output.get(stream, "") + text
+        if not metrics and failed is None and not ended:
+            return
+        from ray import tune
+
+        control = Control(time.time(), self.first, failed, ended, self.output)
+        tune.report(pack(metrics, control))
+        self.first, self.output = None, {}
+
+
 def run_trial(config: dict[str, Any], job: TrialJob) -> None:
     """Run one trial and report each epoch; a failure is reported, not raised.
 
     Reporting the failure keeps the worker process (and its cached data) alive for the next
     trial, where raising would make Ray tear the actor down.
     """
-    from ray import tune
-
     add_code_dirs(job.code_dirs)
-    trial = TrialConfig.from_dict(config)
-    where = placement(job.cpus, isinstance(job.workload, str))
-    # Where the trial ran and when, sent once with the first report (the driver tags the run).
-    first: dict[str, Any] = {PLACEMENT: {**where, "started_at": time.time()}}
-
-    def report(metrics: dict[str, Any]) -> None:
-        tune.report({**metrics, **first, REPORTED_AT: time.time()})
-        first.clear()
-
-    if isinstance(job.workload, CommandWorkload):
-        _run_command(job, trial, report)
-    elif isinstance(job.workload, FunctionWorkload):
-        try:
-            job.workload.run(trial.params, report)
-        except Exception as exc:  # the user's code failed: this trial fails, the search goes on
-            report({FAILED: failure_text(exc)})
-            return
-        report({ENDED: True})
-    else:
-        _run_builtin(job, trial, where, report)
-
-
-def _run_builtin(job: TrialJob, trial: TrialConfig, where: Placement, report: Report) -> None:
-    from trials.train import derive_seed, train
-
-    assert isinstance(job.workload, str) and job.data is not None and job.source is not None
-    assert job.epochs is not None
+    trial = Trial.from_wire(config)
+    where = placement(job.cpus, picks_device=not job.workload.owns_data)
+    context = TrialContext(
+        key=trial.key,
+        seed=derive_seed(job.seed, trial.key),
+        metric=job.metric,
+        epochs=job.epochs,
+        device=where["device"],
+        threads=where["threads"],
+        data=job.data,
+        source=job.source,
+        env={"SEARCHER_TRIAL_KEY": trial.key},
+        should_stop=stop_requested,
+    )
+    send = _Sender(where)
     try:
-        train(
-            job.workload,
-            trial.params,
-            job.data,
-            job.source,
-            job.epochs,
-            derive_seed(job.seed, trial.key),
-            report,
-            device=where["device"],
-            threads=where["threads"],
-        )
-    except TrialDiverged as exc:
-        report({FAILED: str(exc)})
-    except Exception as exc:  # reported, not raised: an error Tune sees means the worker died
-        report({FAILED: failure_text(exc)})
-
-
-def _run_command(job: TrialJob, trial: TrialConfig, report: Report) -> None:
-    """The command with the trial's arguments; what it printed rides along with each report."""
-    workload = job.workload
-    assert isinstance(workload, CommandWorkload)
-    output = CapturedOutput()
-    sent = {"stdout": 0, "stderr": 0}
-
-    def new_output() -> dict[str, str]:
-        chunk = {}
-        for stream in sent:
-            lines = getattr(output, stream)
-            chunk[stream] = "".join(lines[sent[stream] :])
-            sent[stream] = len(lines)
-        return chunk
-
-    env = {**os.environ, "SEARCHER_TRIAL_KEY": trial.key}
-    try:
-        run_command(
-            build_argv(workload.command, trial.params),
-            cwd=workload.cwd,
-            env=env,
-            report=lambda metrics: report({**metrics, OUTPUT: new_output()}),
-            metric=job.metric,
-            should_stop=stop_requested,
-            output=output,
-        )
-    except CommandFailed as exc:
-        report({FAILED: exc.reason, OUTPUT: new_output()})
+        job.workload.run(trial.params, send, context)
+    except Exception as exc:  # the trial failed, the search goes on
+        send({}, failed=failure_text(exc))
         return
-    report({ENDED: True, OUTPUT: new_output()})
+    send({}, ended=True)

@@ -2,43 +2,33 @@
 
 from __future__ import annotations
 
-import sys
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 import ray
 from ray import tune
 from ray.tune import Trainable
-from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.stopper import Stopper
 
 from search_spaces.strategies.base import Strategy
-from search_spaces.trial import TrialResult
-from searcher.console.live import make_progress
 from searcher.engine.adapter import StrategySearcher
-from searcher.engine.callback import TrackingCallback
-from searcher.engine.protocol import TUNE_ITERATION, TrialBook
+from searcher.engine.listener import OutcomeListener
+from searcher.engine.outcomes import TrialOutcomes
+from searcher.engine.protocol import TUNE_ITERATION, metric_path
 from searcher.engine.session import interrupts_deferred
 from searcher.engine.trainable import TrialJob, run_trial
+from searcher.events import Event, Publisher, Sink, TrialEnded, Verdict
 from searcher.spec import Spec
-from searcher.tracking.recorder import RunRecorder
 from trials.config import DataSource
-from trials.user_code import FunctionWorkload, is_local_module
-
-# Keys Tune adds to every result; they are bookkeeping, never a trial's metrics.
-TUNE_KEYS = frozenset(AUTO_RESULT_KEYS) | {"done", "trial_id", "experiment_tag"}
 
 
 @dataclass
 class TunerOutcome:
-    """What the trials produced: each key's run id, runs per status, errors of the logging."""
+    """What the trials produced: each ended key's status, and why the search stopped early."""
 
-    run_ids: dict[str, str]
-    counts: dict[str, int]
-    logging_errors: list[str]
+    statuses: dict[str, str]
     stopped: str | None = None  # why the search was stopped before its budget, if it was
     interrupted: bool = False  # Ctrl-C (or SIGTERM) was pressed more than once
 
@@ -54,11 +44,16 @@ class MetricNeverComes(Stopper):
     """Stops the whole search once its first trials all ended without the spec's metric.
 
     A misspelled metric (or a workload that reports another name) would otherwise spend the
-    whole budget on trials that can never score.
+    whole budget on trials that can never score. A sink of the pipeline.
     """
 
-    def __init__(self, book: TrialBook, first: int) -> None:
-        self.book, self.first = book, first
+    def __init__(self, metric: str, first: int) -> None:
+        self.metric, self.first = metric, first
+        self.verdicts: list[Verdict] = []  # in the order trials ended
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, TrialEnded) and event.verdict.status != "KILLED":
+            self.verdicts.append(event.verdict)
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         return False
@@ -67,17 +62,25 @@ class MetricNeverComes(Stopper):
         return self.reason() is not None
 
     def reason(self) -> str | None:
-        return self.book.metric_never_comes(self.first)
+        """Why to stop the search: the first ``first`` trials all ended without the metric."""
+        head = self.verdicts[: self.first]
+        if self.first < 1 or len(head) < self.first or not all(v.missing_metric for v in head):
+            return None
+        return (
+            f"the first {self.first} trials ended without reporting the metric {self.metric} "
+            f"(the last one reported: {head[-1].reported}); check metric.name in the spec "
+            "against what the workload reports"
+        )
 
 
 def make_scheduler(spec: Spec) -> TrialScheduler:
-    """FIFO, or ASHA early stopping on the spec's metric with the epoch as time."""
+    """FIFO, or ASHA early stopping on the spec's metric with the report count as time."""
     sched = spec.model.scheduler
     if sched.type == "asha":
         assert spec.epochs is not None, "the spec requires budget.epochs for asha"
         return ASHAScheduler(
             time_attr=TUNE_ITERATION,
-            metric=spec.model.metric.name,
+            metric=metric_path(spec.model.metric.name),
             mode=spec.model.metric.mode,
             max_t=spec.epochs,
             grace_period=min(sched.grace_period, spec.epochs),
@@ -87,20 +90,20 @@ def make_scheduler(spec: Spec) -> TrialScheduler:
 
 
 def make_trainable(spec: Spec, source: DataSource | None) -> type[Trainable]:
-    """The trial function with the search's shared settings and per-trial resources attached."""
+    """The trial function with the search's resolved workload and per-trial resources."""
     res = spec.model.resources
-    workload = spec.workload
-    if isinstance(workload, FunctionWorkload):
-        ship_by_value(workload, spec.code_dirs)
+    for module in spec.workload.modules(spec.code_dirs):
+        # Workers on other machines may not have the user's file; by value, they need only
+        # what the module itself imports. Installed modules stay by reference.
+        ray.cloudpickle.register_pickle_by_value(module)
     job = TrialJob(
-        # A built-in goes by its spec name (also module:Workload), resolved in the worker.
-        workload=str(spec.model.workload) if spec.builtin else workload,
+        workload=spec.workload,
         metric=spec.model.metric.name,
         epochs=spec.epochs,
         seed=spec.model.search.seed,
         cpus=res.cpu,
         code_dirs=tuple(spec.code_dirs),
-        data=spec.data if spec.builtin else None,
+        data=None if spec.workload.owns_data else spec.data,
         source=source,
     )
     trainable = tune.with_parameters(run_trial, job=job)
@@ -111,35 +114,27 @@ def run_tuner(
     spec: Spec,
     strategy: Strategy,
     source: DataSource | None,
-    recorder: RunRecorder,
+    sinks: Sequence[Sink],
     *,
     run_name: str,
     storage: str,
     concurrency: int,
-    out: TextIO,
-    kept: Sequence[TrialResult] = (),
 ) -> TunerOutcome:
-    """Run all trials of the strategy, recording each; returns the child run ids and counts.
+    """Run all trials of the strategy, publishing what happens to them to ``sinks``.
 
     ``concurrency`` is passed to Tune even when it only restates what the cluster fits: with a
     custom searcher and no limit, Tune keeps a single trial pending and ramps up one by one.
-    The recorder is closed here, so everything it buffered is in the store on return.
+    Trials still running when the search stops are published as KILLED before this returns.
     """
     model = spec.model
-    progress = make_progress(
-        model.metric.name, model.metric.mode, strategy.planned_trials, spec.space.tuned_names, out
+    publisher = Publisher()
+    outcomes = TrialOutcomes(model.metric.name, model.metric.mode, spec.epochs, publisher)
+    stopper = MetricNeverComes(
+        model.metric.name, min(FIRST_TRIALS_CHECKED, strategy.planned_trials)
     )
-    progress.count_kept(kept)
-
-    def on_stage(stage: int) -> None:
-        record = next((r for r in strategy.boxes if r.stage == stage), None)
-        size = record.trials if record is not None else strategy.planned_trials
-        progress.stage_started(stage, size, record.ranges if record and stage > 1 else None)
-
-    book = TrialBook(model.metric.name, model.metric.mode, spec.epochs, TUNE_KEYS)
-    stopper = MetricNeverComes(book, min(FIRST_TRIALS_CHECKED, strategy.planned_trials))
-    searcher = StrategySearcher(strategy, book, on_stage)
-    callback = TrackingCallback(recorder, book, spec.space, progress)
+    searcher = StrategySearcher(strategy, outcomes)
+    # The strategy and the stopper hear each verdict first, then the store and the console.
+    publisher.sinks = [searcher, stopper, *sinks]
     tuner = tune.Tuner(
         make_trainable(spec, source),
         tune_config=tune.TuneConfig(
@@ -152,7 +147,7 @@ def run_tuner(
         run_config=tune.RunConfig(
             name=run_name,
             storage_path=storage,
-            callbacks=[callback],
+            callbacks=[OutcomeListener(outcomes)],
             stop=stopper,
             verbose=0,
             # Trials report their own errors, so an error Tune sees is a worker that died
@@ -167,26 +162,5 @@ def run_tuner(
         interrupted = True  # a second one: stop waiting for Tune, but record the same way
     finally:
         with interrupts_deferred():  # a further Ctrl-C must not cut the recording short
-            callback.mark_unfinished()
-            recorder.close()
-            callback.print_stored(final=True)
-            progress.close()
-    counts = Counter(recorder.statuses.values())
-    return TunerOutcome(
-        dict(recorder.run_ids),
-        dict(counts),
-        list(recorder.errors),
-        stopper.reason(),
-        interrupted,
-    )
-
-
-def ship_by_value(workload: FunctionWorkload, code_dirs: list[str]) -> None:
-    """Send the user's module to the workers inside the pickled function, not as a name.
-
-    Workers on other machines may not have the file; by value, they need only what the module
-    itself imports. Installed modules stay by reference.
-    """
-    module = sys.modules.get(getattr(workload.fn, "__module__", ""))
-    if module is not None and module.__name__ != "__main__" and is_local_module(module, code_dirs):
-        ray.cloudpickle.register_pickle_by_value(module)
+            outcomes.interrupted()
+    return TunerOutcome(dict(outcomes.statuses), stopper.reason(), interrupted)

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from search_spaces.constraints import MAX_TRIALS
 from search_spaces.scales import ScaleError, short_repr
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import REGISTRY, Strategy, make_strategy
@@ -19,16 +20,13 @@ from searcher.errors import SpecError
 from searcher.spec.messages import first_error
 from searcher.spec.models import DEFAULT_EPOCHS, CommandSpec, SpecModel
 from searcher.spec.yaml_io import load_yaml
-from trials.command import placeholders
 from trials.config import DataConfig
-from trials.errors import ParamError, UnknownWorkload
-from trials.hparams import check_params
-from trials.registry import REPORTED_METRICS, Workload, get_workload
+from trials.errors import UnknownWorkload
+from trials.registry import get_workload
 from trials.user_code import CommandWorkload, FunctionWorkload
+from trials.workload import Workload, WorkloadMismatch
 
-AnyWorkload = Workload | FunctionWorkload | CommandWorkload
 MAX_SPEC_BYTES = 1 << 20  # a spec is a page of YAML; anything near this is a mistake
-MAX_TRIALS = 100_000  # planned trials of a search, all stages together
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class Spec:
     model: SpecModel
     space: SearchSpace
     data: DataConfig
-    workload: AnyWorkload
+    workload: Workload  # resolved and checked once, here; the object reaches the workers
     code_dir: str  # absolute: where the user's module or command lives
 
     @property
@@ -48,15 +46,10 @@ class Spec:
         return self.model.name
 
     @property
-    def builtin(self) -> bool:
-        """A built-in (or model-builder) workload: searcher owns its data and its training."""
-        return isinstance(self.workload, Workload)
-
-    @property
     def epochs(self) -> int | None:
         """The epoch budget; the user's own code may leave it unset (then it ends by itself)."""
         epochs = self.model.budget.epochs
-        return epochs if epochs is not None or not self.builtin else DEFAULT_EPOCHS
+        return epochs if epochs is not None or self.workload.owns_data else DEFAULT_EPOCHS
 
     @property
     def code_dirs(self) -> list[str]:
@@ -177,11 +170,16 @@ def validate_spec(
     _check_size(source, model, space)
     code_dir = _code_dir(model, source)
     workload = _workload(model, source, code_dir, train)
-    if isinstance(workload, Workload):
-        _check_fit(source, model, space, workload)
-        _check_values(source, space, workload)
-    else:
-        _check_own_code(source, model, space, workload)
+    try:
+        workload.check(space, model.metric.name, model.data.dataset)
+    except WorkloadMismatch as exc:
+        raise SpecError(source, exc.field, exc.message) from None
+    if model.scheduler.type == "asha" and model.budget.epochs is None and workload.owns_data:
+        raise SpecError(
+            source,
+            "budget.epochs",
+            "expected an integer >= 1 (the early-stopping scheduler's maximum), got nothing",
+        )
     return Spec(source, raw, model, space, model.data, workload, code_dir)
 
 
@@ -212,7 +210,7 @@ def _code_dir(model: SpecModel, source: str) -> str:
 
 def _workload(
     model: SpecModel, source: str, code_dir: str, train: Callable[..., Any] | None
-) -> AnyWorkload:
+) -> Workload:
     if train is not None:
         name = f"{getattr(train, '__module__', '?')}:{getattr(train, '__qualname__', 'train')}"
         return FunctionWorkload(name, train)
@@ -224,67 +222,6 @@ def _workload(
         expected = f"expected one of {', '.join(exc.known)} or module:function"
         got = short_repr(exc.name) + (f" ({exc.why})" if exc.why else "")
         raise SpecError(source, "workload", f"{expected}, got {got}") from None
-
-
-def _check_own_code(
-    source: str, model: SpecModel, space: SearchSpace, workload: AnyWorkload
-) -> None:
-    """The user's own code takes any names; a command's placeholders must name space entries."""
-    if isinstance(workload, CommandWorkload):
-        missing = sorted(placeholders(workload.command) - set(space.params))
-        if missing:
-            raise SpecError(
-                source,
-                "workload.command",
-                f"expected placeholders that name space entries, got {{{missing[0]}}}",
-            )
-    if model.scheduler.type == "asha" and model.budget.epochs is None:
-        raise SpecError(
-            source,
-            "budget.epochs",
-            "expected an integer >= 1 (the early-stopping scheduler's maximum), got nothing",
-        )
-
-
-def _check_values(source: str, space: SearchSpace, workload: Workload) -> None:
-    """Every value the space can produce must be one the workload accepts.
-
-    Checked at the range ends and for every choice, so `optimizer: adamw` or `dropout` up to 1.5
-    is a spec error now, not a FAILED trial in every stage later.
-    """
-    for name, scale in space.params.items():
-        for value in scale.grid(2):
-            try:
-                check_params(workload.defaults, {name: value})
-            except ParamError as exc:
-                raise SpecError(source, f"space.{exc.name}", exc.message) from None
-
-
-def _check_fit(source: str, model: SpecModel, space: SearchSpace, workload: Workload) -> None:
-    """Cross-field checks: the space, data and metric must suit the workload."""
-    if workload.defaults is not None:
-        unknown = [name for name in space.params if name not in workload.defaults]
-        if unknown:
-            allowed = ", ".join(sorted(workload.defaults))
-            raise SpecError(
-                source,
-                f"space.{unknown[0]}",
-                f"unknown to workload {workload.name}; expected one of {allowed}",
-            )
-    data = model.data
-    if workload.datasets and data.dataset not in workload.datasets:
-        raise SpecError(
-            source,
-            "data.dataset",
-            f"expected one of {', '.join(workload.datasets)} for workload {workload.name}, "
-            f"got {short_repr(data.dataset)}",
-        )
-    if workload.defaults is not None and model.metric.name not in REPORTED_METRICS:
-        raise SpecError(
-            source,
-            "metric.name",
-            f"expected one of {', '.join(REPORTED_METRICS)}, got {short_repr(model.metric.name)}",
-        )
 
 
 def _kind(value: Any) -> str:

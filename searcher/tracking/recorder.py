@@ -36,12 +36,12 @@ class RunRecorder:
         self,
         client: MlflowClient,
         experiment_id: str,
-        parent_run_id: str,
+        search_id: str,
         flush_seconds: float = 1.0,
     ) -> None:
         self.client = client
         self.experiment_id = experiment_id
-        self.parent_run_id = parent_run_id
+        self.search_id = search_id
         self.flush_seconds = flush_seconds
         self.run_ids: dict[str, str] = {}
         self.statuses: dict[str, str] = {}
@@ -56,12 +56,10 @@ class RunRecorder:
 
     # --- called from Tune's loop: enqueue only -------------------------------------------
     def trial_started(
-        self, key: str, stage: int, params: dict[str, Any], numeric: dict[str, float]
+        self, key: str, tags: dict[str, str], params: dict[str, Any], metrics: dict[str, float]
     ) -> None:
-        """A trial began: create its child run with params and their numeric mirrors."""
-        self._queue.put(
-            _Event("start", key, {"stage": stage, "params": params, "numeric": numeric})
-        )
+        """A trial began: create its child run (named by its key) under the search's run."""
+        self._queue.put(_Event("start", key, {"tags": tags, "params": params, "metrics": metrics}))
 
     def trial_metrics(self, key: str, step: int, metrics: dict[str, float]) -> None:
         """Per-epoch metrics; written at the next flush."""
@@ -110,7 +108,7 @@ class RunRecorder:
     def _handle(self, event: _Event) -> None:
         data = event.payload
         if event.kind == "start":
-            self._start(event.key, data["stage"], data["params"], data["numeric"])
+            self._start(event.key, data["tags"], data["params"], data["metrics"])
         elif event.kind == "metrics":
             step, ts = data["step"], data["t"]
             self._pending.setdefault(event.key, []).extend(
@@ -131,17 +129,11 @@ class RunRecorder:
             self.stored.put((event.key, None))
 
     def _start(
-        self, key: str, stage: int, params: dict[str, Any], numeric: dict[str, float]
+        self, key: str, tags: dict[str, str], params: dict[str, Any], metrics: dict[str, float]
     ) -> None:
         # A create whose answer was lost may still have committed: the marker finds that run.
         marker = uuid.uuid4().hex
-        tags = {
-            T.PARENT: self.parent_run_id,
-            T.KIND: T.KIND_TRIAL,
-            T.STAGE: str(stage),
-            T.TRIAL_KEY: key,
-            T.CREATED_BY: marker,
-        }
+        short, overflow = T.split_long({**tags, T.PARENT: self.search_id, T.CREATED_BY: marker})
 
         tries = 0
 
@@ -153,16 +145,18 @@ class RunRecorder:
                 found = self.client.search_runs([self.experiment_id], query, max_results=1)
                 if found:
                     return found[0].info.run_id
-            return self.client.create_run(self.experiment_id, tags=tags, run_name=key).info.run_id
+            return self.client.create_run(self.experiment_id, tags=short, run_name=key).info.run_id
 
         self.run_ids[key] = retrying(create)
+        for path, text in overflow.items():  # a record too long for a tag: the tag points here
+            retrying(self.client.log_text, self.run_ids[key], text, path)
         ts = _now()
         self._log(
             key,
             params=[
                 Param(name, T.clip(str(value), T.MAX_PARAM_VALUE)) for name, value in params.items()
             ],
-            metrics=[Metric(name, value, ts, 0) for name, value in numeric.items()],
+            metrics=[Metric(name, value, ts, 0) for name, value in metrics.items()],
         )
 
     def _end(self, key: str, status: str, error: str | None) -> None:

@@ -12,8 +12,10 @@ from search_spaces.strategies.base import StageRecord
 from search_spaces.trial import TrialResult
 from searcher.phases import Phases
 from searcher.spec import Spec
+from searcher.spec.normalise import normalised, stage_plan
 from searcher.tracking import tags as T
 from searcher.tracking.orphans import owner_tags
+from searcher.tracking.records import SearchRecord
 from searcher.tracking.runs import log_long_tags, log_params, start_spec_run
 from trials.config import DataSource
 
@@ -25,9 +27,16 @@ def start_search_run(
     planned: int,
     source: DataSource | None,
 ) -> str:
-    """Create the search's parent run with the spec, strategy, seed and data source."""
+    """Create the search's run with its record (the normalised spec and stage plan), the spec
+    as written, the strategy, seed and data source."""
     model = spec.model
-    tags = {T.METRIC: model.metric.name, T.MODE: model.metric.mode, **owner_tags()}
+    record = SearchRecord(normalised(spec), stage_plan(spec), planned)
+    tags = {
+        T.METRIC: model.metric.name,
+        T.MODE: model.metric.mode,
+        T.SEARCH_RECORD: record.to_json(),
+        **owner_tags(),
+    }
     if source is not None:
         tags |= {T.DATA_SOURCE: source.kind, T.DATA_DESCRIPTION: source.description}
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -46,7 +55,7 @@ def start_search_run(
         "resources.cpu": model.resources.cpu,
         "resources.gpu": model.resources.gpu,
     }
-    if spec.builtin:
+    if not spec.workload.owns_data:
         params["dataset"] = spec.data.dataset
     log_params(client, run_id, params)
     return run_id

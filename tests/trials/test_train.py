@@ -17,7 +17,8 @@ from trials.errors import TrialDiverged, UnknownWorkload
 from trials.hparams import COMMON_DEFAULTS
 from trials.registry import REPORTED_METRICS, WORKLOADS, get_workload
 from trials.sources import resolve_source
-from trials.train import derive_seed, make_optimizer, train
+from trials.train import make_optimizer, train
+from trials.workload import derive_seed
 
 KEYS = {"epoch", *REPORTED_METRICS}
 
