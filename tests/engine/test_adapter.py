@@ -1,76 +1,94 @@
-"""The Ray Searcher adapter: waits between stages, finishes, saves and restores exactly."""
+"""The Ray Searcher adapter: waits between stages, finishes, and learns verdicts as a sink."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import pickle
 
 from ray.tune.search import Searcher
 
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import make_strategy
 from search_spaces.strategies.coarse_to_fine import StageSpec
+from search_spaces.trial import Trial
 from searcher.engine.adapter import StrategySearcher
-from searcher.engine.protocol import FAILED, TrialBook
+from searcher.engine.outcomes import TrialOutcomes
+from searcher.engine.protocol import Control, Received
+from searcher.events import Event, Publisher, StageStarted
 
 SPACE = SearchSpace.from_mapping(
     {"lr": {"scale": "log", "low": 1e-4, "high": 1e-1}, "opt": ["adam", "sgd"]}
 )
 
 
-def _searcher() -> StrategySearcher:
+class Collect:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+
+def _searcher() -> tuple[StrategySearcher, TrialOutcomes, Collect]:
     stages = [StageSpec(trials=4), StageSpec(trials=2, keep_top=0.5, pad=0.0)]
     strategy = make_strategy("coarse_to_fine", SPACE, "max", 7, stages=stages)
-    return StrategySearcher(strategy, TrialBook("acc", "max", epochs=2))
+    collect = Collect()
+    publisher = Publisher()
+    outcomes = TrialOutcomes("acc", "max", 2, publisher)
+    searcher = StrategySearcher(strategy, outcomes)
+    publisher.sinks = [searcher, collect]
+    return searcher, outcomes, collect
 
 
-def _finish(searcher: StrategySearcher, tid: str, config: dict, acc: float | None) -> None:
+def _finish(outcomes: TrialOutcomes, tid: str, acc: float | None) -> None:
+    outcomes.started(tid)
     if acc is None:
-        searcher.on_trial_complete(tid, {FAILED: "loss became nan"})
-        return
-    searcher.on_trial_result(tid, {"acc": acc - 0.1})
-    searcher.on_trial_result(tid, {"acc": acc})
-    searcher.on_trial_complete(tid, {"acc": acc - 0.05})
+        outcomes.reported(tid, Received(0, {}, Control(failed="loss became nan")))
+    else:
+        outcomes.reported(tid, Received(1, {"acc": acc - 0.1}, Control()))
+        outcomes.reported(tid, Received(2, {"acc": acc}, Control()))
+    outcomes.ended(tid)
 
 
-def test_waits_between_stages_and_finishes() -> None:
-    searcher = _searcher()
+def test_waits_between_stages_tells_verdicts_and_finishes() -> None:
+    searcher, outcomes, collect = _searcher()
     configs = {f"t{i}": searcher.suggest(f"t{i}") for i in range(4)}
-    assert all(c["stage"] == 1 for c in configs.values())
+    assert all(Trial.from_wire(c).stage == 1 for c in configs.values())
     assert searcher.suggest("t4") is None, "stage 2 must wait for stage 1"
-    for i, (tid, cfg) in enumerate(configs.items()):
-        _finish(searcher, tid, cfg, None if i == 0 else 0.5 + i / 10)
-    results = {r.key: r for r in searcher.strategy.results}
-    assert results["1-000"].failed and "nan" in results["1-000"].error
-    assert results["1-003"].score == 0.8, "the score is the best epoch, not the last"
-    second = [searcher.suggest(f"s{i}") for i in range(2)]
-    assert [c["stage"] for c in second] == [2, 2]
-    for i, cfg in enumerate(second):
-        _finish(searcher, f"s{i}", cfg, 0.9)
+    for i, tid in enumerate(configs):
+        _finish(outcomes, tid, None if i == 0 else 0.5 + i / 10)
+    told = {r.key: r for r in searcher.strategy.known_results}
+    assert told["1-000"].failed and told["1-000"].error == "loss became nan"
+    assert told["1-003"].score == 0.8, "the score is the best epoch, not the last"
+    second = [Trial.from_wire(searcher.suggest(f"s{i}")) for i in range(2)]
+    assert [t.stage for t in second] == [2, 2]
+    stages = [e for e in collect.events if isinstance(e, StageStarted)]
+    assert [(e.stage, e.trials) for e in stages] == [(1, 4), (2, 2)]
+    assert stages[0].ranges is None and set(stages[1].ranges or {}) == {"lr", "opt"}
+    for i in range(2):
+        _finish(outcomes, f"s{i}", 0.9)
     assert searcher.suggest("x") == Searcher.FINISHED
 
 
-def test_save_and_restore_continue_identically(tmp_path: Path) -> None:
-    first = _searcher()
-    configs = {f"t{i}": first.suggest(f"t{i}") for i in range(4)}
-    for i, (tid, cfg) in enumerate(list(configs.items())[:3]):
-        _finish(first, tid, cfg, 0.5 + i / 10)
-    first.save(str(tmp_path / "state.pkl"))
-
-    restored = _searcher()
-    restored.restore(str(tmp_path / "state.pkl"))
-    for s in (first, restored):
-        _finish(s, "t3", configs["t3"], 0.6)
-    assert [first.suggest("a")["params"] for _ in range(1)] == [
-        restored.suggest("a")["params"] for _ in range(1)
-    ]
+def test_a_killed_trial_is_not_told_so_resume_runs_it_again() -> None:
+    searcher, outcomes, _ = _searcher()
+    searcher.suggest("t0")
+    outcomes.started("t0")
+    outcomes.interrupted()
+    assert searcher.strategy.known_results == []
 
 
-def test_the_result_that_stops_a_trial_counts_toward_its_score() -> None:
-    searcher = _searcher()
-    cfg = searcher.suggest("t0")
-    searcher.on_trial_result("t0", {"acc": 0.2})
-    # ASHA's stop decision: Tune passes this result only to on_trial_complete.
-    searcher.on_trial_complete("t0", {"acc": 0.4, "done": True})
-    assert searcher.book.records["t0"].best == 0.4
-    assert searcher.strategy.results[0].score == 0.4
-    assert cfg["key"] == "1-000"
+def test_a_stopped_early_trial_is_told_its_score_not_a_failure() -> None:
+    searcher, outcomes, _ = _searcher()
+    searcher.suggest("t0")
+    outcomes.started("t0")
+    outcomes.reported("t0", Received(1, {"acc": 0.4}, Control()))
+    outcomes.ended("t0")
+    [result] = searcher.strategy.known_results
+    assert (result.score, result.error, result.failed) == (0.4, None, False)
+
+
+def test_tune_pickles_the_searcher_without_this_process_sinks() -> None:
+    searcher, _, _ = _searcher()
+    searcher.suggest("t0")
+    copy = pickle.loads(pickle.dumps(searcher))
+    assert copy.outcomes is None and copy.strategy.planned_trials == 6

@@ -19,7 +19,8 @@ def test_recorder_writes_runs_metrics_and_statuses(tmp_path: Path) -> None:
     recorder = RunRecorder(client, exp, parent, flush_seconds=0.05)
     for i in range(5):
         key = f"1-{i:03d}"
-        recorder.trial_started(key, 1, {"lr": 0.1 * (i + 1), "opt": "adam"}, {"hp/lr": 0.1})
+        tags = {"searcher.trial_key": key, "searcher.stage": "1"}
+        recorder.trial_started(key, tags, {"lr": 0.1 * (i + 1), "opt": "adam"}, {"hp/lr": 0.1})
         for epoch in range(1, 4):
             recorder.trial_metrics(key, epoch, {"val_loss": 1.0 / epoch, "acc": 0.1 * epoch})
         status = ["FINISHED", "FAILED", "KILLED"][i % 3]
@@ -42,6 +43,24 @@ def test_recorder_writes_runs_metrics_and_statuses(tmp_path: Path) -> None:
     assert [(m.step, round(m.value, 3)) for m in history] == [(1, 1.0), (2, 0.5), (3, 0.333)]
     assert by_key["1-004"].data.params == {"lr": "0.5", "opt": "adam"}
     assert by_key["1-004"].data.metrics["hp/lr"] == 0.1
+    assert by_key["1-004"].info.run_name == "1-004"
+
+
+def test_a_tag_too_long_for_mlflow_goes_to_an_artifact_it_points_to(tmp_path: Path) -> None:
+    from searcher.tracking import tags as T
+
+    uri = f"sqlite:///{tmp_path}/mlruns.db"
+    client = open_store(uri)
+    exp = ensure_experiment(client, uri, "rec")
+    parent = client.create_run(exp).info.run_id
+    recorder = RunRecorder(client, exp, parent, flush_seconds=0.05)
+    long = "x" * (T.MAX_TAG_VALUE + 10)
+    recorder.trial_started("1-000", {T.TRIAL_RECORD: long, T.TRIAL_KEY: "1-000"}, {}, {})
+    recorder.trial_ended("1-000", "FINISHED")
+    recorder.close()
+    [run] = client.search_runs([exp], f"tags.`{T.PARENT}` = '{parent}'")
+    assert run.data.tags[T.TRIAL_RECORD].startswith(T.ARTIFACT_POINTER)
+    assert T.resolve_tag(client, run, T.TRIAL_RECORD) == long
 
 
 def test_writes_that_lose_the_connection_are_tried_again_others_are_not(
