@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import math
-import sys
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-# Longest repr of an offending value that an error message shows.
-REPR_LIMIT = 80
+from search_spaces.constraints import (
+    MAX_INT,
+    MAX_MAGNITUDE,
+    MIN_MAGNITUDE,
+    Constraint,
+    ConstraintError,
+    Integer,
+    Number,
+    Rule,
+    format_number,
+    is_number,
+    short_repr,
+)
 
 
 class ScaleError(ValueError):
@@ -33,26 +43,6 @@ class ScaleError(ValueError):
         return ScaleError(f"{name}.{self.field}" if self.field else name, self.message)
 
 
-def is_number(x: Any) -> bool:
-    """True for int and float but not bool, which YAML users rarely mean as a number."""
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
-def short_repr(value: Any, limit: int = REPR_LIMIT) -> str:
-    """repr(value) cut to about `limit` characters, so a huge value never floods a message."""
-    if isinstance(value, int) and value.bit_length() > 256:  # repr is slow, or refused, past that
-        return f"an integer of {value.bit_length()} bits"
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def format_number(x: Any) -> str:
-    """Three significant digits: enough to read a range, short enough for a table."""
-    if isinstance(x, float):
-        return f"{x:.3g}"
-    return str(x)
-
-
 def _same(a: Any, b: Any) -> bool:
     # 1, 1.0 and True compare equal in Python but are different choices to a user.
     return type(a) is type(b) and a == b
@@ -62,34 +52,53 @@ def _clip(u: float) -> float:
     return min(max(float(u), 0.0), 1.0)
 
 
-# Bounds are plain numbers a range can sensibly hold: no overflow in a log, no subnormals.
-MAX_MAGNITUDE, MIN_MAGNITUDE = 1e300, sys.float_info.min
-MAX_INT = 2**31  # integer scales (sizes, counts) stay well inside what every framework takes
+def _plain_number(x: Any) -> bool:
+    return is_number(x) and not (isinstance(x, int) and x.bit_length() > 1000)
 
 
-def _check_number(field: str, x: Any) -> float:
-    if not is_number(x) or (isinstance(x, int) and x.bit_length() > 1000):
-        raise ScaleError(field, f"expected a number, got {short_repr(x)}")
+def _normal(x: float) -> bool:
     size = abs(float(x))
-    if not math.isfinite(size) or size > MAX_MAGNITUDE or 0 < size < MIN_MAGNITUDE:
-        raise ScaleError(
-            field, f"expected 0 or a normal float of magnitude up to 1e300, got {short_repr(x)}"
-        )
-    return float(x)
+    return size == 0 or MIN_MAGNITUDE <= size <= MAX_MAGNITUDE
 
 
-def _check_int(field: str, x: Any) -> int:
-    _check_number(field, x)
-    if x != int(x):
-        raise ScaleError(field, f"expected an integer, got {short_repr(x)}")
-    if not -MAX_INT < int(x) < MAX_INT:
-        raise ScaleError(field, f"expected an integer between -2^31 and 2^31, got {short_repr(x)}")
-    return int(x)
+def _power_of_two(x: int) -> bool:
+    return x >= 1 and not x & (x - 1)
+
+
+def _non_empty_list(x: Any) -> bool:
+    return isinstance(x, list | tuple) and len(x) > 0
+
+
+# What every end of a range must be, in steps that each say what they want.
+_BOUND: tuple[Constraint, ...] = (
+    Rule(_plain_number, "a number"),
+    Rule(_normal, "0 or a normal float of magnitude up to 1e300"),
+)
+_INTEGER_BOUND: tuple[Constraint, ...] = (
+    *_BOUND,
+    Integer(whole_floats=True),
+    Integer(above=-MAX_INT, below=MAX_INT, text="an integer between -2^31 and 2^31"),
+)
+# What one scale asks of one end beyond that, worded for that scale.
+_LOG_LOW = Number(above=0, text="> 0 for scale 'log'")
+_BETA = Number(above=0, below=1, text="a number in (0, 1) for scale 'one_minus_log'")
+_INT_LOG_LOW = Integer(low=1, text="an integer >= 1 for scale 'int_log'")
+_POW2 = Rule(_power_of_two, "a power of two >= 1 for scale 'pow2'")
+_VALUES = Rule(_non_empty_list, "a non-empty list")
+
+
+def _checked(field: str, value: Any, rules: Iterable[Constraint]) -> Any:
+    """value passed through each rule in turn; the first refusal is a ScaleError on `field`."""
+    try:
+        for rule in rules:
+            value = rule.check(value)
+    except ConstraintError as exc:
+        raise ScaleError(field, exc.message) from None
+    return value
 
 
 def _check_order(low: float, high: float) -> None:
-    if not low < high:
-        raise ScaleError("high", f"expected > low ({low!r}), got {high!r}")
+    _checked("high", high, [Number(above=low, text=f"> low ({low!r})")])
 
 
 class Scale(ABC):
@@ -139,13 +148,15 @@ class _Interval(Scale):
     high: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "low", _check_number("low", self.low))
-        object.__setattr__(self, "high", _check_number("high", self.high))
-        self._check()
+        for name in ("low", "high"):
+            value = getattr(self, name)
+            _checked(name, value, (*_BOUND, *self._rules(name)))
+            object.__setattr__(self, name, float(value))
         _check_order(self.low, self.high)
 
-    def _check(self) -> None:
-        pass
+    def _rules(self, end: str) -> tuple[Constraint, ...]:
+        """What this scale asks of one end (`low` or `high`), beyond being a sane number."""
+        return ()
 
     @abstractmethod
     def _map(self, u: float) -> float: ...
@@ -175,9 +186,8 @@ class Log(_Interval):
     kind: ClassVar[str] = "log"
     axis: ClassVar[str] = "log"
 
-    def _check(self) -> None:
-        if self.low <= 0:
-            raise ScaleError("low", f"expected > 0 for scale 'log', got {self.low:g}")
+    def _rules(self, end: str) -> tuple[Constraint, ...]:
+        return (_LOG_LOW,) if end == "low" else ()
 
     def _map(self, u: float) -> float:
         a, b = math.log(self.low), math.log(self.high)
@@ -195,13 +205,8 @@ class OneMinusLog(_Interval):
     kind: ClassVar[str] = "one_minus_log"
     axis: ClassVar[str] = "one_minus_log"
 
-    def _check(self) -> None:
-        for name in ("low", "high"):
-            x = getattr(self, name)
-            if not 0 < x < 1:
-                raise ScaleError(
-                    name, f"expected a number in (0, 1) for scale 'one_minus_log', got {x!r}"
-                )
+    def _rules(self, end: str) -> tuple[Constraint, ...]:
+        return (_BETA,)
 
     def _map(self, u: float) -> float:
         # log1p/expm1 keep 1 - x exact to the last digit even for x = 0.9999.
@@ -248,13 +253,13 @@ class _Integers(Scale):
 
     def __post_init__(self) -> None:
         for name in ("low", "high"):
-            x = _check_int(name, getattr(self, name))
-            self._check_end(name, x)
+            x = _checked(name, getattr(self, name), (*_INTEGER_BOUND, *self._rules(name)))
             object.__setattr__(self, name, x)
         _check_order(self.low, self.high)
 
-    def _check_end(self, name: str, x: int) -> None:
-        """Scale-specific rule for one end; raises ScaleError."""
+    def _rules(self, end: str) -> tuple[Constraint, ...]:
+        """What this scale asks of one end (`low` or `high`), beyond being a sane integer."""
+        return ()
 
     def describe(self) -> str:
         return f"{self.kind} [{self.low}, {self.high}]"
@@ -282,9 +287,8 @@ class IntLog(_Integers):
     kind: ClassVar[str] = "int_log"
     axis: ClassVar[str] = "log"
 
-    def _check_end(self, name: str, x: int) -> None:
-        if name == "low" and x < 1:
-            raise ScaleError("low", f"expected an integer >= 1 for scale 'int_log', got {x}")
+    def _rules(self, end: str) -> tuple[Constraint, ...]:
+        return (_INT_LOG_LOW,) if end == "low" else ()
 
     def _ends(self) -> tuple[float, float]:
         return math.log(self.low - 0.5), math.log(self.high + 0.5)
@@ -310,9 +314,8 @@ class Pow2(_Integers, _Cells):
     kind: ClassVar[str] = "pow2"
     axis: ClassVar[str] = "log"
 
-    def _check_end(self, name: str, x: int) -> None:
-        if x < 1 or x & (x - 1):
-            raise ScaleError(name, f"expected a power of two >= 1 for scale 'pow2', got {x}")
+    def _rules(self, end: str) -> tuple[Constraint, ...]:
+        return (_POW2,)
 
     @property
     def cells(self) -> int:
@@ -334,9 +337,7 @@ class Choice(_Cells):
     values: tuple[Any, ...]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.values, list | tuple) or not self.values:
-            raise ScaleError("values", f"expected a non-empty list, got {short_repr(self.values)}")
-        values = tuple(self.values)
+        values = tuple(_checked("values", self.values, [_VALUES]))
         for i, v in enumerate(values):
             if any(_same(v, w) for w in values[:i]):
                 raise ScaleError("values", f"expected distinct values, got {short_repr(v)} twice")

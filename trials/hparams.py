@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from search_spaces.scales import short_repr
+from search_spaces.constraints import (
+    Bool,
+    Constraint,
+    ConstraintError,
+    Integer,
+    Number,
+    OneOf,
+    short_repr,
+)
 from trials.errors import ParamError
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 AMP_MODES = ("off", "bf16", "fp16")
+_AMP = OneOf(AMP_MODES)
 
 
 def amp_mode(value: Any) -> str:
     """The amp setting as a mode name; YAML reads a bare `off` as false, so accept that too."""
     if value is False:
         return "off"
-    if value not in AMP_MODES:
-        allowed = ", ".join(AMP_MODES)
-        raise ParamError("amp", f"expected one of {allowed}, got {short_repr(value)}")
-    return value
+    try:
+        return _AMP.check(value)
+    except ConstraintError as exc:
+        raise ParamError("amp", exc.message) from None
 
 
 # Shared by every workload; a workload adds its architecture parameters.
@@ -44,51 +51,33 @@ COMMON_DEFAULTS: dict[str, Any] = {
 CNN_DEFAULTS: dict[str, Any] = {"channels_last": False}
 PHOTO_DEFAULTS: dict[str, Any] = {"channels": 32, "blocks": 4, "augment": True}
 
-# name -> (kind, lower bound, lower bound allowed, upper bound or None (exclusive))
-_RANGES: dict[str, tuple[str, float, bool, float | None]] = {
-    "lr": ("real", 0.0, False, None),
-    "momentum": ("real", 0.0, True, 1.0),
-    "beta1": ("real", 0.0, True, 1.0),
-    "beta2": ("real", 0.0, True, 1.0),
-    "rmsprop_alpha": ("real", 0.0, True, 1.0),
-    "weight_decay": ("real", 0.0, True, None),
-    "dropout": ("real", 0.0, True, 1.0),
-    "lr_decay": ("real", 0.0, True, None),
-    "batch_size": ("int", 1, True, None),
-    "hidden_units": ("int", 1, True, None),
-    "hidden_layers": ("int", 0, True, None),
-    "channels": ("int", 1, True, None),
-    "blocks": ("int", 1, True, None),
+_FRACTION = Number(low=0, below=1)  # momentum-like betas and dropout
+_NON_NEGATIVE = Number(low=0)
+# Search spaces may hand over 64.0 for an integer; accept it, but not 64.5.
+_COUNT = Integer(low=1, whole_floats=True)
+_SWITCH = Bool()
+
+# What each knob a workload may take accepts; a name missing here takes any value.
+KNOBS: dict[str, Constraint] = {
+    "optimizer": OneOf(OPTIMIZERS),
+    "lr": Number(above=0),
+    "momentum": _FRACTION,
+    "nesterov": _SWITCH,
+    "beta1": _FRACTION,
+    "beta2": _FRACTION,
+    "rmsprop_alpha": _FRACTION,
+    "weight_decay": _NON_NEGATIVE,
+    "dropout": _FRACTION,
+    "batch_norm": _SWITCH,
+    "batch_size": _COUNT,
+    "lr_decay": _NON_NEGATIVE,
+    "hidden_units": _COUNT,
+    "hidden_layers": Integer(low=0, whole_floats=True),
+    "channels": _COUNT,
+    "blocks": _COUNT,
+    "channels_last": _SWITCH,
+    "augment": _SWITCH,
 }
-_BOOLS = ("nesterov", "batch_norm", "channels_last", "augment")
-
-
-def _range_text(name: str) -> str:
-    """What a ranged parameter accepts, e.g. 'a number >= 0 and < 1' or 'an integer >= 1'."""
-    kind, low, low_ok, high = _RANGES[name]
-    noun = "an integer" if kind == "int" else "a number"
-    text = f"{noun} {'>=' if low_ok else '>'} {low:g}"
-    return text + (f" and < {high:g}" if high is not None else "")
-
-
-def _bad(name: str, value: object, allowed: str) -> ParamError:
-    return ParamError(name, f"expected {allowed}, got {short_repr(value)}")
-
-
-def _number(name: str, value: object) -> float | int:
-    kind, low, low_ok, high = _RANGES[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _bad(name, value, _range_text(name))
-    number = float(value)
-    if kind == "int":
-        # Search spaces may hand over 64.0 for an integer; accept it, but not 64.5.
-        if not number.is_integer():
-            raise _bad(name, value, _range_text(name))
-        number = int(number)
-    ok = math.isfinite(number) and (number > low or (low_ok and number == low))
-    if not ok or (high is not None and number >= high):
-        raise _bad(name, value, _range_text(name))
-    return number
 
 
 def check_params(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,16 +94,13 @@ def check_params(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict
         )
     merged = {**defaults, **params}
     for name, value in merged.items():
-        if name in _RANGES:
-            merged[name] = _number(name, value)
-        elif name in _BOOLS:
-            if not isinstance(value, bool) and type(value).__name__ != "bool_":
-                raise _bad(name, value, "true or false")
-            merged[name] = bool(value)
-        elif name == "optimizer" and value not in OPTIMIZERS:
-            raise _bad(name, value, "one of " + ", ".join(OPTIMIZERS))
-        elif name == "amp":
+        if name == "amp":
             merged[name] = amp_mode(value)
+        elif name in KNOBS:
+            try:
+                merged[name] = KNOBS[name].check(value)
+            except ConstraintError as exc:
+                raise ParamError(name, exc.message) from None
     if merged.get("nesterov") and merged.get("momentum", 0) == 0:
         momentum = short_repr(merged.get("momentum", 0))
         raise ParamError("nesterov", f"expected momentum > 0 for nesterov, got momentum {momentum}")

@@ -1,4 +1,9 @@
-"""pydantic's validation errors in the spec's one form: `field.path`, `expected …, got …`."""
+"""pydantic's validation errors in the spec's one form: `field.path`, `expected …, got …`.
+
+A field annotated with a constraint (search_spaces.constraints) words its own refusal; this
+words the structure (unknown or missing keys, sections) and fields still bounded the pydantic
+way, `Field(ge=...)` (data, stages), by reading their bounds into the constraint they mean.
+"""
 
 from __future__ import annotations
 
@@ -9,40 +14,22 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from search_spaces.scales import format_number, short_repr
+from search_spaces.constraints import (
+    Bool,
+    Constraint,
+    ConstraintError,
+    Integer,
+    Number,
+    String,
+    short_repr,
+)
 
-# pydantic's error types that say "wrong type" or "out of range": both are answered with what the
-# field accepts, its type and every bound, e.g. "expected an integer >= 1".
-_RANGE_ERRORS = frozenset(
-    {
-        "int_type",
-        "int_parsing",
-        "int_from_float",
-        "float_type",
-        "float_parsing",
-        "bool_type",
-        "bool_parsing",
-        "string_type",
-        "finite_number",
-        "greater_than",
-        "greater_than_equal",
-        "less_than",
-        "less_than_equal",
-    }
-)
-_NOUNS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+# pydantic's bound metadata and the constraint argument each one means.
 _BOUNDS = (
-    (annotated_types.Gt, "gt", ">"),
-    (annotated_types.Ge, "ge", ">="),
-    (annotated_types.Lt, "lt", "<"),
-    (annotated_types.Le, "le", "<="),
-)
-_PYDANTIC_WORDS = (
-    ("Input should be ", "expected "),
-    ("greater than or equal to ", ">= "),
-    ("greater than ", "> "),
-    ("less than or equal to ", "<= "),
-    ("less than ", "< "),
+    (annotated_types.Ge, "ge", "low"),
+    (annotated_types.Gt, "gt", "above"),
+    (annotated_types.Le, "le", "high"),
+    (annotated_types.Lt, "lt", "below"),
 )
 
 
@@ -57,6 +44,9 @@ def first_error(exc: ValidationError, root: type[BaseModel]) -> tuple[str, str]:
         return ".".join(loc), f"unknown key; expected one of {allowed}"
     if kind == "missing":
         return ".".join(loc), "expected a value, got nothing"
+    refused = err.get("ctx", {}).get("error")
+    if isinstance(refused, ConstraintError):  # already "expected ..., got ..."
+        return ".".join(loc), refused.message
     return ".".join(loc), f"{_expected(err, loc, root)}, got {short_repr(err.get('input'))}"
 
 
@@ -66,37 +56,42 @@ def _expected(err: Any, loc: list[str], root: type[BaseModel]) -> str:
     if kind == "value_error":  # our own validators already say "expected ..."
         return str(err["msg"]).removeprefix("Value error, ")
     field = _field_at(root, loc)
-    if kind == "literal_error" and field is not None:
-        choices = typing.get_args(_bare(field.annotation))
-        if choices:
-            return f"expected one of {', '.join(str(c) for c in choices)}"
-    if kind in _RANGE_ERRORS and field is not None:
-        accepted = _accepts(field)
-        if accepted:
-            return f"expected {accepted}"
+    # Any other error on a scalar field (type, bound, length) is answered with all it accepts.
+    constraint = _constraint_of(field) if field is not None else None
+    if constraint is not None:
+        return f"expected {constraint.describe()}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "expected a mapping"
     if kind in ("tuple_type", "list_type", "iterable_type"):
         return "expected a list"
-    if kind == "too_short":
-        least = err.get("ctx", {}).get("min_length", 1)
-        return f"expected at least {least} {'entry' if least == 1 else 'entries'}"
+    if kind in ("too_short", "too_long"):
+        short = kind == "too_short"
+        count = err.get("ctx", {}).get("min_length" if short else "max_length", 1)
+        bound = "at least" if short else "at most"
+        return f"expected {bound} {count} {'entry' if count == 1 else 'entries'}"
     message = str(err["msg"]).split(", unable to")[0].split(", got a number")[0]
-    for theirs, ours in _PYDANTIC_WORDS:
-        message = message.replace(theirs, ours)
-    return message
+    return message.replace("Input should be ", "expected ")
 
 
-def _accepts(field: FieldInfo) -> str:
-    """A field's type and bounds in words, e.g. 'a number > 0 and <= 1'; '' if unknown."""
-    noun = _NOUNS.get(_bare(field.annotation), "")  # type: ignore[call-overload]
-    bounds = [
-        f"{op} {format_number(getattr(meta, attr))}"
+def _constraint_of(field: FieldInfo) -> Constraint | None:
+    """The constraint a pydantic-bounded field means, e.g. Integer(low=1) for Field(ge=1)."""
+    kind = _bare(field.annotation)
+    bounds = {
+        name: getattr(meta, attr)
         for meta in field.metadata
-        for cls, attr, op in _BOUNDS
+        for cls, attr, name in _BOUNDS
         if isinstance(meta, cls)
-    ]
-    return " ".join(part for part in (noun, " and ".join(bounds)) if part)
+    }
+    if kind is int:
+        return Integer(**bounds)
+    if kind is float:
+        return Number(**bounds)
+    if kind is bool:
+        return Bool()
+    if kind is str:
+        lengths = [m.max_length for m in field.metadata if isinstance(m, annotated_types.MaxLen)]
+        return String(max_length=lengths[0] if lengths else None)
+    return None
 
 
 def _bare(annotation: Any) -> Any:

@@ -1,16 +1,27 @@
 """The spec's sections as pydantic models: what each key accepts.
 
-Validators raise ValueError("expected ...") without the value: load.py adds ", got VALUE" and
-the field's path, so every error reads the same way.
+A value's type and bounds are a constraint (search_spaces.constraints) in the field's annotation,
+which says "expected ..., got VALUE" itself. Cross-field validators raise ValueError("expected
+...") without the value: messages.py adds ", got VALUE", and load.py the field's path, so every
+error reads the same way. pydantic keeps the structure: sections, unknown and missing keys.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from search_spaces.constraints import (
+    MAX_EPOCHS,
+    MAX_PATH,
+    MAX_TRIALS,
+    Integer,
+    Number,
+    OneOf,
+    OrNone,
+    String,
+)
 from search_spaces.strategies import REGISTRY, StageSpec, stages_for
 from trials.config import DataConfig
 
@@ -22,28 +33,29 @@ class _Strict(BaseModel):
 # Names that become paths (experiments, artifact folders) or MLflow keys: short, safe characters.
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
 METRIC_PATTERN = r"[A-Za-z_][A-Za-z0-9_.\-/]{0,199}"
-MAX_EPOCHS = 1_000_000
-MAX_COUNT = 100_000  # trials of a stage or a search, concurrent trials
-
-
-def _name(value: str) -> str:
-    if not re.fullmatch(NAME_PATTERN, value):
-        raise ValueError(
-            "expected 1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit"
-        )
-    return value
+NAME = String(
+    pattern=NAME_PATTERN,
+    text="1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit",
+)
+METRIC_NAME = String(
+    pattern=METRIC_PATTERN,
+    text="1 to 200 letters, digits, '_', '.', '-' or '/', starting with a letter or '_'",
+)
+PATH = OrNone(String(max_length=MAX_PATH))
+Mode = Literal["max", "min"]
+SchedulerType = Literal["fifo", "asha"]
 
 
 class MetricSpec(_Strict):
-    name: str = Field("val_accuracy", pattern=f"^{METRIC_PATTERN}$")
-    mode: Literal["max", "min"] = "max"
+    name: Annotated[str, METRIC_NAME] = "val_accuracy"
+    mode: Annotated[Mode, OneOf(get_args(Mode))] = "max"
 
 
 DEFAULT_EPOCHS = 3  # built-in workloads; the user's own code may leave the budget unset
 
 
 class BudgetSpec(_Strict):
-    epochs: int | None = Field(None, ge=1, le=MAX_EPOCHS, strict=True)
+    epochs: Annotated[int | None, OrNone(Integer(1, MAX_EPOCHS))] = None
 
 
 class CommandSpec(_Strict):
@@ -64,18 +76,11 @@ DEFAULT_STAGED_TRIALS = 32  # coarse_to_fine's default budget, split by stages_f
 
 
 class SearchSpec(_Strict):
-    strategy: str = "coarse_to_fine"
-    seed: int = Field(0, ge=0, lt=2**63, strict=True)
-    trials: int | None = Field(None, ge=1, le=MAX_COUNT, strict=True)
+    strategy: Annotated[str, OneOf(tuple(REGISTRY))] = "coarse_to_fine"
+    seed: Annotated[int, Integer(0, below=2**63)] = 0
+    trials: Annotated[int | None, OrNone(Integer(1, MAX_TRIALS))] = None
     stages: tuple[StageSpec, ...] | None = Field(None, max_length=100)
-    grid_points: int = Field(3, ge=1, le=1000, strict=True)
-
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        if value not in REGISTRY:
-            raise ValueError(f"expected one of {', '.join(REGISTRY)}")
-        return value
+    grid_points: Annotated[int, Integer(1, 1000)] = 3
 
     @field_validator("trials", "stages")
     @classmethod
@@ -109,15 +114,15 @@ class SearchSpec(_Strict):
 
 
 class SchedulerSpec(_Strict):
-    type: Literal["fifo", "asha"] = "fifo"
-    grace_period: int = Field(1, ge=1, le=MAX_EPOCHS, strict=True)
-    reduction_factor: float = Field(2.0, gt=1, le=1000, allow_inf_nan=False, strict=True)
+    type: Annotated[SchedulerType, OneOf(get_args(SchedulerType))] = "fifo"
+    grace_period: Annotated[int, Integer(1, MAX_EPOCHS)] = 1
+    reduction_factor: Annotated[float, Number(above=1, high=1000)] = 2.0
 
 
 class ResourcesSpec(_Strict):
-    cpu: float = Field(1.0, gt=0, le=10_000, allow_inf_nan=False, strict=True)
-    gpu: float = Field(0.0, ge=0, le=1_000, allow_inf_nan=False, strict=True)
-    max_concurrent: int | None = Field(None, ge=1, le=MAX_COUNT, strict=True)
+    cpu: Annotated[float, Number(above=0, high=10_000)] = 1.0
+    gpu: Annotated[float, Number(0, 1_000)] = 0.0
+    max_concurrent: Annotated[int | None, OrNone(Integer(1, MAX_TRIALS))] = None
 
     @field_validator("gpu")
     @classmethod
@@ -128,18 +133,14 @@ class ResourcesSpec(_Strict):
 
 
 class TrackingSpec(_Strict):
-    uri: str | None = Field(None, max_length=4096)
-    experiment: str | None = None
-
-    _safe_experiment = field_validator("experiment")(
-        classmethod(lambda cls, v: v if v is None else _name(v))
-    )
+    uri: Annotated[str | None, PATH] = None
+    experiment: Annotated[str | None, OrNone(NAME)] = None  # a path and a key: safe characters
 
 
 class SpecModel(_Strict):
-    name: str
+    name: Annotated[str, NAME]  # it names the experiment and its artifact folder
     workload: str | CommandSpec
-    code_dir: str | None = Field(None, max_length=4096)  # the workload's folder [the spec's]
+    code_dir: Annotated[str | None, PATH] = None  # the workload's folder [the spec's]
     data: DataConfig = DataConfig()
     metric: MetricSpec = MetricSpec()
     budget: BudgetSpec = BudgetSpec()
@@ -148,9 +149,4 @@ class SpecModel(_Strict):
     scheduler: SchedulerSpec = SchedulerSpec()
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
-    storage_path: str | None = Field(None, max_length=4096)  # Ray's state; shared on a cluster
-
-    @field_validator("name")
-    @classmethod
-    def _usable_name(cls, value: str) -> str:
-        return _name(value)  # it names the experiment and its artifact folder
+    storage_path: Annotated[str | None, PATH] = None  # Ray's state; shared on a cluster

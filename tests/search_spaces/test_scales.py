@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
+from search_spaces.constraints import REPR_LIMIT
 from search_spaces.scales import (
-    REPR_LIMIT,
     SCALES,
     Choice,
     Int,
