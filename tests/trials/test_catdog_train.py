@@ -11,13 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-import trials.train
 from tests.image_fixtures import write_pets
 from trials.config import DataConfig, DataSource
 from trials.hparams import amp_mode
 from trials.models import PhotoCNN
 from trials.precision import Precision
-from trials.registry import get_workload
+from trials.registry import WORKLOADS, get_workload
 from trials.sources import resolve_source
 from trials.train import train
 
@@ -36,7 +35,8 @@ def pets(tmp_path_factory: pytest.TempPathFactory) -> tuple[DataConfig, DataSour
 
 def _run(data: tuple[DataConfig, DataSource], epochs: int = 2, **params: Any) -> list[dict]:
     reports: list[dict[str, Any]] = []
-    train("catdog_cnn", {**FAST, **params}, *data, epochs, 5, reports.append, threads=2)
+    workload = WORKLOADS["catdog_cnn"]  # looked up per run: the spy below may replace it
+    train(workload, {**FAST, **params}, *data, epochs, 5, reports.append, threads=2)
     return reports
 
 
@@ -54,6 +54,9 @@ def test_same_seed_same_losses_with_augmentation(pets: tuple[DataConfig, DataSou
     assert off[0]["train_loss"] != a[0]["train_loss"]
 
 
+CATDOG = WORKLOADS["catdog_cnn"]
+
+
 @dataclasses.dataclass
 class Spy:
     """What the model saw while train() ran, recorded by hooks on the model it built."""
@@ -69,7 +72,7 @@ class Spy:
 
 def _spy_on_model(monkeypatch: pytest.MonkeyPatch) -> Spy:
     spy = Spy()
-    workload = get_workload("catdog_cnn")
+    workload = CATDOG  # the original, also when a spy replaced it before in the same test
 
     def build(hp: dict[str, Any]) -> nn.Module:
         model = workload.build_model(hp)
@@ -94,7 +97,7 @@ def _spy_on_model(monkeypatch: pytest.MonkeyPatch) -> Spy:
         return model
 
     replaced = dataclasses.replace(workload, build_model=build)
-    monkeypatch.setattr(trials.train, "get_workload", lambda name: replaced)
+    monkeypatch.setitem(WORKLOADS, "catdog_cnn", replaced)
     return spy
 
 
@@ -162,7 +165,7 @@ def test_channels_last_reaches_weights_and_inputs(
 
 def test_saves_the_trained_model(pets: tuple[DataConfig, DataSource], tmp_path: Path) -> None:
     kept: list[torch.nn.Module] = []
-    train("catdog_cnn", FAST, *pets, 1, 0, lambda r: None, on_trained=kept.append)
+    train(WORKLOADS["catdog_cnn"], FAST, *pets, 1, 0, lambda r: None, on_trained=kept.append)
     (model,) = kept
     assert isinstance(model, PhotoCNN) and model.head[-1].out_features == 2
 
