@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
-import queue
 import shutil
 import statistics
 import sys
@@ -185,35 +183,6 @@ def throughput(kinds: list[str], args: argparse.Namespace, scratch: Path) -> Non
 
 
 # --- part 2: the stress case through Tune -----------------------------------------------------
-class NullRecorder:
-    """The recorder's interface, writing nothing: the search with tracking off."""
-
-    def __init__(self) -> None:
-        self.run_ids: dict[str, str] = {}
-        self.statuses: dict[str, str] = {}
-        self.errors: list[str] = []
-        self.stored: queue.SimpleQueue[tuple[str, str | None]] = queue.SimpleQueue()
-
-    def trial_started(self, key: str, *args: Any) -> None:
-        self.run_ids[key] = key
-
-    def trial_metrics(self, *args: Any) -> None:
-        pass
-
-    def trial_tags(self, *args: Any) -> None:
-        pass
-
-    def trial_output(self, *args: Any) -> None:
-        pass
-
-    def trial_ended(self, key: str, status: str, error: str | None = None) -> None:
-        self.statuses[key] = status
-        self.stored.put((key, None))
-
-    def close(self) -> None:
-        pass
-
-
 class Probe:
     """Times every result the driver's callback handles: arrival, latency, callback cost."""
 
@@ -224,29 +193,30 @@ class Probe:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
-        from searcher.engine.callback import TrackingCallback
-        from searcher.engine.protocol import REPORTED_AT, step_of
+        from searcher.engine.listener import OutcomeListener
+        from searcher.engine.protocol import unpack
 
-        original = TrackingCallback.on_trial_result
+        original = OutcomeListener.on_trial_result
         probe = self
 
-        def timed(self: TrackingCallback, iteration: int, trials: Any, trial: Any, result: dict[str, Any], **info: Any) -> None:  # fmt: skip  # noqa: E501
+        def timed(self: OutcomeListener, iteration: int, trials: Any, trial: Any, result: dict[str, Any], **info: Any) -> None:  # fmt: skip  # noqa: E501
             arrived = time.time()
             original(self, iteration, trials, trial, result, **info)
             probe.cost.append(time.time() - arrived)
-            if METRIC_NAMES[0] not in result:
+            received = unpack(result)
+            if METRIC_NAMES[0] not in received.metrics:
                 return  # the trial's closing report: no metrics, nothing to store
-            if REPORTED_AT in result:
-                probe.latency.append(arrived - float(result[REPORTED_AT]))
-            record = self.book.get(trial.trial_id)
+            if received.control.reported_at is not None:
+                probe.latency.append(arrived - received.control.reported_at)
+            record = self.outcomes.records.get(trial.trial_id)
             if record is not None:
-                probe.arrived[(record.config.key, step_of(result))] = arrived
+                probe.arrived[(record.trial.key, received.step)] = arrived
 
-        TrackingCallback.on_trial_result = timed  # type: ignore[method-assign]
+        OutcomeListener.on_trial_result = timed  # type: ignore[method-assign]
         try:
             yield
         finally:
-            TrackingCallback.on_trial_result = original  # type: ignore[method-assign]
+            OutcomeListener.on_trial_result = original  # type: ignore[method-assign]
 
 
 class StoreWatcher:
@@ -306,31 +276,32 @@ def stress_once(spec_path: Path, uri: str | None, storage: Path) -> dict[str, An
 
     spec = load_spec(spec_path)
     strategy = spec.build_strategy()
-    probe, watcher, parent = Probe(), None, None
+    probe, watcher, parent, recorder, sinks = Probe(), None, None, None, []
     if uri is not None:
         from searcher.tracking.recorder import RunRecorder
         from searcher.tracking.search_run import start_search_run
+        from searcher.tracking.sink import TrackingSink
         from searcher.tracking.store import ensure_experiment, open_store
 
         client = open_store(uri)
         exp = ensure_experiment(client, uri, spec.experiment)
         parent = start_search_run(client, exp, spec, strategy.planned_trials, None)
-        recorder: Any = RunRecorder(client, exp, parent)
+        recorder = RunRecorder(client, exp, parent)
+        sinks = [TrackingSink(recorder, spec.space, spec.model.metric.name)]
         watcher = StoreWatcher(uri, parent)
-    else:
-        recorder = NullRecorder()
     started = time.perf_counter()
     with probe.installed():
         outcome = run_tuner(
             spec,
             strategy,
             None,
-            recorder,
+            sinks,
             run_name=f"stress-{uuid.uuid4().hex[:6]}",
             storage=str(storage),
             concurrency=spec.model.resources.max_concurrent or 1,
-            out=io.StringIO(),
         )
+    if recorder is not None:
+        recorder.close()
     wall = time.perf_counter() - started
     results = len(probe.latency)
     out: dict[str, Any] = {
@@ -339,7 +310,7 @@ def stress_once(spec_path: Path, uri: str | None, storage: Path) -> dict[str, An
         "rate": full_rate(probe.arrived),
         "latency": probe.latency,
         "cost": probe.cost,
-        "finished": outcome.counts.get("FINISHED", 0),
+        "finished": sum(s == "FINISHED" for s in outcome.statuses.values()),
     }
     if watcher is not None and parent is not None:
         time.sleep(0.3)  # the watcher's last look, after the recorder closed

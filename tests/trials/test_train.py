@@ -45,7 +45,7 @@ def _train(
     reports: list[dict[str, Any]] = []
     kept: list[torch.nn.Module] = []
     last = train(
-        workload,
+        WORKLOADS[workload],
         params,
         *data,
         epochs=epochs,
