@@ -25,7 +25,7 @@ DICT_SOURCE = "<spec>"  # how errors name a spec given as a mapping
 
 @dataclass(frozen=True)
 class BestTrial:
-    """The best trial of a search: its key, score, values and MLflow run."""
+    """The best trial of a search: its key, score, params (as they ran) and MLflow run."""
 
     key: str
     metric: str
@@ -71,7 +71,7 @@ def run(
     """Run a search, exactly as ``searcher run`` does, and return its summary.
 
     ``spec``: a YAML file, a mapping with the same keys, or a loaded Spec. ``overrides``:
-    ``{"search.seed": 3}``, as ``--set``. ``train``: a function ``fit(config, report)`` to use
+    ``{"search.seed": 3}``, as ``--set``. ``train``: a function ``fit(params, report)`` to use
     as the workload (e.g. one defined in a notebook); the spec may then omit ``workload``.
     An interrupted search returns with ``summary.interrupted`` set.
     """
@@ -114,7 +114,11 @@ def resume(
 def trials(
     name: str, *, tracking_uri: str | None = None, search: str | None = None
 ) -> pd.DataFrame:
-    """The trials of the latest search of experiment ``name`` (or of ``search``), best first."""
+    """The trials of the latest search of experiment ``name`` (or of ``search``), best first.
+
+    Columns: ``trial, stage, status, score, error, run_id`` and ``params.<name>`` per
+    hyperparameter; ``frame.attrs["metric"]`` names the metric ``score`` holds.
+    """
     from searcher.tracking.queries import find_search, trials_frame
     from searcher.tracking.store import open_for_reading
 
@@ -124,18 +128,14 @@ def trials(
 
 def best(name: str, *, tracking_uri: str | None = None, search: str | None = None) -> BestTrial:
     """The best trial of the latest search of experiment ``name`` (or of ``search``)."""
-    from searcher.tracking.queries import best_row, find_search, trials_frame
+    from searcher.tracking.queries import best_of, find_search, read_trials
     from searcher.tracking.store import open_for_reading
 
     client = open_for_reading(tracking_uri)
     found = find_search(client, name, search)
-    frame = trials_frame(client, found)
-    row = best_row(frame, found.metric)
-    fixed = {"trial", "stage", "status", found.metric, "error", "run_id"}
-    params = {k: _plain(v) for k, v in row.items() if k not in fixed}
-    return BestTrial(
-        str(row["trial"]), found.metric, float(row[found.metric]), params, row["run_id"], found.id
-    )
+    row = best_of(read_trials(client, found), found.mode)
+    score = float(row.score)  # type: ignore[arg-type]  # best_of returns a scored row
+    return BestTrial(row.trial.key, found.metric, score, row.trial.params, row.run_id, found.id)
 
 
 def report(metrics: dict[str, Any]) -> None:
@@ -146,7 +146,3 @@ def report(metrics: dict[str, Any]) -> None:
         report_metrics(metrics)
     except RuntimeError as exc:
         raise SearcherError(str(exc)) from None
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value

@@ -164,5 +164,5 @@ def get_workload(name: str, code_dirs: Sequence[str] = ()) -> AnyWorkload:
     if callable(found):
         return FunctionWorkload(name, found)
     raise UnknownWorkload(
-        name, known, "it is neither a function fit(config, report) nor a Workload"
+        name, known, "it is neither a function fit(params, report) nor a Workload"
     )

@@ -36,16 +36,18 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_optimizer(params: Any, hp: dict[str, Any]) -> torch.optim.Optimizer:
-    """Build the optimizer named by hp["optimizer"] from the hyperparameters that apply to it."""
-    lr, wd = hp["lr"], hp["weight_decay"]
-    if hp["optimizer"] == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(hp["beta1"], hp["beta2"]), weight_decay=wd)
-    if hp["optimizer"] == "rmsprop":
-        alpha, momentum = hp["rmsprop_alpha"], hp["momentum"]
-        return torch.optim.RMSprop(params, lr=lr, alpha=alpha, momentum=momentum, weight_decay=wd)
+def make_optimizer(weights: Any, params: dict[str, Any]) -> torch.optim.Optimizer:
+    """The optimizer params["optimizer"] names, over the model's weights, with the params that
+    apply to it."""
+    lr, wd = params["lr"], params["weight_decay"]
+    if params["optimizer"] == "adam":
+        betas = (params["beta1"], params["beta2"])
+        return torch.optim.Adam(weights, lr=lr, betas=betas, weight_decay=wd)
+    if params["optimizer"] == "rmsprop":
+        alpha, momentum = params["rmsprop_alpha"], params["momentum"]
+        return torch.optim.RMSprop(weights, lr=lr, alpha=alpha, momentum=momentum, weight_decay=wd)
     return torch.optim.SGD(
-        params, lr=lr, momentum=hp["momentum"], nesterov=hp["nesterov"], weight_decay=wd
+        weights, lr=lr, momentum=params["momentum"], nesterov=params["nesterov"], weight_decay=wd
     )
 
 
@@ -153,7 +155,7 @@ def train(
     receives the final model, e.g. to save it.
     """
     wl = workload
-    hp = check_params(wl.defaults, params)
+    params = check_params(wl.defaults, params)  # with the workload's defaults filled in
     if data.dataset not in wl.datasets:
         raise ValueError(f"workload {wl.name} does not accept data set {data.dataset!r}")
     if epochs < 1:
@@ -165,17 +167,17 @@ def train(
         torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick kernels once
     split = load_split(data, source).to(dev)
     seed_everything(seed)
-    model = wl.build_model({**hp, "num_classes": split.num_classes}).to(dev)
-    channels_last = bool(hp.get("channels_last", False))
+    model = wl.build_model({**params, "num_classes": split.num_classes}).to(dev)
+    channels_last = bool(params.get("channels_last", False))
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    batches = Batches(split, bool(hp.get("augment", False)), channels_last)
-    precision = Precision(dev.type, hp.get("amp", "off"))
-    optimizer = make_optimizer(model.parameters(), hp)
+    batches = Batches(split, bool(params.get("augment", False)), channels_last)
+    precision = Precision(dev.type, params.get("amp", "off"))
+    optimizer = make_optimizer(model.parameters(), params)
     generator = torch.Generator().manual_seed(seed)
     result: dict[str, Any] = {}
     for epoch in range(epochs):
-        lr = hp["lr"] / (1.0 + hp["lr_decay"] * epoch)
+        lr = params["lr"] / (1.0 + params["lr_decay"] * epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
         started = time.perf_counter()
@@ -183,7 +185,7 @@ def train(
             model,
             optimizer,
             split,
-            hp["batch_size"],
+            params["batch_size"],
             generator,
             epoch + 1,
             batches=batches,

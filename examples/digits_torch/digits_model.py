@@ -1,6 +1,6 @@
 """A PyTorch model on your own data, tuned by searcher as a function workload.
 
-searcher calls ``fit(config, report)`` once per trial: ``config`` holds this trial's value of
+searcher calls ``fit(params, report)`` once per trial: ``params`` holds this trial's value of
 every entry of the spec's ``space``, and ``report`` takes the metrics of each epoch.
 """
 
@@ -27,24 +27,24 @@ def load_data(seed: int = 0) -> tuple[torch.Tensor, ...]:
     return as_x(x_train), as_y(y_train), as_x(x_val), as_y(y_val)
 
 
-def fit(config: dict[str, Any], report: Callable[[dict[str, float]], None]) -> None:
+def fit(params: dict[str, Any], report: Callable[[dict[str, float]], None]) -> None:
     torch.manual_seed(0)
     torch.set_num_threads(1)
     x_train, y_train, x_val, y_val = load_data()
     model = nn.Sequential(
-        nn.Linear(64, config["hidden_units"]),
+        nn.Linear(64, params["hidden_units"]),
         nn.ReLU(),
-        nn.Dropout(config["dropout"]),
-        nn.Linear(config["hidden_units"], 10),
+        nn.Dropout(params["dropout"]),
+        nn.Linear(params["hidden_units"], 10),
     )
     optimizer = torch.optim.SGD(
-        model.parameters(), lr=config["lr"], momentum=config["momentum"], nesterov=True
+        model.parameters(), lr=params["lr"], momentum=params["momentum"], nesterov=True
     )
-    for epoch in range(1, config["epochs"] + 1):
+    for epoch in range(1, params["epochs"] + 1):
         model.train()
         order = torch.randperm(len(y_train))
-        for start in range(0, len(order), config["batch_size"]):
-            batch = order[start : start + config["batch_size"]]
+        for start in range(0, len(order), params["batch_size"]):
+            batch = order[start : start + params["batch_size"]]
             loss = F.cross_entropy(model(x_train[batch]), y_train[batch])
             optimizer.zero_grad()
             loss.backward()

@@ -95,14 +95,14 @@ class _Sender:
         self.first, self.output = None, {}
 
 
-def run_trial(config: dict[str, Any], job: TrialJob) -> None:
+def run_trial(wire: dict[str, Any], job: TrialJob) -> None:
     """Run one trial and report each epoch; a failure is reported, not raised.
 
     Reporting the failure keeps the worker process (and its cached data) alive for the next
     trial, where raising would make Ray tear the actor down.
     """
     add_code_dirs(job.code_dirs)
-    trial = Trial.from_wire(config)
+    trial = Trial.from_wire(wire)  # the config Tune carries
     where = placement(job.cpus, picks_device=not job.workload.owns_data)
     context = TrialContext(
         key=trial.key,

@@ -16,12 +16,12 @@ from searcher.tracking import tags as T
 
 
 def numeric_mirrors(
-    space: SearchSpace, values: dict[str, Any], unit: dict[str, float]
+    space: SearchSpace, params: dict[str, Any], unit: dict[str, float]
 ) -> dict[str, float]:
-    """The metric mirrors of one trial's values and unit coordinates."""
+    """The metric mirrors of one trial's params and unit coordinates."""
     out: dict[str, float] = {}
     for name, scale in space.params.items():
-        value = values.get(name)
+        value = params.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         out[f"hp/{name}"] = float(value)
