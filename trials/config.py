@@ -7,9 +7,11 @@ cache can depend on it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from search_spaces.constraints import MAX_PATH, Bool, Integer, Number, OrNone, String
 
 MNIST_DATASETS = ("mnist", "fashion_mnist")
 IMAGE_DATASETS = ("catdog",)
@@ -23,20 +25,21 @@ IMAGE_ONLY = ("image_size", "per_class", "cache_dir")
 class DataConfig(BaseModel):
     """The spec's `data:` section; hashable so that loaded splits can be cached per process.
 
-    Types are strict, as YAML users rarely mean `true` as a number or `"100"` as a count.
+    Each field's constraint (search_spaces.constraints) is strict, as YAML users rarely mean
+    `true` as a number or `"100"` as a count.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: str = "mnist"
-    root: str = Field("~/.cache/searcher/data", max_length=4096)
-    train_size: int | None = Field(None, ge=1, le=10**9)
-    val_fraction: float = Field(0.2, gt=0, lt=1)
-    seed: int = Field(0, ge=0, lt=2**32)
-    download: bool = True
-    image_size: int | None = Field(None, ge=8, le=512)
-    per_class: int | None = Field(None, ge=1, le=10**9)
-    cache_dir: str | None = Field(None, max_length=4096)
+    dataset: Annotated[str, String()] = "mnist"
+    root: Annotated[str, String(max_length=MAX_PATH)] = "~/.cache/searcher/data"
+    train_size: Annotated[int | None, OrNone(Integer(1, 10**9))] = None
+    val_fraction: Annotated[float, Number(above=0, below=1)] = 0.2
+    seed: Annotated[int, Integer(0, below=2**32)] = 0
+    download: Annotated[bool, Bool()] = True
+    image_size: Annotated[int | None, OrNone(Integer(8, 512))] = None
+    per_class: Annotated[int | None, OrNone(Integer(1, 10**9))] = None
+    cache_dir: Annotated[str | None, OrNone(String(max_length=MAX_PATH))] = None
 
     @field_validator("dataset")
     @classmethod

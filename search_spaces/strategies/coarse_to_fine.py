@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from search_spaces.box import Box
+from search_spaces.constraints import MAX_TRIALS, Integer, Number
 from search_spaces.latin import latin_point, latin_slices
 from search_spaces.space import SearchSpace
 from search_spaces.strategies.base import (
@@ -44,9 +46,9 @@ class StageSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    trials: int = Field(ge=1, le=100_000, strict=True)
-    keep_top: float = Field(0.3, gt=0, le=1)
-    pad: float = Field(0.0, ge=0, lt=1)
+    trials: Annotated[int, Integer(1, MAX_TRIALS)]
+    keep_top: Annotated[float, Number(above=0, high=1)] = 0.3
+    pad: Annotated[float, Number(0, below=1)] = 0.0
 
 
 def stages_for(trials: int) -> list[StageSpec]:

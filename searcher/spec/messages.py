@@ -1,36 +1,17 @@
 """pydantic's validation errors in the spec's one form: `field.path`, `expected …, got …`.
 
-A field annotated with a constraint (search_spaces.constraints) words its own refusal; this
-words the structure (unknown or missing keys, sections) and fields still bounded the pydantic
-way, `Field(ge=...)` (data, stages), by reading their bounds into the constraint they mean.
+Every scalar field is annotated with a constraint (search_spaces.constraints), which words its
+own refusal; this words the rest: structure (unknown or missing keys, sections, lists) and the
+models' own validators, which raise ValueError("expected ...") without the value.
 """
 
 from __future__ import annotations
 
-import typing
 from typing import Any
 
-import annotated_types
 from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
 
-from search_spaces.constraints import (
-    Bool,
-    Constraint,
-    ConstraintError,
-    Integer,
-    Number,
-    String,
-    short_repr,
-)
-
-# pydantic's bound metadata and the constraint argument each one means.
-_BOUNDS = (
-    (annotated_types.Ge, "ge", "low"),
-    (annotated_types.Gt, "gt", "above"),
-    (annotated_types.Le, "le", "high"),
-    (annotated_types.Lt, "lt", "below"),
-)
+from search_spaces.constraints import ConstraintError, short_repr
 
 
 def first_error(exc: ValidationError, root: type[BaseModel]) -> tuple[str, str]:
@@ -47,19 +28,14 @@ def first_error(exc: ValidationError, root: type[BaseModel]) -> tuple[str, str]:
     refused = err.get("ctx", {}).get("error")
     if isinstance(refused, ConstraintError):  # already "expected ..., got ..."
         return ".".join(loc), refused.message
-    return ".".join(loc), f"{_expected(err, loc, root)}, got {short_repr(err.get('input'))}"
+    return ".".join(loc), f"{_expected(err)}, got {short_repr(err.get('input'))}"
 
 
-def _expected(err: Any, loc: list[str], root: type[BaseModel]) -> str:
+def _expected(err: Any) -> str:
     """What the field accepts, in our words rather than pydantic's."""
     kind = err["type"]
     if kind == "value_error":  # our own validators already say "expected ..."
         return str(err["msg"]).removeprefix("Value error, ")
-    field = _field_at(root, loc)
-    # Any other error on a scalar field (type, bound, length) is answered with all it accepts.
-    constraint = _constraint_of(field) if field is not None else None
-    if constraint is not None:
-        return f"expected {constraint.describe()}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "expected a mapping"
     if kind in ("tuple_type", "list_type", "iterable_type"):
@@ -71,44 +47,6 @@ def _expected(err: Any, loc: list[str], root: type[BaseModel]) -> str:
         return f"expected {bound} {count} {'entry' if count == 1 else 'entries'}"
     message = str(err["msg"]).split(", unable to")[0].split(", got a number")[0]
     return message.replace("Input should be ", "expected ")
-
-
-def _constraint_of(field: FieldInfo) -> Constraint | None:
-    """The constraint a pydantic-bounded field means, e.g. Integer(low=1) for Field(ge=1)."""
-    kind = _bare(field.annotation)
-    bounds = {
-        name: getattr(meta, attr)
-        for meta in field.metadata
-        for cls, attr, name in _BOUNDS
-        if isinstance(meta, cls)
-    }
-    if kind is int:
-        return Integer(**bounds)
-    if kind is float:
-        return Number(**bounds)
-    if kind is bool:
-        return Bool()
-    if kind is str:
-        lengths = [m.max_length for m in field.metadata if isinstance(m, annotated_types.MaxLen)]
-        return String(max_length=lengths[0] if lengths else None)
-    return None
-
-
-def _bare(annotation: Any) -> Any:
-    """`X | None` as X; other annotations unchanged."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if type(None) in typing.get_args(annotation) and len(args) == 1:
-        return args[0]
-    return annotation
-
-
-def _field_at(model: type[BaseModel], loc: list[str]) -> FieldInfo | None:
-    """The pydantic field that a location names, e.g. search.stages.0.keep_top."""
-    names = [i for i, part in enumerate(loc) if not part.isdigit()]
-    if not names:
-        return None
-    parent = _model_at(model, loc[: names[-1]])
-    return parent.model_fields.get(loc[names[-1]]) if parent else None
 
 
 def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:

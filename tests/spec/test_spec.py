@@ -16,7 +16,6 @@ from searcher.cli import cli
 from searcher.errors import SpecError
 from searcher.spec import apply_overrides, load_spec
 from searcher.spec.messages import _expected
-from searcher.spec.models import SpecModel
 from searcher.spec.yaml_io import load_yaml
 from tests.conftest import base_spec, write_spec
 from trials.config import DataConfig
@@ -402,6 +401,6 @@ def test_param_errors_keep_the_name_apart_and_pickle() -> None:
     ],
 )
 def test_pydantic_wording_is_converted_where_the_field_is_unknown(msg: str, expected: str) -> None:
-    # A location that names no field of the spec falls back to pydantic's message in our form;
+    # An error no constraint words falls back to pydantic's message in our form;
     # a field's bounds are worded by its constraint (see test_error_message_form).
-    assert _expected({"type": "int_parsing", "msg": msg}, ["nowhere"], SpecModel) == expected
+    assert _expected({"type": "int_parsing", "msg": msg}) == expected

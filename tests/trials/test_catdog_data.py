@@ -143,7 +143,7 @@ def test_missing_root_and_mnist_only_options(tmp_path: Path) -> None:
         ValidationError, match="only for dataset catdog; expected nothing for mnist"
     ):
         DataConfig(image_size=32)
-    with pytest.raises(ValidationError, match="per_class\n.*greater than or equal to 1"):
+    with pytest.raises(ValidationError, match="per_class\n.*expected an integer >= 1"):
         _config(tmp_path, per_class=0)
 
 
