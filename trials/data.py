@@ -20,9 +20,6 @@ NORMALISATION = {"mnist": (0.1307, 0.3081), "fashion_mnist": (0.2860, 0.3530)}
 PHOTO_MEAN, PHOTO_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 NUM_CLASSES = 10
 
-# Incremented on every real load; tests read it to prove that the per-process cache works.
-LOAD_COUNT = 0
-
 
 @dataclass(eq=False)
 class Split:
@@ -122,8 +119,6 @@ def _split_indices(cfg: DataConfig, labels: np.ndarray) -> tuple[np.ndarray, np.
 @functools.lru_cache(maxsize=2)
 def load_split(cfg: DataConfig, source: DataSource) -> Split:
     """Load, normalise and split once per process; equal arguments later hit the cache."""
-    global LOAD_COUNT
-    LOAD_COUNT += 1
     if source.dataset != cfg.dataset:
         raise DataError(f"data source is for {source.dataset}, config asks for {cfg.dataset}")
     if source.kind == "image_cache":

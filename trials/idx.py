@@ -1,4 +1,4 @@
-"""Read and write the IDX format of MNIST-style data sets, raw or gzip-compressed."""
+"""Read the IDX format of MNIST-style data sets, raw or gzip-compressed."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ _CODE_TO_DTYPE: dict[int, np.dtype] = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
-_KIND_TO_CODE = {(dt.kind, dt.itemsize): code for code, dt in _CODE_TO_DTYPE.items()}
 
 
 def _open(path: str | os.PathLike[str]) -> BinaryIO:
@@ -106,16 +105,3 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     return (
         np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
     )
-
-
-def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
-    """Write an array as IDX, gzip-compressed when the name ends in .gz."""
-    array = np.asarray(array)
-    code = _KIND_TO_CODE.get((array.dtype.kind, array.dtype.itemsize))
-    if code is None or array.ndim == 0:
-        raise DataError(f"{path}: cannot store a {array.ndim}-d {array.dtype} array as IDX")
-    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    payload = header + array.astype(_CODE_TO_DTYPE[code], copy=False).tobytes()
-    opener = gzip.open if os.fspath(path).endswith(".gz") else open
-    with opener(path, "wb") as f:
-        f.write(payload)

@@ -25,8 +25,6 @@ from trials.files import write_atomic
 from trials.image_folders import ImageFolder, find_images
 
 CACHE_VERSION = 1
-# Images decoded by this process; tests read it to prove that a second load does not decode.
-DECODE_COUNT = 0
 _SHOWN_CORRUPT = 5
 
 
@@ -107,7 +105,6 @@ def read_cache(path: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 def _decode_into(folder: ImageFolder, cfg: DataConfig, images_path: Path) -> dict[str, Any]:
     """Decode per class (the first per_class usable files in name order) and save the array."""
-    global DECODE_COUNT
     size = cfg.size
     budget = [len(folder.of_class(c)) for c in range(len(folder.classes))]
     if cfg.per_class is not None:
@@ -121,7 +118,6 @@ def _decode_into(folder: ImageFolder, cfg: DataConfig, images_path: Path) -> dic
             while got < want and i < len(paths):
                 chunk = paths[i : i + max(want - got, 16)]
                 i += len(chunk)
-                DECODE_COUNT += len(chunk)
                 for path, (array, was_converted) in zip(
                     chunk, pool.map(partial(decode_image, size=size), chunk), strict=True
                 ):

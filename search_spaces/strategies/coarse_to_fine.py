@@ -112,25 +112,6 @@ class CoarseToFine(Strategy):
         return StageRecord(self._stage, trials, box, ranges, based_on, model)
 
     @property
-    def stage(self) -> int:
-        return self._stage
-
-    @property
-    def box(self) -> Box:
-        """Where the current stage samples."""
-        return self._box
-
-    @property
-    def region(self) -> Region | None:
-        """Where the current zoom stage samples; None in stage 1 or after all trials failed."""
-        return self._region
-
-    @property
-    def model(self) -> Model | None:
-        """What picks among the current zoom stage's candidate points."""
-        return self._model
-
-    @property
     def boxes(self) -> list[StageRecord]:
         return list(self._records)
 

@@ -47,7 +47,3 @@ class OptunaTPE(Strategy):
             self._study.tell(number, state=TrialState.FAIL)
         else:
             self._study.tell(number, result.score)
-
-    @property
-    def study(self) -> optuna.Study:
-        return self._study

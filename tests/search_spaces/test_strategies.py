@@ -86,7 +86,7 @@ def test_grid_counts_and_values() -> None:
     grid = GridSearch(SPACE, "max", seed=0, points=3)
     assert grid.planned_trials == 3 * 3 * 3 * 3
     seen = run(grid)
-    assert len(seen) == 81 and len(grid.results) == 81
+    assert len(seen) == 81 and len(grid.known_results) == 81
     assert sorted({s.params["lr"] for s in seen}) == pytest.approx([1e-4, 10**-2.5, 0.1])
     assert {s.params["batch"] for s in seen} == {16, 64, 256}
     assert {s.params["opt"] for s in seen} == {"adam", "sgd", "rmsprop"}
@@ -116,17 +116,18 @@ def test_coarse_to_fine_protocol() -> None:
         c2f.tell(s.key, score(s))
     assert c2f.ask() is WAIT
     c2f.tell(stage1[0].key, score(stage1[0]))
-    used = list(c2f.results)
+    used = c2f.known_results
     assert [r.key for r in used] == [f"1-{i:03d}" for i in range(6)]
     expected = zoom_region(SPACE, ranked(used, "max"), INITIAL_SIDE, 0.25, 0.05)
     stage2 = ask_stage(c2f)
     assert [s.key for s in stage2] == [f"2-{i:03d}" for i in range(8)]
-    assert c2f.box == expected.box() and c2f.box != Box.full(SPACE)
-    assert all(c2f.box.contains(s.unit, SPACE) for s in stage2)
+    box = Box.from_dict(c2f.boxes[-1].box)  # where the current stage samples
+    assert box == expected.box() and box != Box.full(SPACE)
+    assert all(box.contains(s.unit, SPACE) for s in stage2)
     # The best trial's own coordinates anchor the region.
     best = ranked(used, "max")[0]
     assert best.key == "1-005"
-    lo, hi = c2f.box.intervals["lr"]
+    lo, hi = box.intervals["lr"]
     assert lo <= best.unit["lr"] <= hi and hi - lo < 1
 
     for s in stage1[6:] + stage2:
@@ -149,7 +150,7 @@ def test_a_zoom_trial_runs_the_candidate_its_stage_model_likes_best() -> None:
     for s in ask_stage(c2f):
         c2f.tell(s.key, score(s) or 0.0)
     stage2 = ask_stage(c2f)
-    region, model = c2f.region, c2f.model
+    region, model = c2f._region, c2f._model  # what the stage samples from and picks with
     assert region is not None and model is not None
     assert c2f.boxes[1].model == model.name in ("quadratic", "kernel")
     for index, s in enumerate(stage2):
@@ -224,7 +225,7 @@ def test_coarse_to_fine_survives_pickling_mid_search() -> None:
             strategy.tell(s.key, score(s))
         rests.append(run(strategy))
     assert rests[0] == rests[1] and len(rests[0]) == 8
-    assert c2f.results == copy.results and c2f.boxes == copy.boxes
+    assert c2f.known_results == copy.known_results and c2f.boxes == copy.boxes
 
 
 def test_all_failed_stage_falls_back_to_the_full_box() -> None:
@@ -232,7 +233,7 @@ def test_all_failed_stage_falls_back_to_the_full_box() -> None:
     for s in ask_stage(c2f):
         c2f.tell(s.key, None, error="diverged")
     assert [s.stage for s in ask_stage(c2f)] == [2] * 3
-    assert c2f.box == Box.full(SPACE)
+    assert Box.from_dict(c2f.boxes[-1].box) == Box.full(SPACE)
     assert c2f.best() is None
     assert c2f.warnings() == ["every trial up to stage 1 failed; stage 2 samples the full range"]
 
@@ -250,9 +251,10 @@ def test_optuna_tpe_runs_and_pickles() -> None:
             assert isinstance(s, Trial)
             strategy.tell(s.key, (s.unit["lr"] - 0.3) ** 2 + s.unit["beta"])
         assert strategy.ask() is DONE
-    assert tpe.results == copy.results
-    assert len(tpe.results) == 20 and tpe.best() is not None
-    assert tpe.study.trials[4].state.name == "FAIL"
+    assert tpe.known_results == copy.known_results
+    assert len(tpe.known_results) == 20 and tpe.best() is not None
+    assert tpe.known_results[4].failed
+    assert tpe._study.trials[4].state.name == "FAIL", "the study was told the failure"
 
 
 def test_make_strategy() -> None:
@@ -270,6 +272,12 @@ def test_make_strategy() -> None:
 
 
 SIZES = {"trials": 3, "stages": STAGES, "grid_points": 2}
+BUILDS = {
+    "random": RandomSearch,
+    "grid": GridSearch,
+    "coarse_to_fine": CoarseToFine,
+    "optuna_tpe": OptunaTPE,
+}
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
@@ -278,9 +286,11 @@ def test_registry_sizes_and_builds_each_strategy(name: str) -> None:
     entry = REGISTRY[name]
     size = SIZES[entry.sized_by]
     built = make_strategy(name, SPACE, "max", 0, **{entry.sized_by: size})
-    assert type(built) is type(entry.build(SPACE, "max", 0, size))
+    assert type(built) is BUILDS[name]
     planned = {"trials": 3, "stages": 20, "grid_points": 2 * 2 * 3 * 2}[entry.sized_by]
     assert built.planned_trials == planned
+    seen = run(built)  # it runs the size it was given, in the strategy's keys
+    assert len(seen) == planned and len({s.key for s in seen}) == planned
     if entry.sized_by != "grid_points":  # grid has a default size; the others need theirs
         with pytest.raises(ValueError, match=f"needs {entry.sized_by}"):
             make_strategy(name, SPACE, "max", 0)
@@ -334,7 +344,7 @@ SIZES_BIG = {"random": 12, "grid": 2, "coarse_to_fine": STAGES, "optuna_tpe": 12
 
 
 def _results(strategy: Strategy, seen: list[Trial]) -> dict[str, TrialResult]:
-    told = {r.key: r for r in strategy.results}
+    told = {r.key: r for r in strategy.known_results}
     return {s.key: told[s.key] for s in seen}
 
 
@@ -359,7 +369,7 @@ def test_replay_suggests_what_the_uninterrupted_search_did(name: str, crash_at: 
     by_key = {s.key: s for s in seen}
     for s in asked:
         assert s.unit == by_key[s.key].unit and s.params == by_key[s.key].params
-    assert resumed.results == whole.results
+    assert resumed.known_results == whole.known_results
     assert resumed.boxes == whole.boxes
     assert resumed.best() == whole.best()
     assert resumed.warnings() == whole.warnings()
@@ -376,11 +386,11 @@ def test_replay_of_tpe_enters_the_recorded_points() -> None:
     resumed.replay(recorded)
     asked = run(resumed)
     assert sorted(s.key for s in asked) == ["1-005", *[s.key for s in seen[7:]]]
-    trials = resumed.study.trials
+    trials = resumed._study.trials
     for r in recorded:
         number = int(r.key.split("-")[1])
         assert trials[number].params == pytest.approx(r.unit)
-    assert {r.key for r in resumed.results} == set(results)
+    assert {r.key for r in resumed.known_results} == set(results)
 
 
 def test_replay_keeps_a_recorded_point_that_differs_and_says_so() -> None:
@@ -393,7 +403,7 @@ def test_replay_keeps_a_recorded_point_that_differs_and_says_so() -> None:
     before_known = {r.key for r in resumed.known_results}
     assert before_known == {"1-001"}  # known before its key comes up
     run(resumed)
-    told = {r.key: r for r in resumed.results}
+    told = {r.key: r for r in resumed.known_results}
     assert told["1-001"].unit["lr"] == 0.5 and told["1-001"].score == 7.0
     assert resumed.best() is not None and resumed.best().key == "1-001"
     assert any("1-001 ran at other values" in w for w in resumed.warnings())

@@ -79,19 +79,28 @@ def test_split_is_stratified_uint8_and_normalised(tmp_path: Path) -> None:
     assert torch.equal(again.val_x, split.val_x)
 
 
-def test_second_load_reuses_the_cache_without_decoding(tmp_path: Path) -> None:
+def test_second_load_reuses_the_cache_without_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_pets(tmp_path / "pets", "petimages", per_class=8)
     cfg = _config(tmp_path)
-    before = image_cache.DECODE_COUNT
+    decoded: list[str] = []  # list.append is atomic: the decoder runs in a thread pool
+    real_decode = image_cache.decode_image
+
+    def decode(path: str, size: int) -> tuple[np.ndarray | None, bool]:
+        decoded.append(path)
+        return real_decode(path, size)
+
+    monkeypatch.setattr(image_cache, "decode_image", decode)
     first = resolve_source(cfg)
-    assert image_cache.DECODE_COUNT - before == 17  # every file once, the corrupt one too
+    assert len(decoded) == len(set(decoded)) == 17  # every file once, the corrupt one too
     (cache,) = _cache_files(tmp_path)
     stamp = cache.stat().st_mtime_ns
-    decoded = image_cache.DECODE_COUNT
+    decoded.clear()
     second = resolve_source(cfg)
     load_split.cache_clear()
     load_split(cfg, second)
-    assert decoded == image_cache.DECODE_COUNT
+    assert decoded == []
     assert cache.stat().st_mtime_ns == stamp and second.path == first.path
     assert "cache reused" in second.description and "skipped 1 corrupt" in second.description
     # A different size is a different cache; so is a changed file list.

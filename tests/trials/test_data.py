@@ -7,21 +7,23 @@ import gzip
 import hashlib
 import http.server
 import pickle
+import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 import torch
 from pydantic import ValidationError
 
-from tests.idx_fixtures import IMAGES, LABELS, make_digits, write_digits
+from tests.idx_fixtures import IMAGES, LABELS, make_digits, write_digits, write_idx
 from trials import data, download, idx, sources
 from trials.config import DataConfig, DataSource
 from trials.data import load_split, stratified_pick
 from trials.errors import DataError
-from trials.idx import read_idx, read_idx_header, write_idx
+from trials.idx import read_idx, read_idx_header
 from trials.sources import resolve_source
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -88,9 +90,12 @@ def test_idx_truncated_data(tmp_path: Path) -> None:
         read_idx(path)
 
 
-def test_idx_rejects_unsupported_dtype(tmp_path: Path) -> None:
-    with pytest.raises(DataError):
-        write_idx(tmp_path / "x", np.zeros(3, np.int64))
+def test_idx_an_unknown_type_code_is_a_bad_magic(tmp_path: Path) -> None:
+    """0x0A is no IDX type (int64 has none): the file is refused, not misread."""
+    bad = tmp_path / "x-idx1-ubyte"
+    bad.write_bytes(bytes([0, 0, 0x0A, 1]) + struct.pack(">I", 3) + bytes(24))
+    with pytest.raises(DataError, match="x-idx1-ubyte.*magic"):
+        read_idx(bad)
 
 
 # --- DataConfig
@@ -322,10 +327,11 @@ def test_load_split_train_size(tmp_path: Path) -> None:
 
 def test_load_split_cache_hit(tmp_path: Path) -> None:
     cfg, src = _idx_source(tmp_path)
-    first = load_split(cfg, src)
-    count = data.LOAD_COUNT
-    assert load_split(DataConfig(root=cfg.root, download=False), src) is first
-    assert count == data.LOAD_COUNT
+    with patch.object(data, "_read_arrays", wraps=data._read_arrays) as read:
+        first = load_split(cfg, src)
+        assert read.call_count == 1
+        assert load_split(DataConfig(root=cfg.root, download=False), src) is first
+        assert read.call_count == 1, "an equal config is served from the cache"
     assert first.to("cpu") is first
 
 
