@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.axes import Axis, unit_ticks
-from dashboards.report_data import SearchView, unit_column
+from dashboards.columns import SCORE, param_column, unit_column
+from dashboards.report_data import SearchView
 from dashboards.style import FAILED_COLOUR, base_layout, colour, failed, groups, hover
 from search_spaces.box import Box
 from search_spaces.scales import Choice
@@ -36,8 +38,8 @@ def param_figure(views: list[SearchView], name: str) -> go.Figure:
             continue
         rows = group.trials
         fig.add_scatter(
-            x=[axis.position(v, k) for v, k in zip(rows[name], rows["trial"], strict=True)],
-            y=rows[group.view.metric].tolist(),
+            x=_positions(axis, rows),
+            y=rows[SCORE].tolist(),
             mode="markers",
             name=group.name,
             marker={"color": group.colour, "symbol": group.symbol, "size": 9, "opacity": 0.85},
@@ -61,10 +63,10 @@ def _add_failed(fig: go.Figure, view: SearchView, axis: Axis) -> None:
     rows = failed(view)
     if rows.empty or axis.name not in view.space.tuned_names:
         return
-    scores = view.scored[view.metric]
+    scores = view.scored[SCORE]
     floor = (scores.min() if view.search.mode == "max" else scores.max()) if len(scores) else 0.0
     fig.add_scatter(
-        x=[axis.position(v, k) for v, k in zip(rows[axis.name], rows["trial"], strict=True)],
+        x=_positions(axis, rows),
         y=[floor] * len(rows),
         mode="markers",
         name=f"failed ({view.search.experiment})",
@@ -72,6 +74,12 @@ def _add_failed(fig: go.Figure, view: SearchView, axis: Axis) -> None:
         text=hover(view, rows),
         hoverinfo="text",
     )
+
+
+def _positions(axis: Axis, rows: pd.DataFrame) -> list[float]:
+    """Each trial's coordinate on the parameter's axis (categories jittered by trial key)."""
+    values = rows[param_column(axis.name)]
+    return [axis.position(v, k) for v, k in zip(values, rows["trial"], strict=True)]
 
 
 def _shade(fig: go.Figure, axis: Axis, box: Box, fill: str, label: str) -> None:
@@ -118,7 +126,7 @@ def parallel_figure(views: list[SearchView]) -> go.Figure:
             {"label": name, "values": values, "range": [0, 1], "tickvals": ticks, "ticktext": texts}
         )
     metric = views[0].metric
-    dims.append({"label": metric, "values": [row[view.metric] for _, view, row in rows]})
+    dims.append({"label": metric, "values": [row[SCORE] for _, _, row in rows]})
     if len(views) > 1:
         dims.insert(
             0,

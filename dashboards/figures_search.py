@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from dashboards.columns import SCORE, unit_column
 from dashboards.figures_params import tuned_names
 from dashboards.importance import fanova_importance
-from dashboards.report_data import SearchView, unit_column
+from dashboards.report_data import SearchView
 from dashboards.style import PALETTE, base_layout, colour, groups, hover
 
 
@@ -17,7 +18,7 @@ def history_figure(views: list[SearchView]) -> go.Figure:
         rows = group.trials
         fig.add_scatter(
             x=rows["order"].tolist(),
-            y=rows[group.view.metric].tolist(),
+            y=rows[SCORE].tolist(),
             mode="markers",
             name=group.name,
             marker={"color": group.colour, "symbol": group.symbol, "size": 8},
@@ -26,9 +27,7 @@ def history_figure(views: list[SearchView]) -> go.Figure:
         )
     for i, view in enumerate(views):
         rows = view.scored.sort_values("order")
-        best = (
-            rows[view.metric].cummax() if view.search.mode == "max" else rows[view.metric].cummin()
-        )
+        best = rows[SCORE].cummax() if view.search.mode == "max" else rows[SCORE].cummin()
         fig.add_scatter(
             x=rows["order"].tolist(),
             y=best.tolist(),
@@ -97,7 +96,7 @@ def importance_figure(views: list[SearchView]) -> tuple[go.Figure | None, list[s
         units = [
             {n: row[unit_column(n)] for n in view.space.tuned_names} for _, row in rows.iterrows()
         ]
-        found = fanova_importance(units, rows[view.metric].tolist())
+        found = fanova_importance(units, rows[SCORE].tolist())
         if isinstance(found, str):
             notes.append(f"{view.label}: parameter importance not shown: {found}")
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from dashboards.columns import SCORE, param_column
 from dashboards.figures_params import parallel_figure, param_figure, tuned_names
 from dashboards.figures_search import curves_figure, history_figure, importance_figure
 from dashboards.report_data import SearchView
@@ -48,7 +49,7 @@ def _summary(views: list[SearchView]) -> list[str]:
                 f"{view.metric} ({view.search.mode})",
                 ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())),
                 "-" if best is None else best["trial"],
-                "-" if best is None else f"{best[view.metric]:.4f}",
+                "-" if best is None else f"{best[SCORE]:.4f}",
                 "-" if best is None else best["run_id"],
             ]
         )
@@ -69,9 +70,12 @@ def _best_config(views: list[SearchView]) -> str:
     columns = []
     for view in views:
         best = view.scored.iloc[0] if not view.scored.empty else None
+        values = {} if best is None else best
         columns.append(
             {
-                n: view.space.params[n].format(best[n]) if best is not None and n in best else "-"
+                n: view.space.params[n].format(values[param_column(n)])
+                if n in view.space.params and param_column(n) in values
+                else "-"
                 for n in names
             }
         )

@@ -7,13 +7,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dashboards.columns import SCORE
 from search_spaces.box import Box
 from search_spaces.space import SearchSpace
-
-
-def unit_column(name: str) -> str:
-    """The trials table's column with a parameter's unit (sampling) coordinate."""
-    return f"unit/{name}"
 
 
 @dataclass(frozen=True)
@@ -28,7 +24,10 @@ class SearchInfo:
 
 @dataclass
 class SearchView:
-    """One search: its trials (with unit coordinates and run order) and its stage boxes."""
+    """One search: its trials (with unit coordinates and run order) and its stage boxes.
+
+    ``trials`` has dashboards.columns' layout: ``score``, ``params.<name>``, ``unit.<name>``,
+    plus ``order`` and ``start_time``."""
 
     search: SearchInfo
     space: SearchSpace
@@ -49,7 +48,7 @@ class SearchView:
     @property
     def scored(self) -> pd.DataFrame:
         """Trials with a finite score, best first."""
-        return self.trials[self.trials[self.metric].map(_finite)]
+        return self.trials[self.trials[SCORE].map(_finite)]
 
 
 def _finite(value: object) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dashboards.columns import SCORE, param_column
 from dashboards.report_data import SearchView
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
@@ -54,11 +55,12 @@ def hover(view: SearchView, frame: pd.DataFrame) -> list[str]:
     names = view.space.tuned_names
     out = []
     for _, row in frame.iterrows():
-        values = "<br>".join(f"{n}={view.space.params[n].format(row[n])}" for n in names)
+        values = "<br>".join(
+            f"{n}={view.space.params[n].format(row[param_column(n)])}" for n in names
+        )
         error = f"<br>error: {str(row['error'])[:80]}" if row.get("error") else ""
         out.append(
-            f"{row['trial']} {row['status']}<br>{view.metric}={row[view.metric]:.4g}"
-            f"<br>{values}{error}"
+            f"{row['trial']} {row['status']}<br>{view.metric}={row[SCORE]:.4g}<br>{values}{error}"
         )
     return out
 

@@ -1,6 +1,7 @@
 """`searcher resume`: continue a stopped search from what its store holds.
 
-The spec is the one recorded on the search's run. Settings that change where or how fast the
+The spec is the one recorded on the search's run (records.SearchRecord: every default applied;
+a search of searcher 0.1.0: the YAML it ran). Settings that change where or how fast the
 trials run may be overridden; anything that would change the space, the strategy or what a
 trial computes may not, or the kept trials would no longer belong to the search.
 """
@@ -35,7 +36,7 @@ def resume_search(
     from searcher.controller import run_search
     from searcher.spec import apply_overrides, validate_spec
     from searcher.tracking import tags as T
-    from searcher.tracking.queries import search_spec
+    from searcher.tracking.readers import read_search
     from searcher.tracking.resume import find_resumable, resume_plan
     from searcher.tracking.store import open_existing_store
     from searcher.tracking.uri import resolve_tracking_uri
@@ -49,7 +50,9 @@ def resume_search(
     client = open_existing_store(uri)
     search = find_resumable(client, experiment, search_id, force)
     source = f"search {search.id}"
-    raw = apply_overrides(search_spec(client, search), overrides, source)
+    # The record's normalised spec (a 0.1.0 search: the raw one), so the stage plan it
+    # recorded is the one that runs even if a default changed since.
+    raw = apply_overrides(read_search(client, search.run).spec, overrides, source)
     code_dir = search.run.data.tags.get(T.CODE_DIR)
     if code_dir and Path(code_dir).is_dir():
         raw["code_dir"] = code_dir  # the spec's folder when it ran: its own code lives there

@@ -248,7 +248,7 @@ def test_the_python_api_tunes_a_function_and_reads_the_trials(
     frame = searcher.trials("own_api", tracking_uri=uri)
     assert len(frame) == 3 and list(frame["status"]) == ["FINISHED"] * 3
     assert list(frame["score"]) == sorted(frame["score"], reverse=True)
-    assert frame["score"].tolist() == pytest.approx([2 * x for x in frame["x"]])
+    assert frame["score"].tolist() == pytest.approx([2 * x for x in frame["params.x"]])
     top = searcher.best("own_api", tracking_uri=uri)
     assert top.key == summary.best_key and top.score == pytest.approx(summary.best_score)
     assert top.params == {"x": pytest.approx(summary.best_params["x"])}

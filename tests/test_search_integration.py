@@ -135,7 +135,7 @@ def test_trials_table_and_export_round_trip(finished_search: dict) -> None:
     assert table.exit_code == 0, table.output
     rows = json.loads(table.output)
     assert len(rows) == 10
-    scores = [r["val_accuracy"] for r in rows]
+    scores = [r["score"] for r in rows]
     assert scores == sorted(scores, reverse=True)
 
     out = tmp / "best.yaml"
@@ -144,14 +144,15 @@ def test_trials_table_and_export_round_trip(finished_search: dict) -> None:
     text = out.read_text()
     assert rows[0]["run_id"] in text
     spec = load_yaml(text)
-    assert spec["space"]["lr"] == {"scale": "value", "value": pytest.approx(rows[0]["lr"])}
+    best_lr = pytest.approx(rows[0]["params.lr"])
+    assert spec["space"]["lr"] == {"scale": "value", "value": best_lr}
 
     again = runner.invoke(cli, ["run", str(out), "--tracking-uri", uri, "--set", "budget.epochs=1"])
     assert again.exit_code == 0, again.output
     client = MlflowClient(uri)
     rerun = trials_frame(client, find_search(client, "c2f_it_best"))
     assert len(rerun) == 1 and rerun.loc[0, "status"] == "FINISHED"
-    assert rerun.loc[0, "lr"] == pytest.approx(rows[0]["lr"])
+    assert rerun.loc[0, "params.lr"] == pytest.approx(rows[0]["params.lr"])
 
 
 def test_failed_trials_are_recorded_and_the_search_finishes(
@@ -168,7 +169,7 @@ def test_failed_trials_are_recorded_and_the_search_finishes(
     spec = load_spec(write_spec(tmp_path / "faulty.yaml", raw))
     summary = run_search(spec, tracking_uri=store_uri, out=io.StringIO())
     client = MlflowClient(store_uri)
-    frame = trials_frame(client, find_search(client, "faulty_it")).set_index("case")
+    frame = trials_frame(client, find_search(client, "faulty_it")).set_index("params.case")
     assert frame.loc["ok", "status"] == "FINISHED"
     assert frame.loc["fine", "status"] == "FINISHED"
     assert frame.loc["raise", "status"] == "FAILED"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,13 +59,27 @@ def output_path(output: str) -> Path:
 
 
 def emit(frame: pd.DataFrame, fmt: str) -> None:
-    """Print a table as csv, json or aligned text."""
+    """Print a table as csv or json with its full column names, or as aligned text headed for
+    people (dashboards.columns.readable_names: bare parameter names, the metric's name)."""
     import pandas as pd
+
+    from dashboards.columns import METRIC_ATTR, readable_names
 
     if fmt == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
     elif fmt == "json":
-        click.echo(frame.to_json(orient="records", indent=2))
+        # Python's json, not pandas' (10 significant digits): values exactly as they ran.
+        rows = [{k: _json_value(v) for k, v in r.items()} for r in frame.to_dict("records")]
+        click.echo(json.dumps(rows, indent=2, default=str))
     else:
         with pd.option_context("display.max_rows", None, "display.width", 200):
-            click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            shown = frame.rename(
+                columns=readable_names(frame.columns, frame.attrs.get(METRIC_ATTR))
+            )
+            click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def _json_value(value: object) -> object:
+    """A plain JSON value: numpy scalars unboxed, NaN and infinities as null."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from dashboards.columns import readable_names
 from searcher.cli.options import FORMAT, SEARCH_ID, TRACKING, emit, output_path
 
 
@@ -13,7 +14,11 @@ from searcher.cli.options import FORMAT, SEARCH_ID, TRACKING, emit, output_path
 @FORMAT
 @TRACKING
 def trials(name: str, search_id: str | None, fmt: str, tracking_uri: str | None) -> None:
-    """Table of the trials of the latest search of experiment NAME, best first."""
+    """Table of the trials of the latest search of experiment NAME, best first.
+
+    The table shows a parameter by its name (params.NAME where that is a column's name) and
+    the score by the metric's; csv and json keep the full names: params.NAME, score.
+    """
     from searcher.tracking.queries import find_search, trials_frame
     from searcher.tracking.store import open_for_reading
 
@@ -32,8 +37,10 @@ def best(name: str, search_id: str | None, tracking_uri: str | None) -> None:
 
     client = open_for_reading(tracking_uri)
     search = find_search(client, name, search_id)
-    row = best_row(trials_frame(client, search), search.metric)
-    click.echo(row.drop(labels=["error"]).to_string())
+    frame = trials_frame(client, search)
+    row = best_row(frame).drop(labels=["error"])
+    names = readable_names(frame.columns, search.metric)
+    click.echo(row.rename(index=names).to_string())
 
 
 @click.command()

@@ -1,4 +1,7 @@
-"""Reading searches back from the store: trial tables, the best trial, exported specs."""
+"""Reading searches back from the store: trial tables, the best trial, exported specs.
+
+Runs are read through readers.py; the table's columns are dashboards.columns'.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
+from dashboards import columns as C
 from searcher.errors import NotFoundError
-from searcher.spec.yaml_io import dump_yaml, load_yaml
+from searcher.spec.yaml_io import dump_yaml
 from searcher.tracking import tags as T
+from searcher.tracking.readers import TrialRow, read_search, read_trial
 from trials.registry import WORKLOADS
-
-FIXED_COLUMNS = ["trial", "stage", "status"]
 
 
 @dataclass(frozen=True)
@@ -70,89 +72,85 @@ def trial_runs(client: MlflowClient, search: Search) -> list[Run]:
             return runs
 
 
-def parse_param(text: str) -> Any:
-    """A param string back to the number, bool or string it was logged from."""
-    try:
-        value = load_yaml(text)
-    except yaml.YAMLError:
-        return text
-    return value if isinstance(value, (int, float, bool, str)) or value is None else text
+def read_trials(client: MlflowClient, search: Search) -> list[TrialRow]:
+    """Every trial run of a search, read back (records, or a 0.1.0 store's mirrors)."""
+    return [read_trial(client, run, search.metric) for run in trial_runs(client, search)]
+
+
+def ranked_rows(rows: list[TrialRow], mode: str) -> list[TrialRow]:
+    """Best first by score; trials without a finite score last; ties by key."""
+    sign = -1.0 if mode == "max" else 1.0
+    return sorted(
+        rows, key=lambda r: (not r.scored, sign * r.score if r.scored else 0.0, r.trial.key)
+    )
+
+
+def best_of(rows: list[TrialRow], mode: str) -> TrialRow:
+    """The best trial with a finite score."""
+    scored = [r for r in ranked_rows(rows, mode) if r.scored]
+    if not scored:
+        raise NotFoundError("no trial of this search finished with a score")
+    return scored[0]
+
+
+def table_of(rows: list[TrialRow], search: Search) -> pd.DataFrame:
+    """The rows as a table, in the given order: searcher's columns, then ``params.<name>``
+    (dashboards.columns); the metric's name and mode in ``frame.attrs``."""
+    records = []
+    for row in rows:
+        params = sorted(row.trial.params.items())
+        records.append(
+            {
+                C.TRIAL: row.trial.key,
+                C.STAGE: row.trial.stage,
+                C.STATUS: row.status,
+                C.SCORE: math.nan if row.score is None else row.score,
+                **{C.param_column(name): value for name, value in params},
+                C.ERROR: row.error,
+                C.RUN_ID: row.run_id,
+            }
+        )
+    frame = pd.DataFrame(records) if records else pd.DataFrame(columns=list(C.FIXED_COLUMNS))
+    frame.attrs[C.METRIC_ATTR] = search.metric
+    frame.attrs[C.MODE_ATTR] = search.mode
+    return frame
 
 
 def trials_frame(client: MlflowClient, search: Search) -> pd.DataFrame:
-    """One row per trial: key, stage, status, the score, params, epochs, error, run id.
-
-    Sorted best first by the search's metric; trials without a score go last.
-    """
-    score_col = search.metric
-    rows = []
-    for run in trial_runs(client, search):
-        tags, metrics = run.data.tags, run.data.metrics
-        row: dict[str, Any] = {
-            "trial": tags.get(T.TRIAL_KEY, run.info.run_name),
-            "stage": int(tags.get(T.STAGE, 0)),
-            "status": run.info.status,
-            score_col: metrics.get(T.best_metric(search.metric), math.nan),
-        }
-        row.update({name: parse_param(value) for name, value in sorted(run.data.params.items())})
-        row["error"] = tags.get(T.ERROR, "")
-        row["run_id"] = run.info.run_id
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return pd.DataFrame(columns=[*FIXED_COLUMNS, score_col, "error", "run_id"])
-    ascending = search.mode == "min"
-    frame = frame.sort_values(
-        [score_col, "trial"], ascending=[ascending, True], na_position="last", kind="stable"
-    )
-    return frame.reset_index(drop=True)
+    """One row per trial, best first (trials without a score last); see ``table_of``."""
+    return table_of(ranked_rows(read_trials(client, search), search.mode), search)
 
 
-def best_row(frame: pd.DataFrame, metric: str) -> pd.Series:
+def best_row(frame: pd.DataFrame) -> pd.Series:
     """The best trial with a score (the table is sorted best first)."""
-    scored = frame[frame[metric].notna()] if metric in frame else frame.iloc[0:0]
+    scored = frame[frame[C.SCORE].map(_finite)] if C.SCORE in frame else frame.iloc[0:0]
     if scored.empty:
         raise NotFoundError("no trial of this search finished with a score")
     return scored.iloc[0]
 
 
-def search_spec(client: MlflowClient, search: Search) -> dict[str, Any]:
-    """The spec the search ran with: its artifact, else its tag (for stores whose artifacts
-    live on another machine; a spec too long for a tag is then out of reach)."""
-    text = ""
-    for read in (
-        lambda: Path(client.download_artifacts(search.id, "spec.yaml")).read_text(),
-        lambda: T.resolve_tag(client, search.run, T.SPEC),
-    ):
-        try:
-            text = read()
-            break
-        except Exception:  # an artifact store this machine cannot reach
-            continue
-    spec = load_yaml(text) if text else None
-    if not isinstance(spec, dict):
-        raise NotFoundError(f"search {search.id} has no recorded spec")
-    return spec
-
-
-def best_spec(client: MlflowClient, search: Search) -> tuple[dict[str, Any], pd.Series]:
-    """The search's spec with every space entry fixed to the best trial's value."""
-    spec = search_spec(client, search)
-    best = best_row(trials_frame(client, search), search.metric)
+def best_spec(client: MlflowClient, search: Search) -> tuple[dict[str, Any], TrialRow]:
+    """The search's spec with every space entry fixed to the best trial's value as it ran."""
+    spec = read_search(client, search.run).spec
+    best = best_of(read_trials(client, search), search.mode)
     space = {}
-    for name in spec.get("space", {}):
-        value = best.get(name)
-        if isinstance(value, float) and value.is_integer() and _was_int(spec["space"][name]):
-            value = int(value)
-        space[name] = {"scale": "value", "value": _plain(value)}
+    for name, entry in spec.get("space", {}).items():
+        if name not in best.trial.params:
+            space[name] = entry  # not a param of the trial (never expected): kept as it was
+            continue
+        value = best.trial.params[name]
+        if not best.recorded and isinstance(value, float) and value.is_integer():
+            value = int(value) if _was_int(entry) else value  # 0.1.0 params were text
+        space[name] = {"scale": "value", "value": value}
     spec["space"] = space
     spec["name"] = f"{spec['name']}_best"
     seed = spec.get("search", {}).get("seed", 0)
     spec["search"] = {"strategy": "grid", "seed": seed}
     spec.pop("scheduler", None)
     code_dir = search.run.data.tags.get(T.CODE_DIR)
-    if code_dir and spec.get("workload") not in WORKLOADS:
-        # The user's module or command stays where the search found it, wherever this is written.
+    if code_dir and Path(code_dir).is_dir() and spec.get("workload") not in WORKLOADS:
+        # The user's module or command stays where the search found it, wherever this is
+        # written (a folder gone since, or on another machine: found from here, as resume does).
         spec["code_dir"] = code_dir
     return spec, best
 
@@ -160,11 +158,10 @@ def best_spec(client: MlflowClient, search: Search) -> tuple[dict[str, Any], pd.
 def export_text(client: MlflowClient, search: Search) -> str:
     """A runnable spec with the best values fixed, headed by where they came from."""
     spec, best = best_spec(client, search)
-    score = best[search.metric]
     header = (
-        f"# Best trial {best['trial']} of search {search.id} (experiment {search.experiment}): "
-        f"{search.metric}={score:.6g}\n"
-        f"# MLflow run id: {best['run_id']}\n"
+        f"# Best trial {best.trial.key} of search {search.id} (experiment {search.experiment}): "
+        f"{search.metric}={best.score:.6g}\n"
+        f"# MLflow run id: {best.run_id}\n"
         f"# Run it again, for longer: searcher run THIS_FILE --set budget.epochs=20\n"
     )
     return header + dump_yaml(spec)
@@ -174,6 +171,5 @@ def _was_int(entry: Any) -> bool:
     return isinstance(entry, dict) and entry.get("scale") in ("int", "int_log", "pow2")
 
 
-def _plain(value: Any) -> Any:
-    """numpy/pandas scalars to plain Python for YAML."""
-    return value.item() if hasattr(value, "item") else value
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)

@@ -6,7 +6,6 @@ Only the store is read, never Ray's local state, so a search can be resumed on a
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +17,8 @@ from search_spaces.trial import TrialResult
 from searcher.errors import NotFoundError, SearcherError
 from searcher.tracking import tags as T
 from searcher.tracking.orphans import owner_alive, owner_tags, retire_runs
-from searcher.tracking.queries import Search, find_search, parse_param, trial_runs
+from searcher.tracking.queries import Search, find_search, trial_runs
+from searcher.tracking.readers import TrialRow, read_trial
 
 DONE = ("FINISHED", "FAILED")  # a trial with such a run is never run again
 
@@ -78,37 +78,38 @@ def find_resumable(
 
 def resume_plan(client: MlflowClient, search: Search, space: SearchSpace) -> ResumePlan:
     """The trials a search keeps (one run per key: FINISHED or FAILED) and the runs to redo."""
-    by_key: dict[str, list[Run]] = {}
-    for run in trial_runs(client, search):
-        key = run.data.tags.get(T.TRIAL_KEY)
-        if key:
-            by_key.setdefault(key, []).append(run)
+    by_key: dict[str, list[TrialRow]] = {}
+    runs = {run.info.run_id: run for run in trial_runs(client, search)}
+    for run in runs.values():
+        row = read_trial(client, run, search.metric)
+        by_key.setdefault(row.trial.key, []).append(row)
     plan = ResumePlan(search, [], {}, {}, resumes=_count(search.run.data.tags.get(T.RESUMES)))
     for key in sorted(by_key):
-        runs = sorted(by_key[key], key=lambda r: r.info.start_time or 0)
-        done = [r for r in runs if r.info.status in DONE]
+        rows = sorted(by_key[key], key=lambda r: r.start_time or 0)
+        done = [r for r in rows if r.status in DONE]
         if done:
             plan.kept.append(recorded_result(done[0], space, search.metric))
-            plan.statuses[key] = done[0].info.status
-            plan.run_ids[key] = done[0].info.run_id
+            plan.statuses[key] = done[0].status
+            plan.run_ids[key] = done[0].run_id
         else:
-            plan.cut_short += [r for r in runs if r.info.status == "RUNNING"]
+            plan.cut_short += [runs[r.run_id] for r in rows if r.status == "RUNNING"]
     return plan
 
 
-def recorded_result(run: Run, space: SearchSpace, metric: str) -> TrialResult:
-    """A trial as the strategy was told it: its unit coordinates, values, score and error."""
-    tags, metrics = run.data.tags, run.data.metrics
-    unit = {n: metrics[T.unit_metric(n)] for n in space.tuned_names if T.unit_metric(n) in metrics}
-    if len(unit) == len(space.tuned_names):
-        values = space.to_values(unit)
-    else:  # the mirrors were lost: the strategy's own point for the key is used
-        unit, values = {}, {k: parse_param(v) for k, v in run.data.params.items()}
-    score = metrics.get(T.best_metric(metric))
-    error = tags.get(T.ERROR) or (None if run.info.status == "FINISHED" else "failed")
-    if run.info.status == "FINISHED" and (score is None or not math.isfinite(score)):
+def recorded_result(row: TrialRow, space: SearchSpace, metric: str) -> TrialResult:
+    """A trial as the strategy was told it: its unit coordinates, params, score and error.
+
+    Without a unit coordinate for every tuned parameter (a 0.1.0 run whose mirrors were lost)
+    the unit is left empty: the strategy then keeps its own point for the key.
+    """
+    trial = row.trial
+    unit = {name: trial.unit[name] for name in space.tuned_names if name in trial.unit}
+    if len(unit) < len(space.tuned_names):
+        unit = {}
+    error = row.error or (None if row.status == "FINISHED" else "failed")
+    if row.status == "FINISHED" and not row.scored:
         error = error or f"no {metric} was recorded"
-    return TrialResult(tags[T.TRIAL_KEY], int(tags.get(T.STAGE, 1)), unit, values, score, error)
+    return TrialResult(trial.key, trial.stage, unit, trial.params, row.score, error)
 
 
 def reopen_search_run(client: MlflowClient, plan: ResumePlan) -> None:

@@ -8,12 +8,13 @@ import math
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from dashboards.report_data import SearchInfo, SearchView, unit_column
+from dashboards.columns import unit_column
+from dashboards.report_data import SearchInfo, SearchView
 from search_spaces.box import Box
-from search_spaces.space import SearchSpace
 from searcher.errors import NotFoundError, SearcherError
 from searcher.tracking import tags as T
-from searcher.tracking.queries import find_search, search_spec, trial_runs, trials_frame
+from searcher.tracking.queries import find_search, ranked_rows, read_trials, table_of
+from searcher.tracking.readers import read_search
 
 TOP_CURVES = 5
 
@@ -32,18 +33,17 @@ def load_views(
 
 
 def load_view(client: MlflowClient, experiment: str, search_id: str | None = None) -> SearchView:
-    """Everything the report needs about one search."""
+    """Everything the report needs about one search: the trials table plus each trial's
+    ``start_time``, ``order`` (by start) and ``unit.<name>`` coordinates."""
     search = find_search(client, experiment, search_id)
-    space = SearchSpace.from_mapping(search_spec(client, search).get("space", {}))
-    frame = trials_frame(client, search)
-    if frame.empty:
+    space = read_search(client, search.run).space
+    rows = ranked_rows(read_trials(client, search), search.mode)
+    if not rows:
         raise NotFoundError(f"search {search.id} of '{experiment}' has no trials yet")
-    runs = {run.info.run_id: run for run in trial_runs(client, search)}
-    frame["start_time"] = [runs[r].info.start_time or 0 for r in frame["run_id"]]
+    frame = table_of(rows, search)
+    frame["start_time"] = [row.start_time or 0 for row in rows]
     for name in space.tuned_names:
-        frame[unit_column(name)] = [
-            runs[r].data.metrics.get(T.unit_metric(name), math.nan) for r in frame["run_id"]
-        ]
+        frame[unit_column(name)] = [row.trial.unit.get(name, math.nan) for row in rows]
     order = frame.sort_values(["start_time", "trial"], kind="stable").index
     frame.loc[order, "order"] = range(1, len(frame) + 1)
     frame["order"] = frame["order"].astype(int)

@@ -10,6 +10,7 @@ import pytest
 from mlflow.entities import Run, RunData, RunInfo
 
 from dashboards.axes import Axis, beta_ticks, unit_ticks
+from dashboards.columns import param_column, unit_column
 from dashboards.figures_params import param_figure
 from dashboards.figures_search import importance_figure
 from dashboards.importance import MIN_TRIALS, fanova_importance
@@ -39,8 +40,9 @@ def view(n: int, failed: int = 0) -> SearchView:
         score = -abs(math.log10(values["lr"]) + 2.5) if i < n else math.nan
         row = {"trial": f"{1 + i * 2 // (n + failed)}-{i:03d}", "status": "FINISHED"}
         row |= {"stage": int(row["trial"][0]), "score": score, "run_id": f"r{i}", "order": i + 1}
-        row |= {"error": "" if i < n else "boom", **values}
-        row |= {f"unit/{k}": v for k, v in unit.items()}
+        row |= {"error": "" if i < n else "boom"}
+        row |= {param_column(k): v for k, v in values.items()}
+        row |= {unit_column(k): v for k, v in unit.items()}
         if i >= n:
             row["status"] = "FAILED"
         rows.append(row)
