@@ -48,6 +48,11 @@ for _command in (submit, jobs, logs, stop):
 
 
 def main() -> None:
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
+    forced = os.environ.get(NORMAL_EXIT_ENV, "").strip()
+    if command not in FAST_EXIT_COMMANDS and forced != "0":
+        cli(prog_name="searcher")
+        return
     try:
         cli(prog_name="searcher")
     except SystemExit as exc:
@@ -58,6 +63,10 @@ def main() -> None:
 # Modules whose teardown at interpreter exit takes most of a second and frees nothing a
 # finished command needs (Ray, MLflow, pandas: thousands of modules and their objects).
 HEAVY_MODULES = ("ray", "mlflow", "pandas", "torch")
+NORMAL_EXIT_ENV = "SEARCHER_NORMAL_EXIT"  # 1: every command exits normally; 0: none does
+# The commands whose exit bench/exit_time.py measured faster without the teardown (see
+# bench/README.md); the others exit normally (`run` and `report`: no saving measured).
+FAST_EXIT_COMMANDS = frozenset({"trials", "best"})
 
 
 def exit_now(code: int | str | None) -> NoReturn:
@@ -66,9 +75,11 @@ def exit_now(code: int | str | None) -> NoReturn:
     After a search the interpreter spends ~0.8 s destroying modules. Everything a command
     owes the user is done by then: exit handlers run here (they close stores and end child
     processes), the streams are flushed. With other threads still running, or nothing heavy
-    loaded, the normal exit is kept.
+    loaded, or with SEARCHER_NORMAL_EXIT=1 (to compare: bench/exit_time.py), the normal exit is
+    kept.
     """
-    if threading.active_count() > 1 or not any(m in sys.modules for m in HEAVY_MODULES):
+    normal = os.environ.get(NORMAL_EXIT_ENV, "").strip().lower() in ("1", "true", "yes")
+    if normal or threading.active_count() > 1 or not any(m in sys.modules for m in HEAVY_MODULES):
         sys.exit(code)
     if isinstance(code, str):
         print(code, file=sys.stderr)

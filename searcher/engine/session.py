@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 from searcher.errors import SearcherError
 
@@ -106,7 +108,7 @@ def lean_head(enabled: bool) -> Iterator[None]:
         from ray._private import node, parameter
     except ImportError:
         enabled = False
-    if not enabled or not hasattr(node.Node, "start_api_server"):
+    if not enabled or missing_lean_hooks(node, parameter):
         yield
         return
     params_init = parameter.RayParams.__init__
@@ -127,6 +129,22 @@ def lean_head(enabled: bool) -> Iterator[None]:
     finally:
         parameter.RayParams.__init__ = params_init  # type: ignore[method-assign]
         node.Node.start_api_server = start_api_server  # type: ignore[method-assign]
+
+
+# The RayParams fields lean_head sets; Ray has had them since 1.x.
+LEAN_PARAMS = ("no_monitor", "include_log_monitor")
+
+
+def missing_lean_hooks(node: ModuleType, parameter: ModuleType) -> list[str]:
+    """What lean_head needs of Ray's internals that this Ray lacks; with any, Ray starts in
+    full (tests/engine/test_lean_head.py names them when a Ray upgrade drops one)."""
+    missing = []
+    if not callable(getattr(node.Node, "start_api_server", None)):
+        missing.append("ray._private.node.Node.start_api_server")
+    init = getattr(parameter.RayParams, "__init__", None)
+    fields = inspect.signature(init).parameters if callable(init) else {}
+    missing += [f"ray._private.parameter.RayParams({f}=)" for f in LEAN_PARAMS if f not in fields]
+    return missing
 
 
 REAPER = str(Path(__file__).with_name("ray_reaper.py"))
