@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -21,8 +21,15 @@ from trials.errors import TrialDiverged
 from trials.hparams import check_params
 from trials.precision import Precision
 
-if TYPE_CHECKING:
-    from trials.registry import ModelWorkload
+
+class ModelFamily(Protocol):
+    """What train() needs of a model workload (trials.registry.ModelWorkload is one)."""
+
+    name: str
+    datasets: tuple[str, ...]
+    defaults: dict[str, Any]
+    build_model: Callable[[dict[str, Any]], nn.Module]
+
 
 # Checking for NaN forces a device sync, so look at the losses every few batches only.
 CHECK_EVERY = 25
@@ -137,7 +144,7 @@ def evaluate(
 
 
 def train(
-    workload: ModelWorkload,
+    workload: ModelFamily,
     params: dict[str, Any],
     data: DataConfig,
     source: DataSource,

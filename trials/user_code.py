@@ -25,6 +25,7 @@ from trials.command import CapturedOutput, build_argv, placeholders, run_command
 from trials.errors import TrialFailed
 from trials.workload import Report, TrialContext, Workload, WorkloadMismatch
 
+OWN_PACKAGES = ("searcher", "search_spaces", "trials", "dashboards")  # installed with searcher
 MetricsReport = Callable[[dict[str, Any]], None]
 _current: list[MetricsReport] = []  # the report function of the trial running in this process
 
@@ -159,10 +160,13 @@ def add_code_dirs(code_dirs: Sequence[str]) -> None:
 
 
 def local_modules(obj: Any, code_dirs: Sequence[str]) -> list[ModuleType]:
-    """The module that defines ``obj`` when it lives in the user's code folders (workers on
-    other machines may not have the file, so it travels by value), else none."""
+    """The module that defines ``obj`` when it is the user's, in their code folders (workers on
+    other machines may not have the file, so it travels by value), else none. searcher's own
+    packages never travel by value, even when the code folder holds them (a checkout)."""
     module = sys.modules.get(getattr(obj, "__module__", "") or "")
-    if module is None or module.__name__ == "__main__" or not is_local_module(module, code_dirs):
+    if module is None or module.__name__ == "__main__":
+        return []
+    if module.__name__.split(".")[0] in OWN_PACKAGES or not is_local_module(module, code_dirs):
         return []
     return [module]
 

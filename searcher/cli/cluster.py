@@ -30,9 +30,11 @@ def submit(
     """Submit the search in SPEC to a Ray cluster as a job and print its id."""
     from searcher.engine.jobs import submit_search
     from searcher.spec import load_spec
+    from searcher.tracking.uri import display_uri, shared_tracking_uri
 
     spec = load_spec(spec_path, list(overrides))
-    job_id = submit_search(spec, address, tracking_uri, storage_path, python)
+    uri = shared_tracking_uri(tracking_uri)
+    job_id = submit_search(spec, address, uri, display_uri(uri), storage_path, python)
     click.echo(job_id)
     click.echo(f"follow it with: searcher logs {job_id} --follow --address {address}", err=True)
 

@@ -33,7 +33,9 @@ OVERRIDES = click.option(
 FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table"
 )
-SEARCH_ID = click.option("--search", "search_id", default=None, help="Parent run id [latest].")
+SEARCH_ID = click.option(
+    "--search", "search_id", default=None, help="Search id (its MLflow run id) [latest]."
+)
 JOB_ADDRESS = click.option(
     "--address",
     envvar="RAY_API_SERVER_ADDRESS",

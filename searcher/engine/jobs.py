@@ -14,9 +14,9 @@ from ray.job_submission import JobSubmissionClient
 from searcher.errors import SearcherError
 from searcher.spec import Spec
 from searcher.spec.yaml_io import dump_yaml
-from searcher.tracking.uri import display_uri, normalise_uri, sqlite_path
+from trials.user_code import OWN_PACKAGES
 
-PACKAGES = ("searcher", "search_spaces", "trials", "dashboards")  # the project, never data
+PACKAGES = OWN_PACKAGES  # the project's code, copied into every job (never data)
 # Ray SIGKILLs a stopped job 3 s after SIGTERM by default: too soon for the search to stop its
 # trials and record them as KILLED. A minute is plenty; a clean stop takes a few seconds.
 JOB_ENV = {"RAY_JOB_STOP_WAIT_TIME_S": "60"}
@@ -30,22 +30,6 @@ def job_client(address: str) -> JobSubmissionClient:
         return JobSubmissionClient(address)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise SearcherError(f"cannot reach the Ray job server at {address}: {exc}") from None
-
-
-def shared_tracking_uri(uri: str | None) -> str:
-    """The store a job on the cluster logs to: one every node and teammate can reach."""
-    if not uri:
-        raise SearcherError(
-            "submit needs --tracking-uri (or MLFLOW_TRACKING_URI): a postgresql:// database or "
-            "an http:// MLflow server that the cluster can reach"
-        )
-    resolved = normalise_uri(uri)
-    if sqlite_path(resolved) is not None:
-        raise SearcherError(
-            f"--tracking-uri {uri} is a SQLite file only this machine sees; a job runs on the "
-            "cluster, so give a postgresql:// database or an http:// MLflow server"
-        )
-    return resolved
 
 
 def stage_job_dir(spec: Spec) -> Path:
@@ -86,12 +70,13 @@ def copy_user_code(spec: Spec, root: Path) -> list[str]:
 def submit_search(
     spec: Spec,
     address: str,
-    tracking_uri: str | None,
+    uri: str,
+    shown_uri: str,
     storage_path: str | None = None,
     python: str = "python",
 ) -> str:
-    """Submit the search as a Ray Job; returns the job id."""
-    uri = shared_tracking_uri(tracking_uri)
+    """Submit the search as a Ray Job logging to ``uri`` (a store the cluster reaches, shown in
+    the job's metadata as ``shown_uri``); returns the job id."""
     workdir = stage_job_dir(spec)
     entrypoint = f"{python} -m searcher.cli run spec.yaml --tracking-uri '{uri}'"
     if storage_path:
@@ -101,7 +86,7 @@ def submit_search(
         return client.submit_job(
             entrypoint=entrypoint,
             runtime_env={"working_dir": str(workdir), "env_vars": JOB_ENV},
-            metadata={META_SPEC: spec.name, META_TRACKING: display_uri(uri)},
+            metadata={META_SPEC: spec.name, META_TRACKING: shown_uri},
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

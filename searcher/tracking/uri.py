@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-from searcher.errors import NotFoundError
+from searcher.errors import NotFoundError, SearcherError
 
 DEFAULT_STORE = "mlruns.db"
 
@@ -55,3 +55,19 @@ def display_uri(uri: str) -> str:
     if parsed.password:
         return uri.replace(f":{parsed.password}@", ":***@")
     return uri
+
+
+def shared_tracking_uri(uri: str | None) -> str:
+    """The store a job on the cluster logs to: one every node and teammate can reach."""
+    if not uri:
+        raise SearcherError(
+            "submit needs --tracking-uri (or MLFLOW_TRACKING_URI): a postgresql:// database or "
+            "an http:// MLflow server that the cluster can reach"
+        )
+    resolved = normalise_uri(uri)
+    if sqlite_path(resolved) is not None:
+        raise SearcherError(
+            f"--tracking-uri {uri} is a SQLite file only this machine sees; a job runs on the "
+            "cluster, so give a postgresql:// database or an http:// MLflow server"
+        )
+    return resolved
