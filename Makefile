@@ -1,4 +1,4 @@
-# Both targets do all set-up on a fresh machine and are safe to run again.
+# Every target does all set-up on a fresh machine and is safe to run again.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPEC ?= spaces/adam_cnn.yaml
 
-.PHONY: run test lint install clean
+.PHONY: run test test-fast lint install clean
 
 run: $(STAMP)
 	$(BIN)/searcher run $(SPEC)
@@ -15,6 +15,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# Everything not marked integration (no real Ray, searcher subprocess search, MLflow server,
+# browser or multi-epoch training): a few minutes, for the edit-test loop.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not integration"
 
 install: $(STAMP)
 

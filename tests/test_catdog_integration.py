@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 CATDOG = str(Path(__file__).parent.parent / "spaces" / "catdog_cnn.yaml")
 
 
-def test_catdog_search_through_ray(ray_local: None, tmp_path: Path) -> None:
+def test_catdog_search_through_ray(ray_local: None, tmp_path: Path, sqlite_uri: str) -> None:
     write_pets(tmp_path / "pets", "kaggle", per_class=16)
     overrides = [
         f"data.root={tmp_path / 'pets'}",
@@ -32,7 +32,7 @@ def test_catdog_search_through_ray(ray_local: None, tmp_path: Path) -> None:
         "search={strategy: random, seed: 0, trials: 3}",
     ]
     spec = load_spec(CATDOG, overrides)
-    uri = "sqlite:///" + str(tmp_path / "mlruns.db")
+    uri = sqlite_uri
     out = io.StringIO()
     summary = run_search(spec, tracking_uri=uri, out=out)
     assert "skipped 1 corrupt" in out.getvalue() and "cache built" in out.getvalue()
@@ -50,8 +50,8 @@ def test_catdog_search_through_ray(ray_local: None, tmp_path: Path) -> None:
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
 
 
-def test_export_then_train_mnist(ray_local: None, tmp_path: Path) -> None:
-    uri = "sqlite:///" + str(tmp_path / "mlruns.db")
+def test_export_then_train_mnist(ray_local: None, tmp_path: Path, sqlite_uri: str) -> None:
+    uri = sqlite_uri
     raw = base_spec("exported_it", tmp_path, budget={"epochs": 1})
     run_search(load_spec(write_spec(tmp_path / "s.yaml", raw)), tracking_uri=uri, out=io.StringIO())
     runner = CliRunner()

@@ -127,13 +127,12 @@ def test_kill_9_of_the_driver_then_resume(
 
 
 def test_kill_9_of_a_worker_mid_trial_runs_that_trial_again(
-    ray_local: None, tmp_path: Path
+    ray_local: None, tmp_path: Path, sqlite_uri: str
 ) -> None:
     """A Ray worker killed in the middle of a trial: the trial runs again under its key and
     the search finishes on its own, nothing to resume."""
     name = "fault_worker"
-    (tmp_path / "store").mkdir()
-    uri = "sqlite:///" + str(tmp_path / "store" / "mlruns.db")
+    uri = sqlite_uri
     pids = tmp_path / "pids"
     pids.mkdir()
     raw = paced_spec(name, pace=1.5)

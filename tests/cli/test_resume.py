@@ -16,15 +16,13 @@ from searcher.controller import _begin
 from searcher.spec import load_spec
 from searcher.tracking import tags as T
 from searcher.tracking.orphans import owner_tags
-from searcher.tracking.store import ensure_experiment, open_store
-from tests.conftest import base_spec, write_spec
+from tests.conftest import SqliteStore, base_spec, write_spec
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> tuple[str, MlflowClient, str]:
-    uri = "sqlite:///" + str(tmp_path / "mlruns.db")
-    client = open_store(uri)
-    return uri, client, ensure_experiment(client, uri, "exp")
+def store(sqlite_store: SqliteStore) -> tuple[str, MlflowClient, str]:
+    """The shared SQLite store with an experiment "exp": (uri, client, experiment id)."""
+    return sqlite_store.uri, sqlite_store.client, sqlite_store.experiment("exp")
 
 
 def _search(client: MlflowClient, experiment: str, status: str, tags: dict[str, str]) -> str:

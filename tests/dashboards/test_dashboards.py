@@ -22,31 +22,21 @@ from searcher.controller import run_search
 from searcher.spec import load_spec
 from searcher.tracking.queries import find_search, trial_runs
 from tests.browser import ARTIFACTS, dump_dom, needs_chromium, screenshot, visible_text
-from tests.conftest import base_spec, write_spec
+from tests.conftest import TwoStageSearch, base_spec, write_spec
 from tests.http_utils import free_port, get_json, post_json, wait_for
 
 pytestmark = pytest.mark.integration
 
-STAGES = [{"trials": 6}, {"trials": 4, "keep_top": 0.34, "pad": 0.05}]
-
 
 @pytest.fixture(scope="module")
-def searches(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A two-stage coarse-to-fine search over every kind of axis, and a small random one."""
+def searches(two_stage_search: TwoStageSearch, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The shared two-stage search over every kind of axis, and a small random one beside it."""
     tmp = tmp_path_factory.mktemp("dash")
-    uri = "sqlite:///" + str(tmp / "mlruns.db")
-    raw = base_spec(
-        "c2f_dash", tmp, search={"strategy": "coarse_to_fine", "seed": 3, "stages": STAGES}
-    )
-    raw["space"]["dropout"] = {"scale": "linear", "low": 0.0, "high": 0.5}
-    raw["space"]["batch_norm"] = [False, True]
-    c2f = run_search(
-        load_spec(write_spec(tmp / "c2f.yaml", raw)), tracking_uri=uri, out=io.StringIO()
-    )
+    uri = two_stage_search.uri
     raw = base_spec("rand_dash", tmp, search={"strategy": "random", "seed": 5, "trials": 3})
     raw["budget"] = {"epochs": 1}
     run_search(load_spec(write_spec(tmp / "rand.yaml", raw)), tracking_uri=uri, out=io.StringIO())
-    return {"tmp": tmp, "uri": uri, "c2f": c2f}
+    return {"tmp": tmp, "uri": uri, "name": two_stage_search.name}
 
 
 def make_report(searches: dict, names: list[str], output: Path) -> dict[str, dict]:
@@ -69,7 +59,7 @@ def make_report(searches: dict, names: list[str], output: Path) -> dict[str, dic
 def report(searches: dict) -> dict:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "report_c2f.html"
-    return {"path": path, "figures": make_report(searches, ["c2f_dash"], path)}
+    return {"path": path, "figures": make_report(searches, [searches["name"]], path)}
 
 
 def test_report_draws_each_parameter_on_its_sampling_axis(report: dict) -> None:
@@ -98,7 +88,7 @@ def test_report_draws_each_parameter_on_its_sampling_axis(report: dict) -> None:
 
 def test_report_shades_the_stage_boxes_and_tabulates_them(searches: dict, report: dict) -> None:
     client = MlflowClient(searches["uri"])
-    search = find_search(client, "c2f_dash")
+    search = find_search(client, searches["name"])
     box = json.loads(search.run.data.tags["searcher.stage.2.box"])
     lo, hi = box["intervals"]["dropout"]
     shapes = report["figures"]["dropout"]["layout"]["shapes"]
@@ -150,13 +140,14 @@ def test_report_renders_in_headless_chromium_without_network(report: dict) -> No
 @needs_chromium
 def test_compare_report_overlays_two_searches(searches: dict) -> None:
     path = ARTIFACTS / "report_compare.html"
-    figures = make_report(searches, ["c2f_dash", "rand_dash"], path)
+    c2f = searches["name"]
+    figures = make_report(searches, [c2f, "rand_dash"], path)
     names = {t["name"] for t in figures["lr"]["data"]}
-    assert any(n.startswith("c2f_dash") for n in names)
+    assert any(n.startswith(c2f) for n in names)
     assert any(n.startswith("rand_dash") for n in names)
     assert "dropout" in figures, "parameters of either search are drawn"
     history = {t["name"] for t in figures["history"]["data"]}
-    assert {"best so far (c2f_dash)", "best so far (rand_dash)"} <= history
+    assert {f"best so far ({c2f})", "best so far (rand_dash)"} <= history
     dom = dump_dom(path.as_uri(), offline=True)
     assert dom.count('class="plot-container plotly"') == len(figures)
     screenshot(path.as_uri(), "report_compare.png", offline=True, height=5400)
@@ -168,21 +159,24 @@ def test_report_of_an_unknown_search_is_one_line_and_exit_2(searches: dict, tmp_
         cli, ["report", "nope", "-o", str(out), "--tracking-uri", searches["uri"]]
     )
     assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [
-        "error: no experiment named 'nope' in the store; found: c2f_dash, rand_dash"
-    ]
+    (line,) = result.output.strip().splitlines()
+    said, found = line.split("; found: ")
+    assert said == "error: no experiment named 'nope' in the store"
+    # The store is shared with other modules' tests, which may add experiments of their own.
+    names = found.split(", ")
+    assert names == sorted(names) and {searches["name"], "rand_dash"} <= set(names)
     assert not out.exists()
 
 
 @pytest.fixture(scope="module")
 def ui_server(searches: dict) -> Iterator[dict]:
-    """`searcher ui c2f_dash` over the test store, stopped with Ctrl-C at the end."""
+    """`searcher ui` of the two-stage search over the shared store, stopped with Ctrl-C."""
     db = searches["uri"].removeprefix("sqlite:///")
     port = free_port()
     log_path = searches["tmp"] / "ui.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "searcher.cli", "ui", "c2f_dash", "--port", str(port)]
+        [sys.executable, "-m", "searcher.cli", "ui", searches["name"], "--port", str(port)]
         + ["--tracking-uri", db],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -209,11 +203,13 @@ def _printed_links(ui_server: dict) -> list[str]:
 
 def test_ui_prints_the_experiment_page_and_lists_its_runs(searches: dict, ui_server: dict) -> None:
     base = ui_server["base"]
-    exp = get_json(f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name=c2f_dash")
+    exp = get_json(
+        f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name={searches['name']}"
+    )
     exp_id = exp["experiment"]["experiment_id"]
-    search = find_search(MlflowClient(searches["uri"]), "c2f_dash")
+    search = find_search(MlflowClient(searches["uri"]), searches["name"])
     lines = _printed_links(ui_server)
-    assert lines[0] == f"experiment c2f_dash: {base}/#/experiments/{exp_id}/runs"
+    assert lines[0] == f"experiment {searches['name']}: {base}/#/experiments/{exp_id}/runs"
     assert lines[1].endswith(f"{base}/#/experiments/{exp_id}/runs/{search.id}")
     found = post_json(
         f"{base}/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100}
@@ -228,7 +224,7 @@ def test_ui_prints_the_experiment_page_and_lists_its_runs(searches: dict, ui_ser
 @needs_chromium
 def test_ui_page_shows_the_search_and_its_trials(searches: dict, ui_server: dict) -> None:
     client = MlflowClient(searches["uri"])
-    search = find_search(client, "c2f_dash")
+    search = find_search(client, searches["name"])
     page = _printed_links(ui_server)[0].split(": ", 1)[1]
     text = visible_text(dump_dom(page, budget_ms=30000))
     assert search.run.info.run_name in text

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
 from searcher.tracking.orphans import sweep_orphans
-from searcher.tracking.store import ensure_experiment, open_store
 from searcher.tracking.tags import HOST as TAG_HOST
 from searcher.tracking.tags import PID as TAG_PID
+from tests.conftest import SqliteStore
 
 
 def _search(client: MlflowClient, exp: str, pid: int, host: str) -> tuple[str, str, str]:
@@ -25,10 +24,9 @@ def _search(client: MlflowClient, exp: str, pid: int, host: str) -> tuple[str, s
     return parent, running, done
 
 
-def test_dead_local_searches_are_swept_live_and_remote_ones_kept(tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path}/mlruns.db"
-    client = open_store(uri)
-    exp = ensure_experiment(client, uri, "orphans")
+def test_dead_local_searches_are_swept_live_and_remote_ones_kept(sqlite_store: SqliteStore) -> None:
+    client = sqlite_store.client
+    exp = sqlite_store.experiment("orphans")
     dead = subprocess.Popen(["true"])
     dead.wait()
     host = socket.gethostname()

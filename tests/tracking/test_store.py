@@ -10,6 +10,7 @@ import pytest
 
 from searcher.tracking.store import ensure_experiment, open_store
 from searcher.tracking.uri import normalise_uri, resolve_tracking_uri
+from tests.conftest import SqliteStore
 
 
 def test_uri_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -37,24 +38,19 @@ def _open(uri: str) -> str:
     return ensure_experiment(client, uri, "shared")
 
 
-def test_concurrent_first_opens_share_one_schema(tmp_path: Path) -> None:
-    (tmp_path / "fresh").mkdir()
-    uri = f"sqlite:///{tmp_path}/fresh/mlruns.db"
+def test_concurrent_first_opens_share_one_schema(sqlite_uri: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(4) as pool:
-        ids = pool.map(_open, [uri] * 4)
+        ids = pool.map(_open, [sqlite_uri] * 4)
     assert len(ids) == 4
-    db = tmp_path / "fresh" / "mlruns.db"
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(sqlite_uri.removeprefix("sqlite:///")) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         names = [r[0] for r in conn.execute("select name from experiments where name='shared'")]
     assert names == ["shared"]
 
 
-def test_experiment_artifacts_live_beside_the_database(tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path}/mlruns.db"
-    client = open_store(uri)
-    exp_id = ensure_experiment(client, uri, "arts")
-    location = client.get_experiment(exp_id).artifact_location
-    assert location == (tmp_path / "mlartifacts" / "arts").as_uri()
-    assert ensure_experiment(client, uri, "arts") == exp_id
+def test_experiment_artifacts_live_beside_the_database(sqlite_store: SqliteStore) -> None:
+    exp_id = sqlite_store.experiment("arts")
+    location = sqlite_store.client.get_experiment(exp_id).artifact_location
+    assert location == (sqlite_store.path.parent / "mlartifacts" / "arts").as_uri()
+    assert sqlite_store.experiment("arts") == exp_id

@@ -17,8 +17,7 @@ from searcher.tracking.queries import find_search
 from searcher.tracking.runs import log_long_tags
 from searcher.tracking.search_run import finish_search_run
 from searcher.tracking.search_view import stages
-from searcher.tracking.store import ensure_experiment, open_store
-from tests.conftest import base_spec, write_spec
+from tests.conftest import SqliteStore, base_spec, write_spec
 
 
 def test_limits_match_mlflow() -> None:
@@ -43,16 +42,14 @@ def test_split_long_moves_only_long_values() -> None:
     assert overflow == {"tags/b.txt": long}
 
 
-def _store(tmp_path: Path) -> tuple[object, str, str]:
-    uri = "sqlite:///" + str(tmp_path / "mlruns.db")
-    client = open_store(uri)
-    experiment_id = ensure_experiment(client, uri, "tags")
-    run_id = client.create_run(experiment_id, tags={T.KIND: T.KIND_SEARCH}).info.run_id
-    return client, experiment_id, run_id
+def _store(store: SqliteStore) -> tuple[object, str, str]:
+    experiment_id = store.experiment("tags")
+    run_id = store.client.create_run(experiment_id, tags={T.KIND: T.KIND_SEARCH}).info.run_id
+    return store.client, experiment_id, run_id
 
 
-def test_a_box_too_long_for_a_tag_is_read_back_whole(tmp_path: Path) -> None:
-    client, _, run_id = _store(tmp_path)
+def test_a_box_too_long_for_a_tag_is_read_back_whole(sqlite_store: SqliteStore) -> None:
+    client, _, run_id = _store(sqlite_store)
     names = [f"param_with_a_long_name_{i:04d}" for i in range(400)]
     box = {"intervals": {n: [0.125, 0.875] for n in names}, "categories": {}}
     ranges = {n: "[0.000123, 0.0456]" for n in names}
@@ -80,8 +77,8 @@ def test_a_box_too_long_for_a_tag_is_read_back_whole(tmp_path: Path) -> None:
     assert read_ranges[2] == ranges
 
 
-def test_short_values_stay_plain_tags(tmp_path: Path) -> None:
-    client, _, run_id = _store(tmp_path)
+def test_short_values_stay_plain_tags(sqlite_store: SqliteStore) -> None:
+    client, _, run_id = _store(sqlite_store)
     log_long_tags(client, run_id, {T.WARNINGS: "lr at the edge"})
     run = client.get_run(run_id)
     assert run.data.tags[T.WARNINGS] == "lr at the edge"
@@ -110,8 +107,8 @@ def test_the_summary_prints_logging_errors(tmp_path: Path) -> None:
     assert "OperationalError: database is locked" in text
 
 
-def test_find_search_reads_the_metric_and_mode_tags(tmp_path: Path) -> None:
-    client, experiment_id, run_id = _store(tmp_path)
+def test_find_search_reads_the_metric_and_mode_tags(sqlite_store: SqliteStore) -> None:
+    client, experiment_id, run_id = _store(sqlite_store)
     client.set_tag(run_id, T.METRIC, "val_loss")
     client.set_tag(run_id, T.MODE, "min")
     search = find_search(client, "tags")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
 from searcher.tracking import template
 from searcher.tracking.store import ensure_experiment, open_store
+from tests.conftest import SqliteStore
 from tests.http_utils import free_port, get_json, post_json, wait_for
 from tests.processes import start_searcher
 
@@ -70,26 +71,24 @@ def test_the_template_is_built_once_and_reused(cache: Path, tmp_path: Path) -> N
         assert conn.execute("SELECT count(*) FROM experiments").fetchone() == (0,)
 
 
-def test_an_existing_store_is_never_overwritten(cache: Path, tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path / 'kept.db'}"
-    client = open_store(uri)
-    exp = ensure_experiment(client, uri, "kept")
-    client.create_run(exp)
-    client = open_store(uri)
+def test_an_existing_store_is_never_overwritten(cache: Path, sqlite_store: SqliteStore) -> None:
+    exp = sqlite_store.experiment("kept")
+    sqlite_store.client.create_run(exp)
+    client = open_store(sqlite_store.uri)
     assert len(client.search_runs([exp])) == 1
 
 
 def test_an_unwritable_cache_falls_back_to_mlflow(
-    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cache: Path, sqlite_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Root writes anywhere, so the refusal is simulated where the template would be written.
     monkeypatch.setattr(template, "build_template", _refuse)
-    uri = f"sqlite:///{tmp_path / 'plain.db'}"
-    client = open_store(uri)
-    exp = ensure_experiment(client, uri, "plain")
+    client = open_store(sqlite_uri)
+    exp = ensure_experiment(client, sqlite_uri, "plain")
     assert client.get_experiment(exp).name == "plain"
     assert not template.template_path().exists()
-    assert _schema(tmp_path / "plain.db")["version"], "MLflow made the schema itself"
+    db = Path(sqlite_uri.removeprefix("sqlite:///"))
+    assert _schema(db)["version"], "MLflow made the schema itself"
 
 
 def _refuse(path: Path) -> None:
@@ -97,10 +96,11 @@ def _refuse(path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_mlflow_and_its_ui_read_a_store_made_from_the_template(cache: Path, tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
-    client = open_store(uri)
-    exp = ensure_experiment(client, uri, "from_template")
+def test_mlflow_and_its_ui_read_a_store_made_from_the_template(
+    cache: Path, tmp_path: Path, sqlite_store: SqliteStore
+) -> None:
+    uri, client = sqlite_store.uri, sqlite_store.client
+    exp = sqlite_store.experiment("from_template")
     run = client.create_run(exp, run_name="one")
     client.log_metric(run.info.run_id, "val_accuracy", 0.9)
     client.set_terminated(run.info.run_id)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from searcher.tracking.store import ensure_experiment, open_store
+from tests.conftest import SqliteStore
 from tests.http_utils import free_port, wait_for
 from tests.processes import start_searcher
 
@@ -38,9 +38,11 @@ def _group_alive(pgid: int) -> bool:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_the_ui_server_ends_with_searcher_ui(sig: signal.Signals, tmp_path: Path) -> None:
-    uri = "sqlite:///" + str(tmp_path / "mlruns.db")
-    ensure_experiment(open_store(uri), uri, "ui_orphans")
+def test_the_ui_server_ends_with_searcher_ui(
+    sig: signal.Signals, tmp_path: Path, sqlite_store: SqliteStore
+) -> None:
+    uri = sqlite_store.uri
+    sqlite_store.experiment("ui_orphans")
     port = free_port()
     with open(tmp_path / "ui.log", "w") as log:
         proc = start_searcher(["ui", "--port", str(port), "--tracking-uri", uri], log)
