@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from trials import image_cache  # noqa: E402
 from trials.config import DataConfig, DataSource  # noqa: E402
 from trials.data import load_split  # noqa: E402
-from trials.registry import get_workload  # noqa: E402
+from trials.registry import WORKLOADS, ModelWorkload  # noqa: E402
 from trials.sources import resolve_source  # noqa: E402
 from trials.train import make_optimizer, train  # noqa: E402
 
@@ -78,6 +78,10 @@ def bench_decode(cfg: DataConfig, trials: int, scratch: Path) -> dict[str, float
     return {"images": images, "decode_s": decode, "cache_s": cached}
 
 
+def _model(name: str) -> ModelWorkload:
+    return WORKLOADS[name]
+
+
 def dataloader_epoch(
     workload: str, params: dict[str, Any], cfg: DataConfig, source: DataSource, device: str
 ) -> float:
@@ -85,7 +89,7 @@ def dataloader_epoch(
     from torch.utils.data import DataLoader, TensorDataset
 
     split = load_split(cfg, source)
-    wl = get_workload(workload)
+    wl = _model(workload)
     hp = {**wl.defaults, **params}
     model = wl.build_model({**hp, "num_classes": split.num_classes}).to(device)
     optimizer = make_optimizer(model.parameters(), hp)
@@ -116,7 +120,7 @@ def our_loop(
 ) -> float:
     """Images/s of trials.train.train (tensors on the device, batches sliced there)."""
     reports: list[dict[str, Any]] = []
-    train(workload, params, cfg, source, epochs, 0, reports.append, device=device)
+    train(_model(workload), params, cfg, source, epochs, 0, reports.append, device=device)
     return reports[-1]["samples_per_second"]  # the last epoch: warm caches, as in a long run
 
 
@@ -137,7 +141,8 @@ def packed_on_gpu(
         @ray.remote(num_gpus=fraction, num_cpus=1)
         def one_trial(seed: int) -> float:
             reports: list[dict[str, Any]] = []
-            train(workload, params, cfg, source, epochs, seed, reports.append, device="cuda")
+            wl = _model(workload)
+            train(wl, params, cfg, source, epochs, seed, reports.append, device="cuda")
             return reports[-1]["samples_per_second"]
 
         speeds = ray.get([one_trial.remote(seed) for seed in range(count)])

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 from search_spaces.box import Box
-from search_spaces.results import TrialResult, ranked
+from search_spaces.trial import TrialResult, ranked
 from search_spaces.zoom import INITIAL_SIDE, zoom_region
 from searcher.cli import cli
 from searcher.controller import run_search

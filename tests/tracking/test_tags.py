@@ -8,8 +8,8 @@ from pathlib import Path
 
 import mlflow.utils.validation as mlflow_limits
 
-from search_spaces.results import TrialResult
 from search_spaces.strategies.base import StageRecord
+from search_spaces.trial import TrialResult
 from searcher.controller import SearchSummary, _print_summary
 from searcher.spec import load_spec
 from searcher.tracking import tags as T
