@@ -314,11 +314,11 @@ def test_optuna_is_imported_only_when_its_strategy_is_built() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"trials": 0}, "greater than or equal to 1"),
-        ({"trials": 2, "keep_top": 0}, "greater than 0"),
-        ({"trials": 2, "keep_top": 1.5}, "less than or equal to 1"),
-        ({"trials": 2, "pad": -0.1}, "greater than or equal to 0"),
-        ({"trials": 2, "pad": 1.0}, "less than 1"),
+        ({"trials": 0}, "expected an integer >= 1 and <= 100000, got 0"),
+        ({"trials": 2, "keep_top": 0}, "expected a number > 0 and <= 1, got 0"),
+        ({"trials": 2, "keep_top": 1.5}, "expected a number > 0 and <= 1, got 1.5"),
+        ({"trials": 2, "pad": -0.1}, "expected a number >= 0 and < 1, got -0.1"),
+        ({"trials": 2, "pad": 1.0}, "expected a number >= 0 and < 1, got 1.0"),
         ({"trials": 2, "zoom": 2}, "Extra inputs are not permitted"),
     ],
 )
