@@ -45,7 +45,7 @@ def _summary(views: list[SearchView]) -> list[str]:
         rows.append(
             [
                 view.search.experiment,
-                view.search.id,
+                view.search.search_id,
                 f"{view.metric} ({view.search.mode})",
                 ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())),
                 "-" if best is None else best["trial"],

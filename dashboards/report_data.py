@@ -16,7 +16,7 @@ from search_spaces.space import SearchSpace
 class SearchInfo:
     """Which search a view shows and what it optimised."""
 
-    id: str
+    search_id: str  # the MLflow run id of its parent run
     experiment: str
     metric: str
     mode: str
@@ -39,7 +39,7 @@ class SearchView:
 
     @property
     def label(self) -> str:
-        return f"{self.search.experiment} ({self.search.id[:8]})"
+        return f"{self.search.experiment} ({self.search.search_id[:8]})"
 
     @property
     def metric(self) -> str:

@@ -135,7 +135,9 @@ def best(name: str, *, tracking_uri: str | None = None, search: str | None = Non
     found = find_search(client, name, search)
     row = best_of(read_trials(client, found), found.mode)
     score = float(row.score)  # type: ignore[arg-type]  # best_of returns a scored row
-    return BestTrial(row.trial.key, found.metric, score, row.trial.params, row.run_id, found.id)
+    return BestTrial(
+        row.trial.key, found.metric, score, row.trial.params, row.run_id, found.search_id
+    )
 
 
 def report(metrics: dict[str, Any]) -> None:

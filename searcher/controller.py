@@ -250,16 +250,16 @@ def _begin(
     from searcher.tracking.search_run import start_search_run
 
     say = lambda text: print(text, file=out, flush=True)  # noqa: E731
-    for orphan in sweep_orphans(client, experiment_id, keep=plan.id if plan else ""):
+    for orphan in sweep_orphans(client, experiment_id, keep=plan.search_id if plan else ""):
         say(f"marked KILLED: search {orphan}, whose process is gone")
     if plan is not None:
         reopen_search_run(client, plan)
         redo = strategy.planned_trials - len(plan.kept)
         say(
-            f"resuming search {plan.id}: {len(plan.kept)} of {strategy.planned_trials} trials "
-            f"kept, {redo} to run ({len(plan.cut_short)} cut short, marked KILLED)"
+            f"resuming search {plan.search_id}: {len(plan.kept)} of {strategy.planned_trials} "
+            f"trials kept, {redo} to run ({len(plan.cut_short)} cut short, marked KILLED)"
         )
-        return plan.id
+        return plan.search_id
     stopped = last_unfinished(client, experiment_id)
     if stopped is not None:
         say(

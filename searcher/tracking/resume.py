@@ -35,8 +35,8 @@ class ResumePlan:
     resumes: int = 0  # how many times the search was resumed before
 
     @property
-    def id(self) -> str:
-        return self.search.id
+    def search_id(self) -> str:
+        return self.search.search_id
 
 
 def find_resumable(
@@ -55,22 +55,22 @@ def find_resumable(
         if not runs:
             raise NotFoundError(
                 f"experiment '{experiment}' has no unfinished search; its latest, "
-                f"{search.id}, finished"
+                f"{search.search_id}, finished"
             )
         search = find_search(client, experiment, runs[0].info.run_id)
     status, tags = search.run.info.status, search.run.data.tags
     if status == "FINISHED":
-        raise NotFoundError(f"search {search.id} finished; there is nothing to resume")
+        raise NotFoundError(f"search {search.search_id} finished; there is nothing to resume")
     if status == "RUNNING":
         alive = owner_alive(tags)
         where = f"pid {tags.get(T.PID, '?')} on {tags.get(T.HOST, '?')}"
         if alive:
             raise SearcherError(
-                f"search {search.id} is still running ({where}); stop it first, or wait"
+                f"search {search.search_id} is still running ({where}); stop it first, or wait"
             )
         if alive is None and not force:
             raise SearcherError(
-                f"search {search.id} is marked RUNNING by {where}, which cannot be checked "
+                f"search {search.search_id} is marked RUNNING by {where}, which cannot be checked "
                 "from here; resume it there, or pass --force if that process is gone"
             )
     return search
@@ -118,8 +118,8 @@ def reopen_search_run(client: MlflowClient, plan: ResumePlan) -> None:
         client, plan.cut_short, "cut short when the search stopped; run again by searcher resume"
     )
     tags = {**owner_tags(), T.RESUMES: str(plan.resumes + 1)}
-    client.log_batch(plan.id, tags=[RunTag(k, v) for k, v in tags.items()])
-    client.update_run(plan.id, status="RUNNING")
+    client.log_batch(plan.search_id, tags=[RunTag(k, v) for k, v in tags.items()])
+    client.update_run(plan.search_id, status="RUNNING")
 
 
 def last_unfinished(client: MlflowClient, experiment_id: str) -> Run | None:

@@ -39,7 +39,7 @@ def load_view(client: MlflowClient, experiment: str, search_id: str | None = Non
     space = read_search(client, search.run).space
     rows = ranked_rows(read_trials(client, search), search.mode)
     if not rows:
-        raise NotFoundError(f"search {search.id} of '{experiment}' has no trials yet")
+        raise NotFoundError(f"search {search.search_id} of '{experiment}' has no trials yet")
     frame = table_of(rows, search)
     frame["start_time"] = [row.start_time or 0 for row in rows]
     for name in space.tuned_names:
@@ -50,7 +50,7 @@ def load_view(client: MlflowClient, experiment: str, search_id: str | None = Non
     boxes, ranges = stages(client, search.run)
     text = T.resolve_tag(client, search.run, T.WARNINGS)
     warnings = [w for w in text.splitlines() if w.strip()]
-    info = SearchInfo(search.id, search.experiment, search.metric, search.mode)
+    info = SearchInfo(search.search_id, search.experiment, search.metric, search.mode)
     view = SearchView(info, space, frame, boxes, ranges, warnings)
     view.curves = _curves(client, view)
     return view

@@ -91,7 +91,7 @@ def test_the_latest_unfinished_search_is_the_one_resumed(store: tuple) -> None:
     _, client, experiment = store
     killed = _search(client, experiment, "KILLED", {})
     _search(client, experiment, "FINISHED", {})
-    assert find_resumable(client, "exp").id == killed
+    assert find_resumable(client, "exp").search_id == killed
 
 
 def test_run_says_resume_exists_when_the_last_search_did_not_finish(

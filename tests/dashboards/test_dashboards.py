@@ -210,15 +210,15 @@ def test_ui_prints_the_experiment_page_and_lists_its_runs(searches: dict, ui_ser
     search = find_search(MlflowClient(searches["uri"]), searches["name"])
     lines = _printed_links(ui_server)
     assert lines[0] == f"experiment {searches['name']}: {base}/#/experiments/{exp_id}/runs"
-    assert lines[1].endswith(f"{base}/#/experiments/{exp_id}/runs/{search.id}")
+    assert lines[1].endswith(f"{base}/#/experiments/{exp_id}/runs/{search.search_id}")
     found = post_json(
         f"{base}/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100}
     )
-    parents = [r for r in found["runs"] if r["info"]["run_id"] == search.id]
-    children = [r for r in found["runs"] if r["info"]["run_id"] != search.id]
+    parents = [r for r in found["runs"] if r["info"]["run_id"] == search.search_id]
+    children = [r for r in found["runs"] if r["info"]["run_id"] != search.search_id]
     assert len(parents) == 1 and len(children) == 10
     tags = {t["key"]: t["value"] for t in children[0]["data"]["tags"]}
-    assert tags["mlflow.parentRunId"] == search.id
+    assert tags["mlflow.parentRunId"] == search.search_id
 
 
 @needs_chromium

@@ -158,10 +158,10 @@ def test_stop_ends_a_job_and_its_search_is_killed(cluster: LocalRayCluster, tmp_
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             search = find_search(client, "stop_job_it")
-            if client.get_run(search.id).info.status != "RUNNING":
+            if client.get_run(search.search_id).info.status != "RUNNING":
                 break
             time.sleep(2)
-        assert client.get_run(search.id).info.status == "KILLED"
+        assert client.get_run(search.search_id).info.status == "KILLED"
         assert "RUNNING" not in {r.info.status for r in trial_runs(client, search)}
 
 

@@ -112,4 +112,4 @@ def test_find_search_reads_the_metric_and_mode_tags(sqlite_store: SqliteStore) -
     client.set_tag(run_id, T.METRIC, "val_loss")
     client.set_tag(run_id, T.MODE, "min")
     search = find_search(client, "tags")  # type: ignore[arg-type]
-    assert (search.id, search.metric, search.mode) == (run_id, "val_loss", "min")
+    assert (search.search_id, search.metric, search.mode) == (run_id, "val_loss", "min")
