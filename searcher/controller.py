@@ -54,6 +54,36 @@ def prepare_data(spec: Spec, out: TextIO | None = None) -> DataSource:
         raise SpecError(spec.source, exc.field, exc.message) from None
 
 
+@dataclass
+class SearchRun:
+    """One search as it runs: what each step after the checks needs."""
+
+    spec: Spec
+    strategy: Strategy
+    source: DataSource | None
+    uri: str
+    storage: str
+    plan: ResumePlan | None
+    out: TextIO
+    phases: Phases
+    started: float
+    client: Store | None = None
+    experiment_id: str = ""
+    search_id: str | None = None
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the store holds of the search's trials (a resume's kept ones included)."""
+
+    statuses: dict[str, str]  # key -> the status its run ended with
+    run_ids: dict[str, str]
+    logging_errors: list[str]
+
+
 def run_search(
     spec: Spec,
     *,
@@ -70,7 +100,38 @@ def run_search(
     ``plan``, the stopped search it names continues: its kept trials are told to the strategy
     and only the rest run.
     """
-    out = out or sys.stdout
+    run = _prepare(spec, tracking_uri, storage_path, out or sys.stdout, plan)
+    quiet_ray_env()
+    # The store (a new file's schema, MLflow's SQL layer) gets ready while Ray starts.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="searcher-store")
+    opening = pool.submit(_open_tracking, run.uri, run.phases)
+    pool.shutdown(wait=False)
+    ran: tuple[TunerOutcome, Recorded] | None = None
+    late_interrupt = False
+    try:
+        with ray_session(address), sigterm_as_interrupt():
+            run.phases.mark("ray")
+            run.client = opening.result()
+            ran = _start_and_run(run)
+    except KeyboardInterrupt:
+        if ran is None:  # stopped before the trials ran: nothing to summarise
+            _end_search_run(run, "KILLED")
+            raise
+        late_interrupt = True  # pressed again while Ray shut down: what ran is recorded
+    assert ran is not None
+    run.phases.mark("trials_done")
+    with interrupts_deferred():
+        return _finish(run, *ran, late_interrupt)
+
+
+def _prepare(
+    spec: Spec,
+    tracking_uri: str | None,
+    storage_path: str | None,
+    out: TextIO,
+    plan: ResumePlan | None,
+) -> SearchRun:
+    """The checks that need no Ray: the store's URI answers, the data is there."""
     started = time.monotonic()
     phases = Phases()
     phases.mark("imports")
@@ -79,101 +140,54 @@ def run_search(
     strategy = spec.build_strategy()
     if plan is not None:
         strategy.replay(plan.kept)
-    source = None
+    run = SearchRun(spec, strategy, None, uri, storage, plan, out, phases, started)
     if not spec.workload.owns_data:
-        source = prepare_data(spec, out)
-        print(f"data: {source.description}", file=out, flush=True)
+        run.source = prepare_data(spec, out)
+        run.say(f"data: {run.source.description}")
         phases.mark("data")
     probe(uri)  # a store that is not there fails here, before Ray starts
-    quiet_ray_env()
-    # The store (a new file's schema, MLflow's SQL layer) gets ready while Ray starts.
-    pool = ThreadPoolExecutor(1, thread_name_prefix="searcher-store")
-    opening = pool.submit(_open_tracking, uri, phases)
-    pool.shutdown(wait=False)
-    outcome: TunerOutcome | None = None
-    search_id: str | None = None
-    late_interrupt = False
+    return run
+
+
+def _start_and_run(run: SearchRun) -> tuple[TunerOutcome, Recorded]:
+    """The cluster checked, the search's run begun, then the trials (a crash ends it FAILED)."""
+    from searcher.engine.cluster import (
+        alive_nodes,
+        check_shared_storage,
+        check_trial_fits,
+        trial_slots,
+    )
+    from searcher.tracking.store import ensure_experiment
+
+    assert run.client is not None
+    nodes = alive_nodes()
+    res = run.spec.model.resources
+    check_trial_fits(nodes, res.cpu, res.gpu)
+    check_shared_storage(run.storage, nodes)
+    run.experiment_id = ensure_experiment(run.client, run.uri, run.spec.experiment)
+    run.search_id = _begin(run)
+    run.phases.mark("search_run")
+    where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
+    run.say(
+        f"tracking: {display_uri(run.uri)} (experiment {run.spec.experiment}, search "
+        f"{run.search_id}); running on {where}"
+    )
     try:
-        with ray_session(address), sigterm_as_interrupt():
-            phases.mark("ray")
-            client = opening.result()
-            from searcher.engine.cluster import (
-                alive_nodes,
-                check_shared_storage,
-                check_trial_fits,
-                trial_slots,
-            )
-            from searcher.tracking.search_run import end_search_run
-            from searcher.tracking.store import ensure_experiment
-
-            nodes = alive_nodes()
-            res = spec.model.resources
-            check_trial_fits(nodes, res.cpu, res.gpu)
-            check_shared_storage(storage, nodes)
-            experiment_id = ensure_experiment(client, uri, spec.experiment)
-            search_id = _begin(client, experiment_id, spec, strategy, source, plan, out)
-            phases.mark("search_run")
-            where = f"{len(nodes)} Ray nodes" if len(nodes) > 1 else "local Ray"
-            print(
-                f"tracking: {display_uri(uri)} (experiment {spec.experiment}, search "
-                f"{search_id}); running on {where}",
-                file=out,
-                flush=True,
-            )
-            concurrency = res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu)
-            try:
-                outcome, recorded = _run_trials(
-                    spec,
-                    strategy,
-                    source,
-                    client,
-                    experiment_id,
-                    search_id,
-                    out,
-                    plan,
-                    storage=storage,
-                    concurrency=concurrency,
-                )
-            except Exception:
-                end_search_run(client, search_id, "FAILED")
-                raise
-    except KeyboardInterrupt:
-        if outcome is None:  # stopped before the trials ran: nothing to summarise
-            if search_id is not None:
-                end_search_run(client, search_id, "KILLED")
-            raise
-        late_interrupt = True  # pressed again while Ray shut down: what ran is recorded
-    assert outcome is not None and search_id is not None
-    phases.mark("trials_done")
-    with interrupts_deferred():
-        return _finish(
-            spec,
-            strategy,
-            client,
-            uri,
-            search_id,
-            outcome,
-            recorded,
-            late_interrupt,
-            started,
-            phases,
-            out,
-        )
+        return _run_trials(run, res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu))
+    except Exception:
+        _end_search_run(run, "FAILED")
+        raise
 
 
-def _run_trials(
-    spec: Spec,
-    strategy: Strategy,
-    source: DataSource | None,
-    client: Store,
-    experiment_id: str,
-    search_id: str,
-    out: TextIO,
-    plan: ResumePlan | None,
-    *,
-    storage: str,
-    concurrency: int,
-) -> tuple[TunerOutcome, Recorded]:
+def _end_search_run(run: SearchRun, status: str) -> None:
+    """End the search's run, if it began, without a summary (the search broke first)."""
+    if run.client is not None and run.search_id is not None:
+        from searcher.tracking.search_run import end_search_run
+
+        end_search_run(run.client, run.search_id, status)
+
+
+def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorded]:
     """The trials on Ray Tune, their events wired to the store, the console and the strategy.
 
     The recorder is closed before this returns, so everything it buffered is in the store.
@@ -184,10 +198,16 @@ def _run_trials(
     from searcher.tracking.recorder import RunRecorder
     from searcher.tracking.sink import TrackingSink
 
+    spec, strategy, plan = run.spec, run.strategy, run.plan
+    assert run.client is not None and run.search_id is not None
     model = spec.model
-    recorder = RunRecorder(client, experiment_id, search_id)
+    recorder = RunRecorder(run.client, run.experiment_id, run.search_id)
     progress = make_progress(
-        model.metric.name, model.metric.mode, strategy.planned_trials, spec.space.tuned_names, out
+        model.metric.name,
+        model.metric.mode,
+        strategy.planned_trials,
+        spec.space.tuned_names,
+        run.out,
     )
     progress.count_kept(plan.kept if plan else ())
     console = ConsoleSink(progress, recorder.stored)
@@ -195,10 +215,10 @@ def _run_trials(
         outcome = run_tuner(
             spec,
             strategy,
-            source,
+            run.source,
             [TrackingSink(recorder, spec.space, model.metric.name), console],
-            run_name=f"{spec.name}-{search_id[:8]}{_resume_suffix(plan)}",
-            storage=storage,
+            run_name=f"{spec.name}-{run.search_id[:8]}{_resume_suffix(plan)}",
+            storage=run.storage,
             concurrency=concurrency,
         )
     finally:
@@ -208,15 +228,6 @@ def _run_trials(
     statuses = {**(plan.statuses if plan else {}), **recorder.statuses}
     run_ids = {**(plan.run_ids if plan else {}), **recorder.run_ids}
     return outcome, Recorded(statuses, run_ids, list(recorder.errors))
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What the store holds of the search's trials (a resume's kept ones included)."""
-
-    statuses: dict[str, str]  # key -> the status its run ended with
-    run_ids: dict[str, str]
-    logging_errors: list[str]
 
 
 def _open_tracking(uri: str, phases: Phases) -> Store:
@@ -235,65 +246,50 @@ def _resume_suffix(plan: ResumePlan | None) -> str:
     return f"-r{plan.resumes + 1}" if plan is not None else ""
 
 
-def _begin(
-    client: Store,
-    experiment_id: str,
-    spec: Spec,
-    strategy: Strategy,
-    source: DataSource | None,
-    plan: ResumePlan | None,
-    out: TextIO,
-) -> str:
+def _begin(run: SearchRun) -> str:
     """The search's run: a new one, or the stopped one a resume continues (reopened)."""
     from searcher.tracking.orphans import sweep_orphans
     from searcher.tracking.resume import last_unfinished, reopen_search_run
     from searcher.tracking.search_run import start_search_run
 
-    say = lambda text: print(text, file=out, flush=True)  # noqa: E731
-    for orphan in sweep_orphans(client, experiment_id, keep=plan.search_id if plan else ""):
-        say(f"marked KILLED: search {orphan}, whose process is gone")
+    client, plan, planned = run.client, run.plan, run.strategy.planned_trials
+    assert client is not None
+    for orphan in sweep_orphans(client, run.experiment_id, keep=plan.search_id if plan else ""):
+        run.say(f"marked KILLED: search {orphan}, whose process is gone")
     if plan is not None:
         reopen_search_run(client, plan)
-        redo = strategy.planned_trials - len(plan.kept)
-        say(
-            f"resuming search {plan.search_id}: {len(plan.kept)} of {strategy.planned_trials} "
-            f"trials kept, {redo} to run ({len(plan.cut_short)} cut short, marked KILLED)"
+        run.say(
+            f"resuming search {plan.search_id}: {len(plan.kept)} of {planned} trials kept, "
+            f"{planned - len(plan.kept)} to run ({len(plan.cut_short)} cut short, marked KILLED)"
         )
         return plan.search_id
-    stopped = last_unfinished(client, experiment_id)
+    stopped = last_unfinished(client, run.experiment_id)
+    experiment = run.spec.experiment
     if stopped is not None:
-        say(
-            f"note: the last search of experiment {spec.experiment}, {stopped.info.run_id}, "
-            f"ended {stopped.info.status}; `searcher resume {spec.experiment}` continues it "
+        run.say(
+            f"note: the last search of experiment {experiment}, {stopped.info.run_id}, "
+            f"ended {stopped.info.status}; `searcher resume {experiment}` continues it "
             "instead of starting over"
         )
-    return start_search_run(client, experiment_id, spec, strategy.planned_trials, source)
+    return start_search_run(client, run.experiment_id, run.spec, planned, run.source)
 
 
 def _finish(
-    spec: Spec,
-    strategy: Strategy,
-    client: Store,
-    uri: str,
-    search_id: str,
-    outcome: TunerOutcome,
-    recorded: Recorded,
-    late_interrupt: bool,
-    started: float,
-    phases: Phases,
-    out: TextIO,
+    run: SearchRun, outcome: TunerOutcome, recorded: Recorded, late_interrupt: bool
 ) -> SearchSummary:
     """Record the search's end on its run and print the summary (Ctrl-C is held off)."""
     from searcher.tracking.search_run import finish_search_run
 
+    spec, strategy = run.spec, run.strategy
+    assert run.client is not None and run.search_id is not None
     stopped = outcome.stopped
     unfinished = len(strategy.known_results) < strategy.planned_trials
     interrupted = not stopped and (outcome.interrupted or late_interrupt or unfinished)
     best = strategy.best()
     summary = SearchSummary(
-        search_id=search_id,
+        search_id=run.search_id,
         experiment=spec.experiment,
-        tracking_uri=uri,
+        tracking_uri=run.uri,
         planned=strategy.planned_trials,
         counts=dict(Counter(recorded.statuses.values())),
         best_key=best.key if best else None,
@@ -308,8 +304,8 @@ def _finish(
         run_ids=dict(recorded.run_ids),
     )
     finish_search_run(
-        client,
-        search_id,
+        run.client,
+        run.search_id,
         metric=spec.model.metric.name,
         boxes=strategy.boxes,
         best=best,
@@ -319,10 +315,10 @@ def _finish(
         logging_errors=summary.logging_errors,
         status="FAILED" if stopped else "KILLED" if interrupted else "FINISHED",
         error=stopped,
-        phases=phases,
+        phases=run.phases,
     )
-    summary.seconds = time.monotonic() - started
-    _print_summary(summary, spec, out)
+    summary.seconds = time.monotonic() - run.started
+    _print_summary(summary, spec, run.out)
     if stopped:
         raise SearchStopped(f"search stopped: {stopped}")
     return summary
