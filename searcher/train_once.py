@@ -24,6 +24,7 @@ from searcher.spec import Spec
 from searcher.tracking.store import ensure_experiment, open_store
 from searcher.tracking.train_run import TrainRun
 from searcher.tracking.uri import display_uri, resolve_tracking_uri
+from trials.config import DataSource
 from trials.errors import ParamError, TrialDiverged
 from trials.files import write_atomic
 from trials.hparams import check_params
@@ -72,19 +73,7 @@ def train_spec(
     out = out or sys.stdout
     console = Console(file=out, highlight=False, soft_wrap=True)
     started = time.monotonic()
-    workload = spec.workload
-    if not isinstance(workload, ModelWorkload):  # what searcher train trains
-        raise SpecError(
-            spec.source,
-            "workload",
-            f"expected a built-in workload for searcher train, got {spec.workload.name}; "
-            "run your own code directly with the exported values",
-        )
-    params, centred = single_params(spec)
-    try:
-        check_params(workload.defaults, params)
-    except ParamError as exc:
-        raise SpecError(spec.source, f"space.{exc.name}", exc.message) from None
+    workload, params, centred = _checked(spec)
     save_path = _check_save(save)
     if centred:
         console.print(
@@ -98,47 +87,21 @@ def train_spec(
     experiment_id = ensure_experiment(client, uri, spec.experiment)
     seed = spec.model.search.seed if seed is None else seed
     setup = {
-        "workload": spec.workload.name,
+        "workload": workload.name,
         "dataset": spec.data.dataset,
         "epochs": spec.epochs,
         "seed": seed,
         "device": device or ("cuda" if torch.cuda.is_available() else "cpu"),
     }
     log = TrainRun.start(client, experiment_id, spec, params, centred, setup, source.kind)
-    run_id = log.run_id
-    console.print(f"tracking: {display_uri(uri)} (experiment {spec.experiment}, run {run_id})")
-    epochs = spec.epochs or 1
+    console.print(f"tracking: {display_uri(uri)} (experiment {spec.experiment}, run {log.run_id})")
     status, error = "FAILED", None
     try:
-        with _bar(console) as bar:
-            task = bar.add_task("training", total=epochs)
-
-            def report(metrics: dict[str, Any]) -> None:
-                step = int(metrics["epoch"])
-                log.epoch(step, {k: v for k, v in metrics.items() if k != "epoch"})
-                shown = " ".join(f"{k}={metrics[k]:.4f}" for k in SHOWN)
-                bar.console.print(f"epoch {step}/{epochs}: {shown}")
-                bar.update(task, advance=1)
-
-            def keep(model: nn.Module) -> None:
-                if save_path is not None:
-                    _save_state(model, save_path)
-
-            last = train(
-                workload,
-                params,
-                spec.data,
-                source,
-                epochs,
-                seed,
-                report,
-                device=device,
-                on_trained=keep,
-            )
+        last = _train_logged(spec, workload, params, source, seed, device, log, console, save_path)
         status = "FINISHED"
     except TrialDiverged as exc:
         error = str(exc)
-        raise TrainFailed(f"training diverged: {exc} (run {run_id}, status FAILED)") from None
+        raise TrainFailed(f"training diverged: {exc} (run {log.run_id}, status FAILED)") from None
     except KeyboardInterrupt:
         status = "KILLED"
         raise
@@ -146,11 +109,70 @@ def train_spec(
         log.end(status, error)
     if save_path is not None:
         log.model(save_path)
+    seconds = time.monotonic() - started
     outcome = TrainOutcome(
-        run_id, spec.experiment, uri, params, centred, last, save_path, time.monotonic() - started
+        log.run_id, spec.experiment, uri, params, centred, last, save_path, seconds
     )
     _print_outcome(console, outcome)
     return outcome
+
+
+def _checked(spec: Spec) -> tuple[ModelWorkload, dict[str, Any], list[str]]:
+    """The model workload searcher trains, and the params it accepts (centred where tuned)."""
+    workload = spec.workload
+    if not isinstance(workload, ModelWorkload):  # what searcher train trains
+        raise SpecError(
+            spec.source,
+            "workload",
+            f"expected a built-in workload for searcher train, got {workload.name}; "
+            "run your own code directly with the exported values",
+        )
+    params, centred = single_params(spec)
+    try:
+        check_params(workload.defaults, params)
+    except ParamError as exc:
+        raise SpecError(spec.source, f"space.{exc.name}", exc.message) from None
+    return workload, params, centred
+
+
+def _train_logged(
+    spec: Spec,
+    workload: ModelWorkload,
+    params: dict[str, Any],
+    source: DataSource,
+    seed: int,
+    device: str | None,
+    log: TrainRun,
+    console: Console,
+    save_path: Path | None,
+) -> dict[str, Any]:
+    """trials.train.train with each epoch logged and shown; the model saved when asked."""
+    epochs = spec.epochs or 1
+    with _bar(console) as bar:
+        task = bar.add_task("training", total=epochs)
+
+        def report(metrics: dict[str, Any]) -> None:
+            step = int(metrics["epoch"])
+            log.epoch(step, {k: v for k, v in metrics.items() if k != "epoch"})
+            shown = " ".join(f"{k}={metrics[k]:.4f}" for k in SHOWN)
+            bar.console.print(f"epoch {step}/{epochs}: {shown}")
+            bar.update(task, advance=1)
+
+        def keep(model: nn.Module) -> None:
+            if save_path is not None:
+                _save_state(model, save_path)
+
+        return train(
+            workload,
+            params,
+            spec.data,
+            source,
+            epochs,
+            seed,
+            report,
+            device=device,
+            on_trained=keep,
+        )
 
 
 def _check_save(save: str | Path | None) -> Path | None:
