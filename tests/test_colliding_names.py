@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 from typing import Any
 
 import pandas as pd
@@ -26,6 +25,7 @@ from searcher.controller import run_search
 from searcher.spec import load_spec
 from searcher.tracking import tags as T
 from tests.conftest import WORKLOAD_DIR, write_spec
+from tests.report_pages import embedded_figures
 
 pytestmark = pytest.mark.integration
 
@@ -179,13 +179,7 @@ def test_the_report_draws_each_parameter_as_itself(search: dict) -> None:
     out = search["tmp"] / "report.html"
     _cli("report", NAME, "-o", str(out), "--tracking-uri", search["uri"])
     text = out.read_text()
-    found = re.findall(
-        r'<script type="application/json" class="figure-json" data-name="([^"]+)"[^>]*>(.*?)'
-        r"</script>",
-        text,
-        re.S,
-    )
-    figures = {name: json.loads(body.replace("<\\/", "</")) for name, body in found}
+    figures = embedded_figures(text)
     ran = list(search["ran"].values())
     for name in ("score", "stage", "lr"):
         xs = [x for trace in figures[name]["data"] for x in trace["x"]]

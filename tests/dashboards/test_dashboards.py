@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from searcher.tracking.queries import find_search, trial_runs
 from tests.browser import ARTIFACTS, dump_dom, needs_chromium, screenshot, visible_text
 from tests.conftest import TwoStageSearch, base_spec, write_spec
 from tests.http_utils import free_port, get_json, post_json, wait_for
+from tests.report_pages import embedded_figures
 
 pytestmark = pytest.mark.integration
 
@@ -45,14 +45,7 @@ def make_report(searches: dict, names: list[str], output: Path) -> dict[str, dic
         cli, ["report", *names, "-o", str(output), "--tracking-uri", searches["uri"]]
     )
     assert result.exit_code == 0, result.output
-    text = output.read_text()
-    found = re.findall(
-        r'<script type="application/json" class="figure-json" data-name="([^"]+)"[^>]*>(.*?)'
-        r"</script>",
-        text,
-        re.S,
-    )
-    return {name: json.loads(body.replace("<\\/", "</")) for name, body in found}
+    return embedded_figures(output.read_text())
 
 
 @pytest.fixture(scope="module")
