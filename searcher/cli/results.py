@@ -49,7 +49,7 @@ def best(name: str, search_id: str | None, tracking_uri: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="best.yaml")
 @TRACKING
 def export(name: str, search_id: str | None, output: str, tracking_uri: str | None) -> None:
-    """Write a runnable spec with the best trial's values fixed."""
+    """Write a runnable spec with the best trial's params fixed."""
     from searcher.spec import validate_spec
     from searcher.spec.yaml_io import load_yaml
     from searcher.tracking.queries import export_text, find_search

@@ -119,7 +119,7 @@ def validate(spec_path: str, overrides: tuple[str, ...]) -> None:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="csv")
 def sample(spec_path: str, overrides: tuple[str, ...], count: int, seed: int, fmt: str) -> None:
-    """Print values sampled from a SPEC's space, to see its scales."""
+    """Print params sampled from a SPEC's space, to see its scales."""
     import pandas as pd
 
     from searcher.spec import load_spec
