@@ -23,6 +23,8 @@ import numpy as np
 MAX_TRIALS = 100_000  # planned trials of a search (all stages), of one stage, or running at once
 MAX_EPOCHS = 1_000_000  # a trial's epoch budget, and the early-stopping grace period
 MAX_PATH = 4096  # characters of a path or URI in the spec
+MAX_STAGES = 100  # coarse-to-fine stages of a search
+MAX_EXAMPLES = 10**9  # examples a data set may be asked for (train_size, per_class)
 # Scale bounds are plain numbers a range can sensibly hold: no overflow in a log, no subnormals.
 MAX_MAGNITUDE, MIN_MAGNITUDE = 1e300, sys.float_info.min
 MAX_INT = 2**31  # integer scales (sizes, counts) stay well inside what every framework takes

@@ -53,7 +53,7 @@ def load(
     else:
         raise SpecError(DICT_SOURCE, "", f"expected a path, a mapping or a Spec, got {spec!r:.80}")
     raw = apply_overrides(raw, overrides or {}, source)
-    if train is not None and "workload" not in raw:
+    if train is not None:  # the function is the workload, and the store records it as such
         module = getattr(train, "__module__", "__main__")
         raw = {**raw, "workload": f"{module}:{getattr(train, '__qualname__', 'train')}"}
     return validate_spec(raw, source, train=train)

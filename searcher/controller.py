@@ -227,7 +227,7 @@ def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorde
             console.close()
     statuses = {**(plan.statuses if plan else {}), **recorder.statuses}
     run_ids = {**(plan.run_ids if plan else {}), **recorder.run_ids}
-    return outcome, Recorded(statuses, run_ids, list(recorder.errors))
+    return outcome, Recorded(statuses, run_ids, [*recorder.errors, *outcome.sink_errors])
 
 
 def _open_tracking(uri: str, phases: Phases) -> Store:

@@ -124,10 +124,18 @@ class Sink(Protocol):
 
 @dataclass
 class Publisher:
-    """Hands every event to every sink, in the order they were given."""
+    """Hands every event to every sink, in the order they were given.
+
+    A sink that raises (a console whose pipe closed) is noted in ``errors`` and the others
+    still hear the event: no sink can take Tune's loop, and so the search, down.
+    """
 
     sinks: list[Sink] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def publish(self, event: Event) -> None:
         for sink in self.sinks:
-            sink.handle(event)
+            try:
+                sink.handle(event)
+            except Exception as exc:
+                self.errors.append(f"{type(sink).__name__}: {type(exc).__name__}: {exc}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
@@ -157,6 +158,16 @@ def test_a_command_workload_with_a_failing_trial(ray_local: None, project: dict)
             "loading",
             *(f"epoch={e} score={lr * e:.6f}" for e in (1, 2, 3)),
         ]
+    # The best trial exported: the command and its folder stay, every entry fixed, and it runs.
+    best = project["code"] / "best.yaml"
+    exported = CliRunner().invoke(
+        cli, ["export", "own_cmd", "-o", str(best), "--tracking-uri", str(project["store"])]
+    )
+    assert exported.exit_code == 0, exported.output
+    spec = yaml.safe_load(best.read_text())
+    assert spec["workload"] == {"command": "python train.py"}
+    assert spec["code_dir"] == str(project["code"].resolve())
+    assert spec["space"]["fail"] == {"scale": "value", "value": "no"}
 
 
 def _pids(pid_dir: Path) -> list[int]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from search_spaces.constraints import MAX_PATH, Bool, Integer, Number, OrNone, String
+from search_spaces.constraints import MAX_EXAMPLES, MAX_PATH, Bool, Integer, Number, OrNone, String
 
 MNIST_DATASETS = ("mnist", "fashion_mnist")
 IMAGE_DATASETS = ("catdog",)
@@ -33,12 +33,12 @@ class DataConfig(BaseModel):
 
     dataset: Annotated[str, String()] = "mnist"
     root: Annotated[str, String(max_length=MAX_PATH)] = "~/.cache/searcher/data"
-    train_size: Annotated[int | None, OrNone(Integer(1, 10**9))] = None
+    train_size: Annotated[int | None, OrNone(Integer(1, MAX_EXAMPLES))] = None
     val_fraction: Annotated[float, Number(above=0, below=1)] = 0.2
     seed: Annotated[int, Integer(0, below=2**32)] = 0
     download: Annotated[bool, Bool()] = True
     image_size: Annotated[int | None, OrNone(Integer(8, 512))] = None
-    per_class: Annotated[int | None, OrNone(Integer(1, 10**9))] = None
+    per_class: Annotated[int | None, OrNone(Integer(1, MAX_EXAMPLES))] = None
     cache_dir: Annotated[str | None, OrNone(String(max_length=MAX_PATH))] = None
 
     @field_validator("dataset")

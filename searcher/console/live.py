@@ -51,7 +51,7 @@ class LiveProgress(ProgressPrinter):
         super().count_kept(kept)
         for result in kept:
             self.stage_done[result.stage] = self.stage_done.get(result.stage, 0) + 1
-        self.best_params = next((r.values for r in kept if self.best and r.key == self.best[1]), {})
+        self.best_params = next((r.params for r in kept if self.best and r.key == self.best[1]), {})
 
     def stage_started(self, stage: int, trials: int, box: dict[str, str] | None) -> None:
         self.stage = stage

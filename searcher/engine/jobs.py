@@ -46,8 +46,9 @@ def stage_job_dir(spec: Spec) -> Path:
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
     raw = dict(spec.raw)
-    if copy_user_code(spec, root):
-        raw.pop("code_dir", None)  # the user's files now sit beside the shipped spec
+    copied = copy_user_code(spec, root)
+    if copied or spec.workload.owns_data:
+        raw.pop("code_dir", None)  # the user's files (if any) now sit beside the shipped spec
     (root / "spec.yaml").write_text(dump_yaml(raw))
     return root
 

@@ -96,17 +96,22 @@ class TrialOutcomes:
         if record is None or record.ended:
             return
         attempts = record.attempts + 1
-        self.records[trial_id] = TrialRecord(record.trial, started=True, attempts=attempts)
-        self.publisher.publish(TrialRetried(record.trial.key, attempts - 1, reason))
+        fresh = TrialRecord(record.trial, started=record.started, attempts=attempts)
+        self.records[trial_id] = fresh
+        if record.started:  # a worker that never started the trial has nothing to record
+            self.publisher.publish(TrialRetried(record.trial.key, attempts - 1, reason))
 
     def ended(self, trial_id: str, error: str | None = None) -> None:
         """The trial is over (``error``: the worker's error, when Tune saw one): decide once."""
         record = self.records.get(trial_id)
         if record is None or record.ended:
             return
+        if not record.started:
+            if error is None:  # stopped before it ran: nothing to record, resume runs it
+                record.ended = True
+                return
+            self.started(trial_id)  # its worker failed before it could start: a FAILED run
         record.ended = True
-        if not record.started:  # stopped before it ran: nothing to record, resume runs it
-            return
         self._publish_end(record, self._decide(record, error))
 
     def interrupted(self) -> None:

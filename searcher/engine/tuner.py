@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ray
@@ -31,6 +31,7 @@ class TunerOutcome:
     statuses: dict[str, str]
     stopped: str | None = None  # why the search was stopped before its budget, if it was
     interrupted: bool = False  # Ctrl-C (or SIGTERM) was pressed more than once
+    sink_errors: list[str] = field(default_factory=list)  # sinks that raised on an event
 
 
 # Times a trial whose worker died is run again before it counts as FAILED.
@@ -163,4 +164,5 @@ def run_tuner(
     finally:
         with interrupts_deferred():  # a further Ctrl-C must not cut the recording short
             outcomes.interrupted()
-    return TunerOutcome(dict(outcomes.statuses), stopper.reason(), interrupted)
+    statuses, errors = dict(outcomes.statuses), list(publisher.errors)
+    return TunerOutcome(statuses, stopper.reason(), interrupted, errors)

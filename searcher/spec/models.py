@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from search_spaces.constraints import (
     MAX_EPOCHS,
     MAX_PATH,
+    MAX_STAGES,
     MAX_TRIALS,
     Integer,
     Number,
@@ -79,7 +80,7 @@ class SearchSpec(_Strict):
     strategy: Annotated[str, OneOf(tuple(REGISTRY))] = "coarse_to_fine"
     seed: Annotated[int, Integer(0, below=2**63)] = 0
     trials: Annotated[int | None, OrNone(Integer(1, MAX_TRIALS))] = None
-    stages: tuple[StageSpec, ...] | None = Field(None, max_length=100)
+    stages: tuple[StageSpec, ...] | None = Field(None, max_length=MAX_STAGES)
     grid_points: Annotated[int, Integer(1, 1000)] = 3
 
     @field_validator("trials", "stages")

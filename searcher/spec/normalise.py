@@ -17,6 +17,8 @@ def normalised(spec: Spec) -> dict[str, Any]:
     """
     data = spec.model.model_dump(mode="json", exclude_none=True)
     data["space"] = spec.raw.get("space", data.get("space", {}))
+    if spec.epochs is not None:  # the default a model workload trains for, written out
+        data["budget"] = {**data.get("budget", {}), "epochs": spec.epochs}
     search = data["search"]
     if REGISTRY[spec.model.search.strategy].sized_by == "stages":
         search.pop("trials", None)
@@ -29,8 +31,8 @@ def normalised(spec: Spec) -> dict[str, Any]:
     return data
 
 
-def stage_plan(spec: Spec) -> tuple[int, ...]:
-    """Trials per stage: the coarse-to-fine stages, else one stage of every planned trial."""
+def stage_plan(spec: Spec, planned: int) -> tuple[int, ...]:
+    """Trials per stage: the coarse-to-fine stages, else one stage of all ``planned``."""
     if REGISTRY[spec.model.search.strategy].sized_by == "stages":
         return tuple(stage.trials for stage in spec.model.search.stage_list())
-    return (spec.build_strategy().planned_trials,)
+    return (planned,)

@@ -148,7 +148,9 @@ def best_spec(client: MlflowClient, search: Search) -> tuple[dict[str, Any], Tri
     spec["search"] = {"strategy": "grid", "seed": seed}
     spec.pop("scheduler", None)
     code_dir = search.run.data.tags.get(T.CODE_DIR)
-    if code_dir and Path(code_dir).is_dir() and spec.get("workload") not in WORKLOADS:
+    workload = spec.get("workload")
+    builtin = isinstance(workload, str) and workload in WORKLOADS  # else a module or a command
+    if code_dir and Path(code_dir).is_dir() and not builtin:
         # The user's module or command stays where the search found it, wherever this is
         # written (a folder gone since, or on another machine: found from here, as resume does).
         spec["code_dir"] = code_dir

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
@@ -69,16 +68,21 @@ def _legacy_trial(run: Run) -> Trial:
     tags, metrics = run.data.tags, run.data.metrics
     unit = {n.removeprefix(UNIT_MIRROR): v for n, v in metrics.items() if n.startswith(UNIT_MIRROR)}
     params = {name: parse_param(value) for name, value in sorted(run.data.params.items())}
-    return Trial(tags.get(T.TRIAL_KEY, run.info.run_name), int(tags.get(T.STAGE, 0)), unit, params)
+    return Trial(tags.get(T.TRIAL_KEY, run.info.run_name), int(tags.get(T.STAGE, 1)), unit, params)
 
 
 def parse_param(text: str) -> Any:
-    """A 0.1.0 param string back to the number, bool or string it was logged from."""
-    try:
-        value = load_yaml(text)
-    except yaml.YAMLError:
-        return text
-    return value if isinstance(value, (int, float, bool, str)) or value is None else text
+    """A 0.1.0 param back to what it was logged from: that version wrote ``str(value)``, so
+    this is str's inverse for the types a space holds (YAML would read "off" as false)."""
+    literals = {"True": True, "False": False, "None": None}
+    if text in literals:
+        return literals[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 @dataclass(frozen=True)

@@ -104,12 +104,16 @@ def recorded_result(row: TrialRow, space: SearchSpace, metric: str) -> TrialResu
     """
     trial = row.trial
     unit = {name: trial.unit[name] for name in space.tuned_names if name in trial.unit}
+    params = trial.params
     if len(unit) < len(space.tuned_names):
         unit = {}
-    error = row.error or (None if row.status == "FINISHED" else "failed")
-    if row.status == "FINISHED" and not row.scored:
-        error = error or f"no {metric} was recorded"
-    return TrialResult(trial.key, trial.stage, unit, trial.params, row.score, error)
+    elif not row.recorded:  # a 0.1.0 run: its params were text, its unit coordinates exact
+        params = space.to_values(unit)
+    if row.status == "FINISHED":  # a note on a scored run (stopped early) is not a failure
+        error = None if row.scored else row.error or f"no {metric} was recorded"
+    else:
+        error = row.error or "failed"
+    return TrialResult(trial.key, trial.stage, unit, params, row.score, error)
 
 
 def reopen_search_run(client: MlflowClient, plan: ResumePlan) -> None:

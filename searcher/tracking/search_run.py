@@ -30,7 +30,7 @@ def start_search_run(
     """Create the search's run with its record (the normalised spec and stage plan), the spec
     as written, the strategy, seed and data source."""
     model = spec.model
-    record = SearchRecord(normalised(spec), stage_plan(spec), planned)
+    record = SearchRecord(normalised(spec), stage_plan(spec, planned), planned)
     tags = {
         T.METRIC: model.metric.name,
         T.MODE: model.metric.mode,

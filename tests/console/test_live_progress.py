@@ -104,3 +104,22 @@ def test_a_terminal_gets_the_live_view() -> None:
         assert isinstance(progress, LiveProgress)
     finally:
         progress.close()
+
+
+def test_a_resumed_search_shows_its_kept_best_trial() -> None:
+    from search_spaces.trial import TrialResult
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, record=True)
+    live = LiveProgress("val_accuracy", "max", 3, ["lr"], console)
+    kept = [
+        TrialResult("1-000", 1, {"lr": 0.2}, {"lr": 0.001}, 0.7),
+        TrialResult("1-001", 1, {"lr": 0.8}, {"lr": 0.05}, 0.9),
+        TrialResult("1-002", 1, {"lr": 0.5}, {"lr": 0.01}, None, "boom"),
+    ]
+    try:
+        live.count_kept(kept)
+        lines = _panel_lines(live)
+    finally:
+        live.close()
+    assert lines[0].startswith("3/3 trials done")
+    assert "best val_accuracy=0.9 (1-001)  lr=0.05" in lines

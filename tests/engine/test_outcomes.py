@@ -198,3 +198,31 @@ def test_one_trial_that_scores_among_the_first_keeps_the_search_going() -> None:
     stopper = MetricNeverComes("acc", 4)
     _ends(stopper, ["accuracy", "acc", "accuracy", "accuracy", "accuracy"])
     assert stopper.reason() is None and not stopper.stop_all()
+
+
+def test_a_trial_whose_worker_fails_before_it_starts_fails_on_the_record() -> None:
+    outcomes, sink = _pipeline()
+    outcomes.suggested("t", TRIAL)
+    outcomes.retried("t", "actor died")  # Tune retries a worker that never ran the trial
+    outcomes.ended("t", "RayActorError: the actor died unexpectedly")
+    kinds = [type(e) for e in sink.events]
+    assert kinds == [TrialStarted, TrialEnded], "a run is made so the failure is recorded"
+    assert sink.ended()[0].verdict == Verdict(
+        "FAILED", None, "RayActorError: the actor died unexpectedly"
+    )
+
+
+def test_a_sink_that_raises_is_noted_and_the_others_still_hear_every_event() -> None:
+    class Broken:
+        def handle(self, event: Event) -> None:
+            raise BrokenPipeError("the console's pipe closed")
+
+    sink = Collect()
+    publisher = Publisher([Broken(), sink])
+    outcomes = TrialOutcomes("acc", "max", 1, publisher)
+    _run(outcomes)
+    _report(outcomes, 1, acc=0.5)
+    outcomes.ended("t")
+    assert [type(e) for e in sink.events] == [TrialStarted, TrialReported, TrialEnded]
+    assert len(publisher.errors) == 3
+    assert publisher.errors[0] == "Broken: BrokenPipeError: the console's pipe closed"

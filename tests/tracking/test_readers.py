@@ -119,3 +119,32 @@ def test_readable_names(columns: list[str], metric: str, shown: list[str]) -> No
 
 def test_readable_names_without_a_metric_or_params_are_the_columns() -> None:
     assert readable_names(["lr", "batch_size"]) == {"lr": "lr", "batch_size": "batch_size"}
+
+
+def test_a_search_record_keeps_the_space_in_its_order() -> None:
+    """The order is the search: strategies sample and grids vary in it."""
+    spec = {"name": "exp", "space": {"lr": [1, 2], "batch_size": [8, 16], "a": 0.1}}
+    back = SearchRecord.from_json(SearchRecord(spec, (3,), 3).to_json())
+    assert list(back.spec["space"]) == ["lr", "batch_size", "a"]
+
+
+def test_a_0_1_0_param_reads_back_as_str_wrote_it() -> None:
+    from searcher.tracking.readers import parse_param
+
+    written = [3, 0.001, 1e-05, True, False, None, "off", "yes", "adam", "[1, 2]"]
+    assert [parse_param(str(value)) for value in written] == written
+
+
+def test_a_scored_trial_with_a_note_is_kept_as_finished_on_resume() -> None:
+    from search_spaces.space import SearchSpace
+    from searcher.tracking.readers import TrialRow
+    from searcher.tracking.resume import recorded_result
+
+    space = SearchSpace.from_mapping({"x": {"scale": "linear", "low": 0, "high": 1}})
+    trial = Trial("1-000", 1, {"x": 0.5}, {"x": 0.5})
+    early = TrialRow(trial, "FINISHED", 0.8, "stopped early after 1 of 3 epochs", "r", 0, 1, True)
+    assert not recorded_result(early, space, "acc").failed
+    unscored = TrialRow(trial, "FINISHED", None, "", "r", 0, 1, True)
+    assert recorded_result(unscored, space, "acc").error == "no acc was recorded"
+    failed = TrialRow(trial, "FAILED", 0.3, "boom", "r", 0, 1, True)
+    assert recorded_result(failed, space, "acc").error == "boom"

@@ -1,0 +1,68 @@
+"""The normalised spec the store records: validating it again gives the same search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from searcher.spec import validate_spec
+from searcher.spec.normalise import normalised, stage_plan
+from tests.conftest import WORKLOAD_DIR, base_spec, paced_spec
+
+COMMAND = {
+    "name": "cmd",
+    "workload": {"command": "python train.py --x {x}"},
+    "code_dir": str(WORKLOAD_DIR),
+    "metric": {"name": "score"},
+    "space": {"x": {"scale": "log", "low": 0.01, "high": 1.0}, "b": [8, 16]},
+    "search": {"strategy": "grid", "grid_points": 2},
+}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        paced_spec("paced"),
+        {**paced_spec("budget"), "search": {"trials": 40}},
+        base_spec("mlp", Path("/tmp")),
+        COMMAND,
+    ],
+    ids=["stages", "trials", "builtin", "command"],
+)
+def test_the_normalised_spec_validates_to_the_same_search(raw: dict[str, Any]) -> None:
+    spec = validate_spec(raw, "<spec>")
+    again = validate_spec(normalised(spec), "<record>")
+    assert normalised(again) == normalised(spec)
+    assert list(again.space.params) == list(spec.space.params), "the space keeps its order"
+    first, second = spec.build_strategy(), again.build_strategy()
+    assert first.planned_trials == second.planned_trials
+    asked = [first.ask(), second.ask()]
+    assert asked[0] == asked[1], "the same first trial"
+
+
+def test_defaults_are_written_out() -> None:
+    mlp = normalised(validate_spec(base_spec("mlp", Path("/tmp"), budget={}), "<spec>"))
+    assert mlp["budget"] == {"epochs": 3}, "a model workload's default epochs"
+    assert mlp["resources"]["cpu"] == 1 and mlp["scheduler"]["type"] == "fifo"
+    staged = normalised(validate_spec({**paced_spec("b"), "search": {"trials": 40}}, "<spec>"))
+    assert "trials" not in staged["search"]
+    assert [s["trials"] for s in staged["search"]["stages"]] == [12, 10, 9, 9]
+    spec = validate_spec(paced_spec("p"), "<spec>")
+    assert stage_plan(spec, 10) == (6, 4)
+    grid = validate_spec(COMMAND, "<spec>")
+    assert stage_plan(grid, 4) == (4,)
+
+
+def test_a_function_passed_to_the_api_is_the_recorded_workload() -> None:
+    from searcher.api import load
+
+    def fit(params: dict, report: Any) -> None:
+        report({"score": params["lr"]})
+
+    spec = load({**paced_spec("api"), "workload": "paced:fit"}, train=fit)
+    assert spec.workload.name.endswith(
+        ":test_a_function_passed_to_the_api_is_the_recorded_workload.<locals>.fit"
+    )
+    assert normalised(spec)["workload"] == spec.workload.name
