@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from searcher.errors import SpecError
 from searcher.summary import SearchSummary
+
+if TYPE_CHECKING:
+    from searcher.spec import Spec
+    from searcher.tracking.records import SearchRecord
 
 # --set paths a resume accepts: where trials run, with what, and where Ray keeps its state.
 RESUMABLE_SETTINGS = ("resources", "storage_path", "tracking.uri")
@@ -52,7 +56,8 @@ def resume_search(
     source = f"search {search.search_id}"
     # The record's normalised spec (a 0.1.0 search: the raw one), so the stage plan it
     # recorded is the one that runs even if a default changed since.
-    raw = apply_overrides(read_search(client, search.run).spec, overrides, source)
+    recorded = read_search(client, search.run)
+    raw = apply_overrides(recorded.spec, overrides, source)
     code_dir = search.run.data.tags.get(T.CODE_DIR)
     if code_dir and Path(code_dir).is_dir():
         raw["code_dir"] = code_dir  # the spec's folder when it ran: its own code lives there
@@ -61,6 +66,8 @@ def resume_search(
         module = getattr(train, "__module__", "__main__")
         raw["workload"] = f"{module}:{getattr(train, '__qualname__', 'train')}"
     spec = validate_spec(raw, source, train=train)
+    if recorded.record is not None:
+        check_plan(spec, recorded.record, source)
     plan = resume_plan(client, search, spec.space)
     return run_search(
         spec,
@@ -70,6 +77,20 @@ def resume_search(
         out=out,
         plan=plan,
     )
+
+
+def check_plan(spec: Spec, record: SearchRecord, source: str) -> None:
+    """The stages the spec now plans must be the ones the search recorded, or its kept trials'
+    keys would mean other points."""
+    from searcher.spec.normalise import stage_plan
+
+    planned = stage_plan(spec, record.planned_trials)
+    if planned != record.stages:
+        raise SpecError(
+            source,
+            "search.stages",
+            f"expected the recorded stage plan {list(record.stages)}, got {list(planned)}",
+        )
 
 
 def experiment_of(name: str) -> tuple[str, str | None]:

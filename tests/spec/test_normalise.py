@@ -66,3 +66,14 @@ def test_a_function_passed_to_the_api_is_the_recorded_workload() -> None:
         ":test_a_function_passed_to_the_api_is_the_recorded_workload.<locals>.fit"
     )
     assert normalised(spec)["workload"] == spec.workload.name
+
+
+def test_a_resume_refuses_a_spec_that_plans_other_stages_than_recorded() -> None:
+    from searcher.errors import SpecError
+    from searcher.resume import check_plan
+    from searcher.tracking.records import SearchRecord
+
+    spec = validate_spec(paced_spec("p"), "<spec>")
+    check_plan(spec, SearchRecord(normalised(spec), (6, 4), 10), "search x")
+    with pytest.raises(SpecError, match=r"expected the recorded stage plan \[5, 5\], got \[6, 4\]"):
+        check_plan(spec, SearchRecord(normalised(spec), (5, 5), 10), "search x")
