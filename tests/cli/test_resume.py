@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 from searcher.cli import cli
-from searcher.controller import _begin
+from searcher.controller import SearchRun, _begin
+from searcher.phases import Phases
 from searcher.spec import load_spec
 from searcher.tracking import tags as T
 from searcher.tracking.orphans import owner_tags
@@ -101,8 +102,13 @@ def test_run_says_resume_exists_when_the_last_search_did_not_finish(
     killed = _search(client, experiment, "KILLED", {})
     raw = base_spec("exp", tmp_path)
     spec = load_spec(write_spec(tmp_path / "spec.yaml", raw))
+
+    def run(out: io.StringIO) -> SearchRun:
+        strategy = spec.build_strategy()
+        return SearchRun(spec, strategy, None, "", "", None, out, Phases(), 0.0, client, experiment)
+
     out = io.StringIO()
-    new = _begin(client, experiment, spec, spec.build_strategy(), None, None, out)
+    new = _begin(run(out))
     assert new != killed
     assert (
         f"the last search of experiment exp, {killed}, ended KILLED; `searcher resume exp` "
@@ -110,5 +116,5 @@ def test_run_says_resume_exists_when_the_last_search_did_not_finish(
     )
     out = io.StringIO()
     client.set_terminated(new, "FINISHED")
-    _begin(client, experiment, spec, spec.build_strategy(), None, None, out)
+    _begin(run(out))
     assert "searcher resume" not in out.getvalue()
