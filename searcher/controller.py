@@ -140,12 +140,12 @@ def _prepare(
     strategy = spec.build_strategy()
     if plan is not None:
         strategy.replay(plan.kept)
+    probe(uri)  # a store that is not there fails here, before the data and Ray
     run = SearchRun(spec, strategy, None, uri, storage, plan, out, phases, started)
     if not spec.workload.owns_data:
         run.source = prepare_data(spec, out)
         run.say(f"data: {run.source.description}")
         phases.mark("data")
-    probe(uri)  # a store that is not there fails here, before Ray starts
     return run
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trials.errors import CommandFailed
+from trials.errors import CommandFailed, TrialDiverged
 
 _PAIR = re.compile(r"^([A-Za-z_][\w.\-/]*)=(\S+)$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
@@ -59,41 +59,52 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
+def _number(value: Any) -> float | None:
+    """A finite number from a metric line's value (its text, or a JSON value), else None."""
+    if isinstance(value, bool) or value is None:
         return None
-    return value if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
-def parse_line(line: str) -> dict[str, float] | None:
-    """The numeric metrics of a line of ``name=value`` pairs or of a JSON object, else None."""
+def _fields(line: str) -> dict[str, Any] | None:
+    """A metric line's raw ``name: value`` fields (``name=value`` pairs, or a JSON object)."""
     text = line.strip()
     if text.startswith("{") and text.endswith("}"):
         try:
             found = json.loads(text)
         except json.JSONDecodeError:
             return None
-        if not isinstance(found, dict):
-            return None
-        metrics = {
-            str(k): float(v)
-            for k, v in found.items()
-            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        }
-        return metrics or None
+        return {str(k): v for k, v in found.items()} if isinstance(found, dict) else None
     tokens = text.replace(",", " ").split()
     pairs = [_PAIR.match(token) for token in tokens]
     if not tokens or not all(pairs):
         return None
-    metrics = {}
-    for match in pairs:
-        assert match is not None
-        value = _number(match.group(2))
-        if value is not None:
-            metrics[match.group(1)] = value
+    return {m.group(1): m.group(2) for m in pairs if m is not None}
+
+
+def parse_line(line: str) -> dict[str, float] | None:
+    """The numeric metrics of a line of ``name=value`` pairs or of a JSON object, else None."""
+    fields = _fields(line) or {}
+    metrics = {k: n for k, v in fields.items() if (n := _number(v)) is not None}
     return metrics or None
+
+
+def not_numbers(line: str) -> dict[str, str]:
+    """The fields of a metric line whose value is no finite number (``acc=nan``, ``acc=abc``).
+
+    In a JSON object a string or a boolean is a label, not a metric that went wrong.
+    """
+    fields = _fields(line) or {}
+    labels = line.lstrip().startswith("{")
+    return {
+        name: str(value)
+        for name, value in fields.items()
+        if _number(value) is None and not (labels and isinstance(value, str | bool))
+    }
 
 
 @dataclass
@@ -106,6 +117,8 @@ class CapturedOutput:
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
     reports: int = 0
     other_metrics: dict[str, float] = field(default_factory=dict)  # last line without the metric
+    lines: int = 0  # stdout lines read
+    warned: set[str] = field(default_factory=set)  # metric names already warned about
 
     def add(self, stream: str, line: str) -> None:
         if stream == "stderr":
@@ -137,10 +150,35 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _check_numbers(line: str, metric: str, captured: CapturedOutput) -> None:
+    """The spec's metric as nan, inf or text fails the trial as diverged, naming the line;
+    another metric so is noted once in the trial's stderr."""
+    bad = not_numbers(line)
+    if metric in bad:
+        shown = short_text(line.strip())
+        raise TrialDiverged(
+            f"{metric}={bad[metric]} is not a finite number (stdout line {captured.lines}: {shown})"
+        )
+    for name in sorted(set(bad) - captured.warned):
+        captured.warned.add(name)
+        captured.add(
+            "stderr",
+            f"[searcher] warning: {name}={bad[name]} on stdout line {captured.lines} is not a "
+            "finite number; it is not recorded\n",
+        )
+
+
+def short_text(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _pump(stream: Any, name: str, lines: queue.Queue[tuple[str, str | None]]) -> None:
-    for line in iter(stream.readline, ""):
-        lines.put((name, line))
-    lines.put((name, None))
+    """Hand on each line; the end marker comes however the reading ends."""
+    try:
+        for line in iter(stream.readline, ""):
+            lines.put((name, line))
+    finally:
+        lines.put((name, None))
 
 
 def run_command(
@@ -173,6 +211,8 @@ def run_command(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        encoding="utf-8",
+        errors="replace",  # bytes that are not UTF-8 never stop a trial
         bufsize=1,
         start_new_session=True,
     )
@@ -197,6 +237,8 @@ def run_command(
                 continue
             captured.add(stream, line)
             if stream == "stdout":
+                captured.lines += 1
+                _check_numbers(line, metric, captured)
                 metrics = parse_line(line)
                 if metrics is not None and metric in metrics:
                     captured.reports += 1

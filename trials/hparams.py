@@ -53,9 +53,15 @@ PHOTO_DEFAULTS: dict[str, Any] = {"channels": 32, "blocks": 4, "augment": True}
 
 _FRACTION = Number(low=0, below=1)  # momentum-like betas and dropout
 _NON_NEGATIVE = Number(low=0)
-# Search spaces may hand over 64.0 for an integer; accept it, but not 64.5.
-_COUNT = Integer(low=1, whole_floats=True)
 _SWITCH = Bool()
+
+
+def _size(high: int, low: int = 1) -> Integer:
+    """A size with a sane upper bound, so that no trial tries to allocate the impossible.
+
+    Search spaces may hand over 64.0 for an integer; accepted, but not 64.5."""
+    return Integer(low=low, high=high, whole_floats=True)
+
 
 # What each knob a workload may take accepts; a name missing here takes any value.
 KNOBS: dict[str, Constraint] = {
@@ -69,12 +75,12 @@ KNOBS: dict[str, Constraint] = {
     "weight_decay": _NON_NEGATIVE,
     "dropout": _FRACTION,
     "batch_norm": _SWITCH,
-    "batch_size": _COUNT,
+    "batch_size": _size(2**20),
     "lr_decay": _NON_NEGATIVE,
-    "hidden_units": _COUNT,
-    "hidden_layers": Integer(low=0, whole_floats=True),
-    "channels": _COUNT,
-    "blocks": _COUNT,
+    "hidden_units": _size(2**16),
+    "hidden_layers": _size(100, low=0),
+    "channels": _size(4096),
+    "blocks": _size(16),
     "channels_last": _SWITCH,
     "augment": _SWITCH,
 }

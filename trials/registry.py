@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -55,10 +57,11 @@ class ModelWorkload(AnyWorkload):
             raise WorkloadMismatch(
                 f"space.{unknown[0]}", f"unknown to workload {self.name}; expected one of {allowed}"
             )
+        fixed = space.fixed_values()  # rules that join knobs (nesterov needs momentum) too
         for name, scale in space.params.items():
             for value in scale.grid(2):
                 try:
-                    check_params(self.defaults, {name: value})
+                    check_params(self.defaults, {**fixed, name: value})
                 except ParamError as exc:
                     raise WorkloadMismatch(f"space.{exc.name}", exc.message) from None
         if self.datasets and dataset not in self.datasets:
@@ -161,7 +164,7 @@ def get_workload(name: str, code_dirs: Sequence[str] = ()) -> AnyWorkload:
         raise UnknownWorkload(name, known, f"importing it raised {failure_text(exc)}") from None
     if isinstance(found, AnyWorkload):
         return found
-    if callable(found):
+    if inspect.isfunction(found) or inspect.ismethod(found) or isinstance(found, partial):
         return FunctionWorkload(name, found)
     raise UnknownWorkload(
         name, known, "it is neither a function fit(params, report) nor a Workload"

@@ -168,6 +168,12 @@ def validate_spec(
     except ScaleError as exc:
         raise SpecError(source, f"space.{exc.field}".rstrip("."), exc.message) from None
     _check_size(source, model, space)
+    if model.metric.name in space.params:  # `best` would read the one for the other
+        raise SpecError(
+            source,
+            f"space.{model.metric.name}",
+            f"expected a name other than the metric's, got {short_repr(model.metric.name)}",
+        )
     code_dir = _code_dir(model, source)
     workload = _workload(model, source, code_dir, train)
     try:

@@ -44,6 +44,12 @@ class _Loader(yaml.SafeLoader):
                 )
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_binary(self, node: Any) -> Any:
+        """Bytes are nothing a spec holds (no field or value takes them)."""
+        raise yaml.constructor.ConstructorError(
+            None, None, "expected text, got a !!binary value", node.start_mark
+        )
+
 
 _FLOAT = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
@@ -53,6 +59,7 @@ _FLOAT = re.compile(
     |\.(?:nan|NaN|NAN))$""",
     re.X,
 )
+_Loader.add_constructor("tag:yaml.org,2002:binary", _Loader.construct_yaml_binary)
 _Loader.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:float"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

@@ -6,6 +6,7 @@ file's folder must exist. The answer is one line naming the store and the cause.
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
 
@@ -28,6 +29,12 @@ def probe(uri: str) -> None:
             raise StoreUnreachable(
                 f"cannot open the store {display_uri(uri)}: folder {db.parent} does not exist "
                 "(create it, or pass another --tracking-uri)"
+            )
+        if not os.access(db.parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+            # SQLite writes its lock and journal beside the file, so the folder must be writable.
+            raise StoreUnreachable(
+                f"cannot write the store {display_uri(uri)}: folder {db.parent} is read-only "
+                "(pass --tracking-uri with a writable place)"
             )
         return
     if uri.startswith(("http://", "https://")):

@@ -112,6 +112,36 @@ KNOWN = [
         _yaml(_with("search", {"strategy": "grid", "grid_points": 1000})),
         "search: expected at most 100000 planned trials",
     ),
+    # Issue 20's generated specs, which used to validate.
+    (
+        "a click group as the workload",
+        _yaml(_with("workload", "searcher.cli:cli")),
+        "workload: expected one of catdog_cnn, mnist_cnn, mnist_mlp or module:function, got "
+        "'searcher.cli:cli' (it is neither a function fit(params, report) nor a Workload)",
+    ),
+    (
+        "nesterov with momentum 0",
+        _yaml(
+            {
+                **_with("space.momentum", 0.0),
+                "space": {**BASE["space"], "momentum": 0.0, "nesterov": True},
+            }
+        ),
+        "space.nesterov: expected momentum > 0 for nesterov, got momentum 0",
+    ),
+    (
+        "hidden_layers up to 10^9",
+        _yaml(_with("space.momentum", {"scale": "int_log", "low": 1, "high": 10**9})).replace(
+            b"momentum", b"hidden_layers"
+        ),
+        "space.hidden_layers: expected an integer >= 0 and <= 100, got 1000000000",
+    ),
+    ("a !!binary value", _yaml(BASE).replace(b"bad_input", b"!!binary aGVsbG8="), "!!binary"),
+    (
+        "a hyperparameter named like the metric",
+        _yaml({**BASE, "workload": "paced:fit", "metric": {"name": "lr"}}),
+        "space.lr: expected a name other than the metric's, got 'lr'",
+    ),
 ]
 
 

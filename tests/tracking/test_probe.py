@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from click.testing import CliRunner
 from searcher.cli import cli
 from searcher.tracking.probe import StoreUnreachable, has_schema, probe
 from searcher.tracking.store import open_store
-from tests.conftest import PG_SERVER, postgres_database
+from tests.conftest import PG_SERVER, base_spec, postgres_database, write_spec
 
 
 def _tables(uri: str) -> list[str]:
@@ -88,3 +90,39 @@ def test_an_output_folder_that_does_not_exist_is_one_line(
     assert result.output.strip() == (
         f"error: -o {target}: expected an existing folder, got {target.parent}"
     )
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a read-only file system (a tmpfs mounted ro), so that even root cannot
+    write there; skipped where this machine does not let the test mount one."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_read_only_folder_for_the_default_store_is_one_line(
+    read_only_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", base_spec("ro", tmp_path))
+    monkeypatch.chdir(read_only_folder)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = CliRunner().invoke(cli, ["run", str(spec)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"error: cannot write the store sqlite:///{read_only_folder}/mlruns.db: folder "
+        f"{read_only_folder} "
+        "is read-only (pass --tracking-uri with a writable place)"
+    ]
+    assert list(read_only_folder.iterdir()) == []

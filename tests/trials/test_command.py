@@ -13,7 +13,7 @@ import pytest
 
 from tests.processes import alive, survivors
 from trials.command import LOG_CAP_BYTES, CapturedOutput, build_argv, parse_line, run_command
-from trials.errors import CommandFailed
+from trials.errors import CommandFailed, TrialDiverged
 
 
 def test_arguments_are_appended_as_name_equals_value() -> None:
@@ -240,3 +240,66 @@ def test_a_stopped_command_gets_its_grace_to_exit_cleanly(tmp_path: Path) -> Non
     )
     _run_until_first_report(argv, tmp_path)
     assert done.read_text() == "yes"
+
+
+def test_bytes_that_are_not_utf8_never_stop_a_trial(tmp_path: Path) -> None:
+    argv = _script(
+        tmp_path,
+        """
+        import sys
+        sys.stdout.buffer.write(b"\\xff\\xfe garbage \\xc3\\n")
+        sys.stdout.buffer.write(b"acc=0.5\\n")
+        sys.stderr.buffer.write(b"\\x80 oops\\n")
+        """,
+    )
+    reports: list[dict] = []
+    out = run_command(
+        argv, cwd=str(tmp_path), env=dict(os.environ), report=reports.append, metric="acc"
+    )
+    assert reports == [{"acc": 0.5}]
+    assert out.text("stdout").splitlines()[0] == "\ufffd\ufffd garbage \ufffd"
+    assert out.text("stderr") == "\ufffd oops\n"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "abc"])
+def test_the_metric_as_no_number_fails_the_trial_as_diverged(tmp_path: Path, value: str) -> None:
+    pid_file = tmp_path / "pid"
+    argv = _script(
+        tmp_path,
+        f"""
+        import os, time
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        print("epoch=1 acc=0.5", flush=True)
+        print("epoch=2 acc={value}", flush=True)
+        time.sleep(60)
+        """,
+    )
+    reports: list[dict] = []
+    with pytest.raises(TrialDiverged) as info:
+        run_command(
+            argv, cwd=str(tmp_path), env=dict(os.environ), report=reports.append, metric="acc"
+        )
+    assert reports == [{"epoch": 1.0, "acc": 0.5}]
+    assert str(info.value) == (
+        f"acc={value} is not a finite number (stdout line 2: epoch=2 acc={value})"
+    )
+    assert survivors([int(pid_file.read_text())]) == [], "the command ended with the trial"
+
+
+def test_another_metric_as_no_number_is_a_warning_and_the_trial_goes_on(tmp_path: Path) -> None:
+    argv = _script(
+        tmp_path,
+        """
+        for epoch in (1, 2):
+            print(f"epoch={epoch} loss=nan acc=0.{epoch}", flush=True)
+        """,
+    )
+    reports: list[dict] = []
+    out = run_command(
+        argv, cwd=str(tmp_path), env=dict(os.environ), report=reports.append, metric="acc"
+    )
+    assert reports == [{"epoch": 1.0, "acc": 0.1}, {"epoch": 2.0, "acc": 0.2}]
+    warnings = [line for line in out.text("stderr").splitlines() if "warning" in line]
+    assert warnings == [
+        "[searcher] warning: loss=nan on stdout line 1 is not a finite number; it is not recorded"
+    ], "warned once per name"
