@@ -166,7 +166,7 @@ def test_example_specs_validate() -> None:
             {"dropout": {"scale": "linear", "low": 0.0, "high": 1.5}},
             "expected a number >= 0 and < 1, got 1.5",
         ),
-        ({"batch_size": 0}, "expected an integer >= 1, got 0"),
+        ({"batch_size": 0}, "expected an integer >= 1 and <= 1048576, got 0"),
     ],
 )
 def test_values_the_workload_rejects_are_spec_errors(
