@@ -10,7 +10,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from searcher.console.lines import fmt_duration, fmt_params
 from searcher.engine.session import (
@@ -19,9 +19,10 @@ from searcher.engine.session import (
     ray_session,
     sigterm_as_interrupt,
 )
-from searcher.errors import SearchStopped, SpecError
+from searcher.errors import SearcherError, SearchStopped, SpecError
 from searcher.phases import Phases
 from searcher.spec import Spec
+from searcher.spec.models import MetricSpec
 from searcher.summary import SearchSummary
 from searcher.tracking.probe import probe
 from searcher.tracking.uri import display_uri, resolve_tracking_uri
@@ -263,8 +264,10 @@ def _begin(run: SearchRun) -> str:
             f"{planned - len(plan.kept)} to run ({len(plan.cut_short)} cut short, marked KILLED)"
         )
         return plan.search_id
-    stopped = last_unfinished(client, run.experiment_id)
     experiment = run.spec.experiment
+    for line in _drift_from_last(run):
+        run.say(line)
+    stopped = last_unfinished(client, run.experiment_id)
     if stopped is not None:
         run.say(
             f"note: the last search of experiment {experiment}, {stopped.info.run_id}, "
@@ -272,6 +275,45 @@ def _begin(run: SearchRun) -> str:
             "instead of starting over"
         )
     return start_search_run(client, run.experiment_id, run.spec, planned, run.source)
+
+
+def _drift_from_last(run: SearchRun) -> list[str]:
+    """A warning when the experiment's last search tuned another space, on another metric or
+    workload: its results and this search's then do not compare."""
+    from searcher.spec.normalise import spec_changes
+    from searcher.tracking.readers import read_search
+    from searcher.tracking.resume import latest_search
+
+    assert run.client is not None
+    last = latest_search(run.client, run.experiment_id)
+    if last is None:
+        return []
+    try:
+        before = _compared(read_search(run.client, last).spec)
+    except SearcherError:  # a search without a readable spec: nothing to compare
+        return []
+    changes = spec_changes(before, _compared(run.spec.raw))
+    if not changes:
+        return []
+    shown = "; ".join(changes[:4]) + ("; ..." if len(changes) > 4 else "")
+    return [
+        f"warning: the last search of experiment {run.spec.experiment}, {last.info.run_id}, "
+        f"differs in {shown}: its results do not compare with this search's"
+    ]
+
+
+def _compared(spec: dict[str, Any]) -> dict[str, Any]:
+    """What makes two searches of one experiment comparable: workload, metric, space."""
+    metric = spec.get("metric") if isinstance(spec.get("metric"), dict) else {}
+    default = MetricSpec()
+    return {
+        "workload": spec.get("workload"),
+        "metric": {
+            "name": metric.get("name", default.name),
+            "mode": metric.get("mode", default.mode),
+        },
+        "space": spec.get("space"),
+    }
 
 
 def _finish(

@@ -8,6 +8,7 @@ trial computes may not, or the kept trials would no longer belong to the search.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -40,7 +41,7 @@ def resume_search(
     from searcher.controller import run_search
     from searcher.spec import apply_overrides, validate_spec
     from searcher.tracking import tags as T
-    from searcher.tracking.readers import read_search
+    from searcher.tracking.readers import read_search, written_spec
     from searcher.tracking.resume import find_resumable, resume_plan
     from searcher.tracking.store import open_existing_store
     from searcher.tracking.uri import resolve_tracking_uri
@@ -68,6 +69,10 @@ def resume_search(
     spec = validate_spec(raw, source, train=train)
     if recorded.record is not None:
         check_plan(spec, recorded.record, source)
+    if Path(name).suffix in (".yaml", ".yml") and Path(name).is_file():
+        note = file_differs(name, written_spec(client, search.run), search.search_id)
+        if note:
+            print(note, file=out or sys.stdout, flush=True)
     plan = resume_plan(client, search, spec.space)
     return run_search(
         spec,
@@ -77,6 +82,28 @@ def resume_search(
         out=out,
         plan=plan,
     )
+
+
+def file_differs(path: str, written: dict[str, Any], search_id: str) -> str | None:
+    """A note when the spec file was edited since the search ran: what changed, and that the
+    recorded spec is the one that runs (settings a resume may change are left out)."""
+    from searcher.spec.load import read_spec_file
+    from searcher.spec.normalise import spec_changes
+
+    now = read_spec_file(path)
+    kept = tuple(k for k in dict.fromkeys([*written, *now]) if k not in _MAY_CHANGE)
+    changes = spec_changes(written, now, kept)
+    if not changes:
+        return None
+    shown = "; ".join(changes[:5]) + ("; ..." if len(changes) > 5 else "")
+    return (
+        f"note: {path} differs from the spec search {search_id} ran with ({shown}); "
+        "resume runs the recorded one"
+    )
+
+
+# Top-level settings a resume may change (see RESUMABLE_SETTINGS), and where the code lived.
+_MAY_CHANGE = ("resources", "storage_path", "tracking", "code_dir")
 
 
 def check_plan(spec: Spec, record: SearchRecord, source: str) -> None:

@@ -103,12 +103,13 @@ def read_search(client: MlflowClient, run: Run) -> RecordedSearch:
     if text:
         record = SearchRecord.from_json(text)
         return RecordedSearch(dict(record.spec), record)
-    return RecordedSearch(_legacy_spec(client, run), None)
+    return RecordedSearch(written_spec(client, run), None)
 
 
-def _legacy_spec(client: MlflowClient, run: Run) -> dict[str, Any]:
-    """The spec artifact, else the tag (for stores whose artifacts live on another machine; a
-    spec too long for a tag is then out of reach)."""
+def written_spec(client: MlflowClient, run: Run) -> dict[str, Any]:
+    """The spec as its file was written (every version records it): the spec artifact, else the
+    tag (for stores whose artifacts live on another machine; a spec too long for a tag is then
+    out of reach)."""
     run_id, text = run.info.run_id, ""
     for read in (
         lambda: Path(client.download_artifacts(run_id, "spec.yaml")).read_text(),

@@ -126,14 +126,18 @@ def reopen_search_run(client: MlflowClient, plan: ResumePlan) -> None:
     client.update_run(plan.search_id, status="RUNNING")
 
 
-def last_unfinished(client: MlflowClient, experiment_id: str) -> Run | None:
-    """The experiment's latest search, if it did not finish (then resume could continue it)."""
+def latest_search(client: MlflowClient, experiment_id: str) -> Run | None:
+    """The experiment's latest search, however it ended."""
     runs = client.search_runs(
         [experiment_id], T.SEARCH_QUERY, order_by=["attributes.start_time DESC"], max_results=1
     )
-    if runs and runs[0].info.status in ("KILLED", "FAILED"):
-        return runs[0]
-    return None
+    return runs[0] if runs else None
+
+
+def last_unfinished(client: MlflowClient, experiment_id: str) -> Run | None:
+    """The experiment's latest search, if it did not finish (then resume could continue it)."""
+    latest = latest_search(client, experiment_id)
+    return latest if latest is not None and latest.info.status in ("KILLED", "FAILED") else None
 
 
 def _count(text: Any) -> int:

@@ -77,3 +77,17 @@ def test_a_resume_refuses_a_spec_that_plans_other_stages_than_recorded() -> None
     check_plan(spec, SearchRecord(normalised(spec), (6, 4), 10), "search x")
     with pytest.raises(SpecError, match=r"expected the recorded stage plan \[5, 5\], got \[6, 4\]"):
         check_plan(spec, SearchRecord(normalised(spec), (5, 5), 10), "search x")
+
+
+def test_spec_changes_name_each_leaf_that_differs() -> None:
+    from searcher.spec.normalise import spec_changes
+
+    old = {"space": {"lr": {"low": 1, "high": 2}, "w": 3}, "metric": {"name": "a"}, "seed": 1}
+    new = {"space": {"lr": {"low": 1, "high": 5}, "x": [1, 2]}, "metric": {"name": "b"}, "seed": 1}
+    assert spec_changes(old, new) == [
+        "space.lr.high: 2 -> 5",
+        "space.w: removed",
+        "space.x: added",
+        "metric.name: 'a' -> 'b'",
+    ]
+    assert spec_changes(old, new, ("seed", "workload")) == [], "only the keys asked, both absent"

@@ -160,3 +160,70 @@ def test_resume_of_a_0_1_0_search(ray_local: None, tmp_path: Path) -> None:
         assert done[key][0].info.status == uninterrupted[key][0].info.status, key
     top = searcher.best("legacy_stopped", tracking_uri=uri)
     assert top.key == "1-000" and top.params == {**BEST, "pace": 1.5}
+
+
+def _legacy_spec(name: str, **space: object) -> dict:
+    """The fixture's spec (see make_legacy_store.py), with space entries changed."""
+    spec = {
+        "name": name,
+        "workload": "legacy:fit",
+        "metric": {"name": "score", "mode": "max"},
+        "space": {
+            "lr": {"scale": "log", "low": 1e-4, "high": 1.0},
+            "width": {"scale": "pow2", "low": 8, "high": 128},
+            "act": ["relu", "tanh"],
+            "pace": 0.0,
+            "epochs": 2,
+        },
+        "search": {
+            "strategy": "coarse_to_fine",
+            "seed": 3,
+            "stages": [{"trials": 4}, {"trials": 3}],
+        },
+        "resources": {"cpu": 1, "max_concurrent": 1},
+    }
+    spec["space"].update(space)  # type: ignore[union-attr]
+    return spec
+
+
+def test_a_new_search_unlike_the_last_one_is_warned_about(uri: str, tmp_path: Path) -> None:
+    from searcher.controller import SearchRun, _drift_from_last
+    from searcher.phases import Phases
+    from searcher.spec import validate_spec
+    from searcher.tracking.store import open_store
+
+    client = open_store(uri)
+    experiment = client.get_experiment_by_name("legacy_done").experiment_id
+
+    def warnings(raw: dict) -> list[str]:
+        spec = validate_spec(raw, "<spec>")
+        run = SearchRun(spec, spec.build_strategy(), None, uri, "", None, io.StringIO(),
+                        Phases(), 0.0, client, experiment)  # fmt: skip
+        return _drift_from_last(run)
+
+    assert warnings(_legacy_spec("legacy_done")) == [], "the same search: nothing to say"
+    wider = _legacy_spec("legacy_done", width={"scale": "pow2", "low": 8, "high": 256})
+    [line] = warnings({**wider, "metric": {"name": "score", "mode": "min"}})
+    assert line.startswith("warning: the last search of experiment legacy_done, ")
+    assert "differs in metric.mode: 'max' -> 'min'; space.width.high: 128 -> 256:" in line
+
+
+def test_resume_notes_a_spec_file_edited_since_the_search_ran(uri: str, tmp_path: Path) -> None:
+    from searcher.resume import file_differs
+    from searcher.tracking.queries import find_search
+    from searcher.tracking.readers import written_spec
+    from searcher.tracking.store import open_store
+    from tests.conftest import write_spec
+
+    client = open_store(uri)
+    search = find_search(client, "legacy_stopped")
+    written = written_spec(client, search.run)
+    same = write_spec(tmp_path / "same.yaml", {**_legacy_spec("legacy_stopped", pace=1.5)})
+    assert file_differs(str(same), written, search.search_id) is None
+    moved = _legacy_spec("legacy_stopped", pace=1.5, lr={"scale": "log", "low": 1e-3, "high": 1.0})
+    edited = write_spec(tmp_path / "edited.yaml", {**moved, "resources": {"cpu": 2}})
+    note = file_differs(str(edited), written, search.search_id)
+    assert note == (
+        f"note: {edited} differs from the spec search {search.search_id} ran with "
+        "(space.lr.low: 0.0001 -> 0.001); resume runs the recorded one"
+    ), "resources may change on resume and are not named"
