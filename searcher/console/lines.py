@@ -58,6 +58,9 @@ class ProgressPrinter:
     def trial_started(self, key: str, stage: int, params: dict[str, Any]) -> None:
         """Plain output stays one line per finished trial; the live view shows running ones."""
 
+    def trial_reported(self, key: str) -> None:
+        """A running trial reported (the live view shows how long ago)."""
+
     def close(self) -> None:
         """Nothing to tear down for plain lines."""
 

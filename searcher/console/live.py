@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -14,6 +15,10 @@ from rich.text import Text
 
 from search_spaces.trial import TrialResult
 from searcher.console.lines import ProgressPrinter, fmt_duration, fmt_params, fmt_value
+
+# A running trial is called quiet when it has not reported for this many times the usual gap
+# between reports (and at least this long): a hang, or an epoch far slower than the others.
+QUIET_FACTOR, QUIET_FLOOR_S = 5.0, 60.0
 
 
 class LiveProgress(ProgressPrinter):
@@ -34,6 +39,9 @@ class LiveProgress(ProgressPrinter):
         self.stage_done: dict[int, int] = {}
         self.stage_of: dict[str, int] = {}
         self.running: dict[str, dict[str, Any]] = {}
+        self.last_seen: dict[str, float] = {}  # a running trial's start, then its last report
+        self.started_at: dict[str, float] = {}
+        self.report_gaps: list[float] = []  # seconds between reports, over every trial
         self.best_params: dict[str, Any] = {}
         self.live = Live(
             get_renderable=self.render,
@@ -61,7 +69,14 @@ class LiveProgress(ProgressPrinter):
     def trial_started(self, key: str, stage: int, params: dict[str, Any]) -> None:
         self.stage_of[key] = stage
         self.running[key] = params
+        self.started_at[key] = self.last_seen[key] = time.monotonic()
         self.live.refresh()
+
+    def trial_reported(self, key: str) -> None:
+        now = time.monotonic()
+        if key in self.last_seen:
+            self.report_gaps.append(now - self.last_seen[key])
+        self.last_seen[key] = now
 
     def trial_done(
         self,
@@ -73,6 +88,8 @@ class LiveProgress(ProgressPrinter):
     ) -> None:
         before = self.best
         self.running.pop(key, None)
+        self.last_seen.pop(key, None)
+        self.started_at.pop(key, None)
         stage = self.stage_of.get(key, self.stage)
         self.stage_done[stage] = self.stage_done.get(stage, 0) + 1
         super().trial_done(key, params, score, status, error)
@@ -82,6 +99,12 @@ class LiveProgress(ProgressPrinter):
 
     def close(self) -> None:
         self.live.stop()
+
+    def usual_gap(self) -> float | None:
+        """The median time between two reports of a trial, once a few are known."""
+        if len(self.report_gaps) < 3:
+            return None
+        return statistics.median(self.report_gaps)
 
     def render(self) -> Group:
         """The panel: totals and time, trials per stage, running trials, the best so far."""
@@ -97,8 +120,21 @@ class LiveProgress(ProgressPrinter):
         for stage, size in sorted(self.stage_sizes.items()):
             stages.add_row(f"stage {stage}", f"{self.stage_done.get(stage, 0)}/{size} done")
         lines: list[Any] = [head, stages]
+        now = time.monotonic()
         for key, params in sorted(self.running.items()):
-            lines.append(Text(f"running {key}  {fmt_params(params, self.key_params)}"))
+            age = fmt_duration(now - self.started_at.get(key, now))
+            quiet = now - self.last_seen.get(key, now)
+            line = f"running {key}  {age}, last report {fmt_duration(quiet)} ago  "
+            lines.append(Text(line + fmt_params(params, self.key_params)))
+            usual = self.usual_gap()
+            if usual is not None and quiet > max(QUIET_FLOOR_S, QUIET_FACTOR * usual):
+                lines.append(
+                    Text(
+                        f"  warning: {key} has not reported for {fmt_duration(quiet)}; trials "
+                        f"take {fmt_duration(usual)} per report",
+                        style="yellow",
+                    )
+                )
         if self.best is not None:
             score, key = self.best
             shown = fmt_params(self.best_params, self.key_params)

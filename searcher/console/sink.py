@@ -10,7 +10,15 @@ import queue
 from typing import Any
 
 from searcher.console.lines import ProgressPrinter
-from searcher.events import Event, StageStarted, Tick, TrialEnded, TrialRetried, TrialStarted
+from searcher.events import (
+    Event,
+    StageStarted,
+    Tick,
+    TrialEnded,
+    TrialReported,
+    TrialRetried,
+    TrialStarted,
+)
 
 # (key, None) once a trial's end is in the store; (key, error) when writing it failed.
 Stored = queue.SimpleQueue[tuple[str, str | None]]
@@ -27,6 +35,8 @@ class ConsoleSink:
         elif isinstance(event, TrialStarted):
             trial = event.trial
             self.progress.trial_started(trial.key, trial.stage, trial.params)
+        elif isinstance(event, TrialReported):
+            self.progress.trial_reported(event.key)
         elif isinstance(event, TrialRetried):
             self.progress.say(
                 f"trial {event.key}: its worker died ({event.reason}); running it again"

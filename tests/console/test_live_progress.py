@@ -43,14 +43,14 @@ def test_live_view_shows_stages_running_trials_best_and_time_left(
     assert first == [
         "1/4 trials done   elapsed 1:00   about 3:00 left",
         "stage 1  1/3 done",
-        "running 1-001  lr=0.02 beta1=0.99",
+        "running 1-001  0:00, last report 0:00 ago  lr=0.02 beta1=0.99",
         "best val_accuracy=0.812 (1-000)  lr=0.001 beta1=0.9",
     ]
     assert second == [
         "2/4 trials done   elapsed 1:00   about 1:00 left",
         "stage 1  2/3 done",
         "stage 2  0/1 done",
-        "running 2-000  lr=0.05 beta1=0.95",
+        "running 2-000  0:00, last report 0:00 ago  lr=0.05 beta1=0.95",
         "best val_accuracy=0.9 (1-001)  lr=0.02 beta1=0.99",
     ]
     scrolled = console.export_text()
@@ -123,3 +123,33 @@ def test_a_resumed_search_shows_its_kept_best_trial() -> None:
         live.close()
     assert lines[0].startswith("3/3 trials done")
     assert "best val_accuracy=0.9 (1-001)  lr=0.05" in lines
+
+
+def test_running_trials_show_their_age_and_a_quiet_one_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, record=True)
+    live = LiveProgress("acc", "max", 2, ["lr"], console)
+    clock = SimpleNamespace(now=live.start)
+    monkeypatch.setattr(live_module, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    try:
+        live.trial_started("1-000", 1, {"lr": 0.1})
+        live.trial_started("1-001", 1, {"lr": 0.2})
+        for _ in range(4):  # 1-000 reports every 10 s; 1-001 never does
+            clock.now += 10
+            live.trial_reported("1-000")
+        clock.now += 5
+        calm = _panel_lines(live)
+        clock.now += 60
+        quiet = _panel_lines(live)
+    finally:
+        live.close()
+    assert calm[2:4] == [
+        "running 1-000  0:45, last report 0:05 ago  lr=0.1",
+        "running 1-001  0:45, last report 0:45 ago  lr=0.2",
+    ]
+    assert "warning" not in " ".join(calm)
+    assert quiet[4:6] == [
+        "running 1-001  1:45, last report 1:45 ago  lr=0.2",
+        "  warning: 1-001 has not reported for 1:45; trials take 0:10 per report",
+    ]
