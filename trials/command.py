@@ -150,6 +150,20 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _take_stdout(
+    line: str, metric: str, report: Callable[[dict[str, float]], None], captured: CapturedOutput
+) -> None:
+    """A line with the spec's metric is a report; other metric lines are remembered."""
+    captured.lines += 1
+    _check_numbers(line, metric, captured)
+    metrics = parse_line(line)
+    if metrics is not None and metric in metrics:
+        captured.reports += 1
+        report(metrics)
+    elif metrics is not None:
+        captured.other_metrics = metrics
+
+
 def _check_numbers(line: str, metric: str, captured: CapturedOutput) -> None:
     """The spec's metric as nan, inf or text fails the trial as diverged, naming the line;
     another metric so is noted once in the trial's stderr."""
@@ -237,14 +251,7 @@ def run_command(
                 continue
             captured.add(stream, line)
             if stream == "stdout":
-                captured.lines += 1
-                _check_numbers(line, metric, captured)
-                metrics = parse_line(line)
-                if metrics is not None and metric in metrics:
-                    captured.reports += 1
-                    report(metrics)
-                elif metrics is not None:
-                    captured.other_metrics = metrics
+                _take_stdout(line, metric, report, captured)
         code = process.wait()
         if (
             code == 127
