@@ -17,7 +17,7 @@ from searcher.tracking import tags as T
 from searcher.tracking.readers import read_search, read_trial
 from searcher.tracking.records import RecordError, SearchRecord, trial_record
 from searcher.tracking.runs import log_long_tags
-from searcher.tracking.store import open_store
+from searcher.tracking.store import ensure_experiment, open_store
 
 PARAMS = {"n": 3, "flag": True, "s": "1e-3", "x": 0.1, "opt": "adam", "status": "not-a-status"}
 TRIAL = Trial("2-001", 2, {"n": 0.25, "x": 0.5}, PARAMS)
@@ -27,7 +27,7 @@ TRIAL = Trial("2-001", 2, {"n": 0.25, "x": 0.5}, PARAMS)
 def store(tmp_path: Path) -> tuple[str, MlflowClient, str]:
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     client = open_store(uri)
-    return uri, client, client.create_experiment("exp")
+    return uri, client, ensure_experiment(client, uri, "exp")  # artifacts beside the store
 
 
 def _search(client: MlflowClient, exp: str, tags: dict[str, str]) -> str:
