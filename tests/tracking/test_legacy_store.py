@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 import searcher
 from searcher.cli import cli
 from searcher.tracking import tags as T
+from tests.fixtures import make_legacy_store
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "store-0.1.0.sqlite"
 KEYS = ["1-000", "1-001", "1-002", "1-003", "2-000", "2-001", "2-002"]
@@ -162,27 +163,10 @@ def test_resume_of_a_0_1_0_search(ray_local: None, tmp_path: Path) -> None:
     assert top.key == "1-000" and top.params == {**BEST, "pace": 1.5}
 
 
-def _legacy_spec(name: str, **space: object) -> dict:
-    """The fixture's spec (see make_legacy_store.py), with space entries changed."""
-    spec = {
-        "name": name,
-        "workload": "legacy:fit",
-        "metric": {"name": "score", "mode": "max"},
-        "space": {
-            "lr": {"scale": "log", "low": 1e-4, "high": 1.0},
-            "width": {"scale": "pow2", "low": 8, "high": 128},
-            "act": ["relu", "tanh"],
-            "pace": 0.0,
-            "epochs": 2,
-        },
-        "search": {
-            "strategy": "coarse_to_fine",
-            "seed": 3,
-            "stages": [{"trials": 4}, {"trials": 3}],
-        },
-        "resources": {"cpu": 1, "max_concurrent": 1},
-    }
-    spec["space"].update(space)  # type: ignore[union-attr]
+def _legacy_spec(name: str, pace: float = 0.0, **space: object) -> dict:
+    """The fixture's spec (the one make_legacy_store.py ran), with space entries changed."""
+    spec = make_legacy_store.spec(name, pace)
+    spec["space"].update(space)
     return spec
 
 
