@@ -35,7 +35,7 @@ from trials.sources import check_size, resolve_source
 if TYPE_CHECKING:
     from search_spaces.strategies.base import Strategy
     from searcher.engine.tuner import TunerOutcome
-    from searcher.tracking.resume import ResumePlan
+    from searcher.tracking.resume import ResumePlan, Run  # MLflow's, through tracking
     from searcher.tracking.store import Store
 
 DEFAULT_STORAGE = Path("~/.cache/searcher/ray_results")
@@ -250,7 +250,7 @@ def _resume_suffix(plan: ResumePlan | None) -> str:
 def _begin(run: SearchRun) -> str:
     """The search's run: a new one, or the stopped one a resume continues (reopened)."""
     from searcher.tracking.orphans import sweep_orphans
-    from searcher.tracking.resume import last_unfinished, reopen_search_run
+    from searcher.tracking.resume import UNFINISHED, latest_search, reopen_search_run
     from searcher.tracking.search_run import start_search_run
 
     client, plan, planned = run.client, run.plan, run.strategy.planned_trials
@@ -265,9 +265,10 @@ def _begin(run: SearchRun) -> str:
         )
         return plan.search_id
     experiment = run.spec.experiment
-    for line in _drift_from_last(run):
+    last = latest_search(client, run.experiment_id)  # one query for both notes below
+    for line in _drift_from_last(run, last):
         run.say(line)
-    stopped = last_unfinished(client, run.experiment_id)
+    stopped = last if last is not None and last.info.status in UNFINISHED else None
     if stopped is not None:
         run.say(
             f"note: the last search of experiment {experiment}, {stopped.info.run_id}, "
@@ -277,15 +278,13 @@ def _begin(run: SearchRun) -> str:
     return start_search_run(client, run.experiment_id, run.spec, planned, run.source)
 
 
-def _drift_from_last(run: SearchRun) -> list[str]:
-    """A warning when the experiment's last search tuned another space, on another metric or
-    workload: its results and this search's then do not compare."""
+def _drift_from_last(run: SearchRun, last: Run | None) -> list[str]:
+    """A warning when the experiment's last search (``last``) tuned another space, on another
+    metric or workload: its results and this search's then do not compare."""
     from searcher.spec.normalise import spec_changes
     from searcher.tracking.readers import read_search
-    from searcher.tracking.resume import latest_search
 
     assert run.client is not None
-    last = latest_search(run.client, run.experiment_id)
     if last is None:
         return []
     try:

@@ -21,6 +21,7 @@ from searcher.tracking.queries import Search, find_search, trial_runs
 from searcher.tracking.readers import TrialRow, read_trial
 
 DONE = ("FINISHED", "FAILED")  # a trial with such a run is never run again
+UNFINISHED = ("KILLED", "FAILED")  # a search that ended so can be resumed
 
 
 @dataclass
@@ -132,12 +133,6 @@ def latest_search(client: MlflowClient, experiment_id: str) -> Run | None:
         [experiment_id], T.SEARCH_QUERY, order_by=["attributes.start_time DESC"], max_results=1
     )
     return runs[0] if runs else None
-
-
-def last_unfinished(client: MlflowClient, experiment_id: str) -> Run | None:
-    """The experiment's latest search, if it did not finish (then resume could continue it)."""
-    latest = latest_search(client, experiment_id)
-    return latest if latest is not None and latest.info.status in ("KILLED", "FAILED") else None
 
 
 def _count(text: Any) -> int:

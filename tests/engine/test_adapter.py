@@ -13,19 +13,12 @@ from search_spaces.trial import Trial
 from searcher.engine.adapter import StrategySearcher
 from searcher.engine.outcomes import TrialOutcomes
 from searcher.engine.protocol import Control, Received
-from searcher.events import Event, Publisher, StageStarted
+from searcher.events import Publisher, StageStarted
+from tests.engine.sinks import Collect
 
 SPACE = SearchSpace.from_mapping(
     {"lr": {"scale": "log", "low": 1e-4, "high": 1e-1}, "opt": ["adam", "sgd"]}
 )
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def handle(self, event: Event) -> None:
-        self.events.append(event)
 
 
 def _searcher() -> tuple[StrategySearcher, TrialOutcomes, Collect]:

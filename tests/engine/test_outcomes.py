@@ -18,19 +18,9 @@ from searcher.events import (
     TrialStarted,
     Verdict,
 )
+from tests.engine.sinks import Collect
 
 TRIAL = Trial("1-000", 1, {"lr": 0.5}, {"lr": 0.01, "opt": "adam"})
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def handle(self, event: Event) -> None:
-        self.events.append(event)
-
-    def ended(self) -> list[TrialEnded]:
-        return [e for e in self.events if isinstance(e, TrialEnded)]
 
 
 def _pipeline(mode: str = "max", epochs: int | None = 3) -> tuple[TrialOutcomes, Collect]:

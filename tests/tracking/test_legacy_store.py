@@ -174,6 +174,7 @@ def test_a_new_search_unlike_the_last_one_is_warned_about(uri: str, tmp_path: Pa
     from searcher.controller import SearchRun, _drift_from_last
     from searcher.phases import Phases
     from searcher.spec import validate_spec
+    from searcher.tracking.resume import latest_search
     from searcher.tracking.store import open_store
 
     client = open_store(uri)
@@ -183,7 +184,7 @@ def test_a_new_search_unlike_the_last_one_is_warned_about(uri: str, tmp_path: Pa
         spec = validate_spec(raw, "<spec>")
         run = SearchRun(spec, spec.build_strategy(), None, uri, "", None, io.StringIO(),
                         Phases(), 0.0, client, experiment)  # fmt: skip
-        return _drift_from_last(run)
+        return _drift_from_last(run, latest_search(client, experiment))
 
     assert warnings(_legacy_spec("legacy_done")) == [], "the same search: nothing to say"
     wider = _legacy_spec("legacy_done", width={"scale": "pow2", "low": 8, "high": 256})
