@@ -51,7 +51,12 @@ def ray_session(address: str | None = None) -> Iterator[None]:
     # A local Ray is ours to end, even if this process is killed outright.
     reaper = start_reaper() if target is None else None
     try:
-        with sigterm_as_interrupt(), lean_head(target is None and not wants_dashboard()):
+        local = target is None
+        with (
+            sigterm_as_interrupt(),
+            lean_head(local and not wants_dashboard()),
+            own_session(local),
+        ):
             # A SIGTERM while Ray starts stops it cleanly too.
             ray.init(
                 address=target,
@@ -129,6 +134,38 @@ def lean_head(enabled: bool) -> Iterator[None]:
     finally:
         parameter.RayParams.__init__ = params_init  # type: ignore[method-assign]
         node.Node.start_api_server = start_api_server  # type: ignore[method-assign]
+
+
+@contextmanager
+def own_session(enabled: bool) -> Iterator[None]:
+    """Start a local Ray's processes (GCS, raylet, agents) each in a session of their own.
+
+    Started as they are, they share the terminal's process group with searcher: a SIGTERM or
+    SIGINT to the group (``timeout``, ``docker stop``, SLURM, Kubernetes, Ctrl-C) kills the GCS
+    first and the driver then hangs a minute on a lost GCS. Outside the group, the signal reaches
+    searcher alone, which stops the search cleanly and then ends its Ray; the watchdog
+    (ray_reaper) still ends that Ray when searcher dies. Ray starts every process through
+    ``services.ConsolePopen``; it is replaced for the duration of ``ray.init`` only.
+    """
+    try:
+        from ray._private import services
+    except ImportError:
+        enabled = False
+    popen = getattr(services, "ConsolePopen", None) if enabled else None
+    if not (isinstance(popen, type) and issubclass(popen, subprocess.Popen)):
+        yield
+        return
+
+    class SessionPopen(popen):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            kwargs.setdefault("start_new_session", True)
+            super().__init__(*args, **kwargs)
+
+    services.ConsolePopen = SessionPopen
+    try:
+        yield
+    finally:
+        services.ConsolePopen = popen
 
 
 # The RayParams fields lean_head sets; Ray has had them since 1.x.

@@ -180,8 +180,21 @@ def test_output_is_capped_per_stream() -> None:
     assert text.endswith(f"[searcher: output cut at {LOG_CAP_BYTES} bytes]\n")
 
 
-def test_kill_9_of_the_worker_ends_the_command_and_its_children(tmp_path: Path) -> None:
-    """The worker dies without cleaning up; the guard takes the command's group with it."""
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+@pytest.mark.parametrize(
+    "victim",
+    [
+        "worker",  # dies without cleaning up: the guard sees it and ends the group
+        "guard",  # what Ray does to a dying worker's children: the keeper ends the group
+        "keeper",  # the guard sees its keeper killed and ends the group
+    ],
+)
+def test_kill_9_of_any_process_above_the_command_ends_it_and_its_children(
+    tmp_path: Path, victim: str
+) -> None:
     script = _script(
         tmp_path,
         """
@@ -214,12 +227,15 @@ def test_kill_9_of_the_worker_ends_the_command_and_its_children(tmp_path: Path) 
             time.sleep(0.05)
         pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
         assert all(alive(p) for p in pids)
-        proc.kill()
-        proc.wait()
-        assert survivors(pids) == [], "the command outlived its killed worker"
+        keeper = _parent(pids[0])
+        guard = _parent(keeper)
+        assert _parent(guard) == proc.pid
+        os.kill({"worker": proc.pid, "guard": guard, "keeper": keeper}[victim], 9)
+        assert survivors([*pids, keeper, guard]) == [], f"the command outlived the {victim}"
     finally:
         if proc.poll() is None:
             proc.kill()
+        proc.wait()
 
 
 def test_a_stopped_command_gets_its_grace_to_exit_cleanly(tmp_path: Path) -> None:
