@@ -25,6 +25,7 @@ MAX_EPOCHS = 1_000_000  # a trial's epoch budget, and the early-stopping grace p
 MAX_PATH = 4096  # characters of a path or URI in the spec
 MAX_STAGES = 100  # coarse-to-fine stages of a search
 MAX_EXAMPLES = 10**9  # examples a data set may be asked for (train_size, per_class)
+MAX_DURATION_S = 366 * 86400  # a time limit (a trial's): a year is already no limit
 # Scale bounds are plain numbers a range can sensibly hold: no overflow in a log, no subnormals.
 MAX_MAGNITUDE, MIN_MAGNITUDE = 1e300, sys.float_info.min
 MAX_INT = 2**31  # integer scales (sizes, counts) stay well inside what every framework takes
@@ -190,6 +191,70 @@ class String(Constraint):
         if too_long or (self.pattern is not None and not re.fullmatch(self.pattern, value)):
             raise self.refuse(value)
         return value
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhd])+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a duration such as ``90s``, ``20m``, ``2h`` or ``1h30m`` (checked by Duration)."""
+    return sum(float(n) * DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
+
+
+@dataclass(frozen=True)
+class Duration(Constraint):
+    """A time written as people write it (``90s``, ``20m``, ``2h``, ``1h30m``), kept as written
+    so that messages and records say it the user's way; over 0 and at most MAX_DURATION_S.
+    A bare number is seconds."""
+
+    def describe(self) -> str:
+        return "a duration such as 90s, 20m, 2h or 1h30m (s, m, h, d), up to 366d"
+
+    def check(self, value: Any) -> str:
+        if is_number(value) and math.isfinite(value) and 0 < value <= MAX_DURATION_S:
+            return f"{value:g}s"
+        if not isinstance(value, str) or len(value) > 40:
+            raise self.refuse(value)
+        text = value.strip().replace(" ", "")
+        if not _DURATION.fullmatch(text) or not 0 < duration_seconds(text) <= MAX_DURATION_S:
+            raise self.refuse(value)
+        return text
+
+
+SIZE_UNITS = {
+    "": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}  # fmt: skip
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?", re.IGNORECASE)
+MAX_BYTES = 2**50  # a memory size: a pebibyte is past any machine's
+
+
+def size_bytes(text: str) -> int:
+    """Bytes in a size such as ``4GB``, ``512MiB`` or ``1.5gb`` (checked by ByteSize)."""
+    found = _SIZE.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(found.group(1)) * SIZE_UNITS[(found.group(2) or "").lower()])
+
+
+@dataclass(frozen=True)
+class ByteSize(Constraint):
+    """A memory size as people write it (``4GB``, ``512MiB``), kept as written; at least 1 MB.
+    A bare number is bytes."""
+
+    def describe(self) -> str:
+        return "a size such as 4GB or 512MiB (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), at least 1MB"
+
+    def check(self, value: Any) -> str:
+        if is_number(value) and isinstance(value, int):
+            value = f"{value}B"
+        if not isinstance(value, str) or len(value) > 40 or not _SIZE.fullmatch(value.strip()):
+            raise self.refuse(value)
+        if not 10**6 <= size_bytes(value) <= MAX_BYTES:
+            raise self.refuse(value)
+        return value.strip().replace(" ", "")
 
 
 @dataclass(frozen=True)

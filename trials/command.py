@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
 STDERR_TAIL_LINES = 20
 LOG_CAP_BYTES = 1 << 20  # per stream and trial: what is kept as the run's artifact
 GRACE_SECONDS = 3.0
+STOP_POLL_SECONDS = 0.2  # how often a running command asks whether the trial is to stop
 PYTHON_NAMES = ("python", "python3")
 GUARD = str(Path(__file__).with_name("command_guard.py"))
 
@@ -208,8 +210,8 @@ def run_command(
     """Run one trial's command to its end, reporting each metric line; raises CommandFailed.
 
     Lines that hold the spec's metric are reports; other metric lines are remembered so that a
-    misspelled metric can be named. ``should_stop`` is polled while the command is quiet, so an
-    early-stopped trial ends its command promptly.
+    misspelled metric can be named. ``should_stop`` is polled every STOP_POLL_SECONDS, however
+    much the command prints, so an early-stopped or timed-out trial ends its command promptly.
     """
     captured = output if output is not None else CapturedOutput()
     if not os.path.isdir(cwd):
@@ -238,13 +240,17 @@ def run_command(
     for pump in pumps:
         pump.start()
     try:
-        open_streams = 2
+        open_streams, asked_at = 2, time.monotonic()
         while open_streams:
             try:
-                stream, line = lines.get(timeout=0.2)
+                stream, line = lines.get(timeout=STOP_POLL_SECONDS)
             except queue.Empty:
+                stream, line = "", None
+            if time.monotonic() - asked_at >= STOP_POLL_SECONDS:  # quiet or chatty alike
+                asked_at = time.monotonic()
                 if should_stop():
                     return captured
+            if not stream:
                 continue
             if line is None:
                 open_streams -= 1

@@ -37,7 +37,10 @@ class OutcomeListener(Callback):
     def on_trial_result(
         self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
     ) -> None:
-        self.outcomes.reported(trial.trial_id, unpack(result))
+        received = unpack(result)
+        if received.control.ends_worker:
+            never_again(trial)
+        self.outcomes.reported(trial.trial_id, received)
 
     def on_trial_recover(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
@@ -56,6 +59,14 @@ class OutcomeListener(Callback):
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
         self.outcomes.tick()
+
+
+def never_again(trial: Trial) -> None:
+    """Tune is not to run this trial again when its worker ends, as a dead worker's would be:
+    the failure it reported is its outcome (Tune retries while failures <= max_failures)."""
+    metadata = getattr(trial, "run_metadata", None)
+    if hasattr(trial, "max_failures") and hasattr(metadata, "num_failures"):
+        trial.max_failures = metadata.num_failures
 
 
 def error_text(trial: Trial) -> str:

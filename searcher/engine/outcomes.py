@@ -127,15 +127,15 @@ class TrialOutcomes:
 
     # --- the decision ---------------------------------------------------------------------
     def _decide(self, record: TrialRecord, error: str | None) -> Verdict:
-        """FAILED: the worker raised (``error``), the trial reported a failure, or it never
+        """FAILED: the trial reported a failure, the worker raised (``error``), or it never
         reported the metric. Else FINISHED, marked ``stopped_early`` when it stopped before
         its epoch budget without ending by itself (the scheduler pruned it: a result, not a
         crash, so KILLED stays reserved for trials an interrupted search cut short). The score
         is the best epoch value; a FAILED trial has none."""
+        if record.failure is not None:  # said by the trial itself: any error follows from it
+            return Verdict("FAILED", None, record.failure)
         if error is not None:
             return Verdict("FAILED", None, error)
-        if record.failure is not None:
-            return Verdict("FAILED", None, record.failure)
         if record.best is None:
             said = ", ".join(sorted(record.reported)) or "nothing"
             reason = f"no {self.metric} was reported (reported: {said})"

@@ -32,6 +32,9 @@ class Control:
     placement: Placement | None = None  # with the first report only
     failed: str | None = None  # the trial failed, with this reason (its worker lives on)
     ended: bool = False  # the user's code returned by itself (so it was not stopped early)
+    # With a failure: the worker ends itself after this report (a trial past its limits holds
+    # what only the end of its process frees), so Tune must not run the trial again.
+    ends_worker: bool = False
     output: dict[str, str] = field(default_factory=dict)  # what a command printed since
 
 
@@ -42,6 +45,8 @@ def pack(metrics: dict[str, Any], control: Control) -> dict[str, Any]:
         wire["placement"] = dict(control.placement)
     if control.failed is not None:
         wire["failed"] = control.failed
+    if control.ends_worker:
+        wire["ends_worker"] = True
     if control.output:
         wire["output"] = dict(control.output)
     return {METRICS: dict(metrics), CONTROL: wire}
@@ -72,6 +77,7 @@ def unpack(result: dict[str, Any]) -> Received:
         placement=wire.get("placement"),
         failed=None if wire.get("failed") is None else str(wire["failed"]),
         ended=bool(wire.get("ended")),
+        ends_worker=bool(wire.get("ends_worker")),
         output=dict(wire.get("output") or {}),
     )
     return Received(step or int(result.get(TUNE_ITERATION) or 0), metrics, control)

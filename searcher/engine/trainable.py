@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from search_spaces.trial import Trial
 from searcher.engine.protocol import Control, pack
 from searcher.events import Placement
 from trials.config import DataConfig, DataSource
+from trials.limits import LimitExceeded, Limits, run_within
 from trials.user_code import add_code_dirs, failure_text
 from trials.workload import TrialContext, Workload, derive_seed
 
@@ -30,6 +31,7 @@ class TrialJob:
     code_dirs: tuple[str, ...] = ()
     data: DataConfig | None = None
     source: DataSource | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 def placement(cpus: float, picks_device: bool) -> Placement:
@@ -83,6 +85,7 @@ class _Sender:
         output: dict[str, str] | None = None,
         failed: str | None = None,
         ended: bool = False,
+        ends_worker: bool = False,
     ) -> None:
         for stream, text in (output or {}).items():
             self.output[stream] = self.output.get(stream, "") + text
@@ -90,7 +93,14 @@ class _Sender:
             return
         from ray import tune
 
-        control = Control(time.time(), self.first, failed, ended, self.output)
+        control = Control(
+            reported_at=time.time(),
+            placement=self.first,
+            failed=failed,
+            ended=ended,
+            ends_worker=ends_worker,
+            output=self.output,
+        )
         tune.report(pack(metrics, control))
         self.first, self.output = None, {}
 
@@ -99,7 +109,8 @@ def run_trial(wire: dict[str, Any], job: TrialJob) -> None:
     """Run one trial and report each epoch; a failure is reported, not raised.
 
     Reporting the failure keeps the worker process (and its cached data) alive for the next
-    trial, where raising would make Ray tear the actor down.
+    trial, where raising would make Ray tear the actor down. A trial past its limits is the
+    exception: it is reported, then raised, so that its worker ends (and what it holds with it).
     """
     add_code_dirs(job.code_dirs)
     trial = Trial.from_wire(wire)  # the config Tune carries
@@ -118,7 +129,18 @@ def run_trial(wire: dict[str, Any], job: TrialJob) -> None:
     )
     send = _Sender(where)
     try:
-        job.workload.run(trial.params, send, context)
+        if job.limits.any:
+            body = lambda stop: job.workload.run(  # noqa: E731
+                trial.params, send, replace(context, should_stop=stop)
+            )
+            run_within(job.limits, body, stop_requested)
+        else:
+            job.workload.run(trial.params, send, context)
+    except LimitExceeded as exc:
+        try:
+            send({}, failed=exc.reason, ends_worker=True)
+        finally:
+            raise exc  # noqa: B012 - even when Tune's stop ends the report with SystemExit
     except Exception as exc:  # the trial failed, the search goes on
         send({}, failed=failure_text(exc))
         return

@@ -106,9 +106,13 @@ def make_trainable(spec: Spec, source: DataSource | None) -> type[Trainable]:
         code_dirs=tuple(spec.code_dirs),
         data=None if spec.workload.owns_data else spec.data,
         source=source,
+        limits=spec.limits,
     )
     trainable = tune.with_parameters(run_trial, job=job)
-    return tune.with_resources(trainable, {"cpu": res.cpu, "gpu": res.gpu})
+    resources = {"cpu": res.cpu, "gpu": res.gpu}
+    if spec.limits.memory_bytes is not None:
+        resources["memory"] = spec.limits.memory_bytes  # Ray places trials by it
+    return tune.with_resources(trainable, resources)
 
 
 def run_tuner(

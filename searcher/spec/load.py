@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from search_spaces.constraints import MAX_TRIALS
+from search_spaces.constraints import MAX_TRIALS, duration_seconds, size_bytes
 from search_spaces.scales import ScaleError, short_repr
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import REGISTRY, Strategy, make_strategy
@@ -22,6 +22,7 @@ from searcher.spec.models import DEFAULT_EPOCHS, CommandSpec, SpecModel
 from searcher.spec.yaml_io import load_yaml
 from trials.config import DataConfig
 from trials.errors import UnknownWorkload
+from trials.limits import Limits
 from trials.registry import get_workload
 from trials.user_code import CommandWorkload, FunctionWorkload
 from trials.workload import Workload, WorkloadMismatch
@@ -50,6 +51,17 @@ class Spec:
         """The epoch budget; the user's own code may leave it unset (then it ends by itself)."""
         epochs = self.model.budget.epochs
         return epochs if epochs is not None or self.workload.owns_data else DEFAULT_EPOCHS
+
+    @property
+    def limits(self) -> Limits:
+        """What each trial runs within: ``budget.trial_timeout`` and ``resources.memory``."""
+        timeout, memory = self.model.budget.trial_timeout, self.model.resources.memory
+        return Limits(
+            timeout=timeout,
+            timeout_s=None if timeout is None else duration_seconds(timeout),
+            memory=memory,
+            memory_bytes=None if memory is None else size_bytes(memory),
+        )
 
     @property
     def code_dirs(self) -> list[str]:

@@ -17,6 +17,8 @@ from search_spaces.constraints import (
     MAX_PATH,
     MAX_STAGES,
     MAX_TRIALS,
+    ByteSize,
+    Duration,
     Integer,
     Number,
     OneOf,
@@ -57,6 +59,8 @@ DEFAULT_EPOCHS = 3  # built-in workloads; the user's own code may leave the budg
 
 class BudgetSpec(_Strict):
     epochs: Annotated[int | None, OrNone(Integer(1, MAX_EPOCHS))] = None
+    # A trial running longer is stopped and FAILED "timed out after <this>"; unset: no limit.
+    trial_timeout: Annotated[str | None, OrNone(Duration())] = None
 
 
 class CommandSpec(_Strict):
@@ -124,6 +128,8 @@ class ResourcesSpec(_Strict):
     cpu: Annotated[float, Number(above=0, high=10_000)] = 1.0
     gpu: Annotated[float, Number(0, 1_000)] = 0.0
     max_concurrent: Annotated[int | None, OrNone(Integer(1, MAX_TRIALS))] = None
+    # Per trial: reserved in Ray's scheduler and enforced on the trial's worker process tree.
+    memory: Annotated[str | None, OrNone(ByteSize())] = None
 
     @field_validator("gpu")
     @classmethod

@@ -99,6 +99,16 @@ def test_reported_failure_and_worker_error_fail_without_score_but_keep_the_best(
     assert raised.verdict == Verdict("FAILED", None, "ValueError: boom")
 
 
+def test_a_failure_reported_before_the_worker_ends_itself_is_the_reason() -> None:
+    """A trial past its limits reports why, then raises so that its worker ends."""
+    outcomes, sink = _pipeline()
+    _run(outcomes)
+    _control(outcomes, failed="timed out after 20m", ends_worker=True)
+    outcomes.ended("t", "LimitExceeded: timed out after 20m")
+    [end] = sink.ended()
+    assert end.verdict == Verdict("FAILED", None, "timed out after 20m")
+
+
 def test_the_verdict_is_decided_once_and_published_once() -> None:
     outcomes, sink = _pipeline()
     _run(outcomes)

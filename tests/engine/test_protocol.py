@@ -23,7 +23,12 @@ def test_metrics_named_like_control_data_or_tune_keys_stay_metrics() -> None:
 
 def test_control_data_round_trips_and_pickles() -> None:
     control = Control(
-        1.5, {"device": "cpu", "threads": 2}, "loss became nan", True, {"stdout": "x"}
+        reported_at=1.5,
+        placement={"device": "cpu", "threads": 2},
+        failed="timed out after 20m",
+        ended=True,
+        ends_worker=True,
+        output={"stdout": "x"},
     )
     wire = pack({}, control)
     assert set(wire) == {METRICS, CONTROL}

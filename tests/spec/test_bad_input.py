@@ -142,6 +142,16 @@ KNOWN = [
         _yaml({**BASE, "workload": "paced:fit", "metric": {"name": "lr"}}),
         "space.lr: expected a name other than the metric's, got 'lr'",
     ),
+    (
+        "a trial timeout without a unit word",
+        _yaml(_with("budget", {"trial_timeout": "20 minutes"})),
+        "budget.trial_timeout: expected a duration such as 90s, 20m, 2h or 1h30m",
+    ),
+    (
+        "a memory limit of 4 bytes",
+        _yaml(_with("resources", {"memory": 4})),
+        "resources.memory: expected a size such as 4GB or 512MiB",
+    ),
 ]
 
 

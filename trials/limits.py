@@ -1,0 +1,115 @@
+"""The limits a trial runs within, watched from beside it: a time limit and a memory cap.
+
+A trial's code cannot be trusted to stop itself (a function that sleeps forever, a leak that
+eats the machine), so it runs in a thread of its own while the caller's thread watches the
+clock and the memory of the worker process and all it started. Past a limit, the trial is
+asked to stop (``should_stop`` turns true: a command's whole process group is then ended), given
+a grace, and ``LimitExceeded`` is raised: the caller ends the worker process, which is the only
+way to free what a stuck thread holds. Linux reads memory from /proc; elsewhere only the time
+limit is enforced. No Ray, no MLflow.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from trials.errors import TrialFailed
+
+POLL_SECONDS = 0.25
+GRACE_SECONDS = 5.0
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``timeout`` as the user wrote it (``20m``) and in seconds; ``memory`` likewise."""
+
+    timeout: str | None = None
+    timeout_s: float | None = None
+    memory: str | None = None
+    memory_bytes: int | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.timeout_s is not None or self.memory_bytes is not None
+
+
+class LimitExceeded(TrialFailed):
+    """The trial ran past one of its limits; the reason says which and by how much."""
+
+
+def format_bytes(n: float) -> str:
+    """1.5GB, 730MB: the units a memory limit is written in."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return f"{int(n)}B"
+
+
+def tree_rss(root: int) -> int | None:
+    """Resident bytes of a process and all its descendants; None where /proc is missing."""
+    if not Path("/proc").is_dir():
+        return None
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
+        except (OSError, IndexError, ValueError):
+            continue
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def run_within(
+    limits: Limits,
+    body: Callable[[Callable[[], bool]], None],
+    should_stop: Callable[[], bool],
+    *,
+    rss: Callable[[], int | None] = lambda: tree_rss(os.getpid()),
+) -> None:
+    """Run ``body(stop)`` within ``limits``; its own exceptions pass through.
+
+    ``stop()`` is true once ``should_stop()`` is or a limit is passed. Raises LimitExceeded
+    when a limit was passed, whether or not the body stopped within the grace.
+    """
+    exceeded: list[str] = []
+    errors: list[BaseException] = []
+
+    def stop() -> bool:
+        return bool(exceeded) or should_stop()
+
+    def target() -> None:
+        try:
+            body(stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the watching thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="searcher-trial", daemon=True)
+    started = time.monotonic()
+    thread.start()
+    while thread.is_alive() and not exceeded:
+        thread.join(POLL_SECONDS)
+        if limits.timeout_s is not None and time.monotonic() - started > limits.timeout_s:
+            exceeded.append(f"timed out after {limits.timeout}")
+        elif limits.memory_bytes is not None and (used := rss() or 0) > limits.memory_bytes:
+            shown = f"{format_bytes(used)} of {limits.memory}"
+            exceeded.append(f"out of memory: used {shown} (resources.memory)")
+    if exceeded:
+        thread.join(GRACE_SECONDS)
+        raise LimitExceeded(exceeded[0])
+    if errors:
+        raise errors[0]
