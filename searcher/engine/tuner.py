@@ -15,6 +15,7 @@ from ray.tune.stopper import Stopper
 from search_spaces.strategies.base import Strategy
 from searcher.engine.adapter import StrategySearcher
 from searcher.engine.listener import OutcomeListener
+from searcher.engine.memory_kills import memory_kills_as_dead_workers
 from searcher.engine.outcomes import TrialOutcomes
 from searcher.engine.protocol import TUNE_ITERATION, metric_path
 from searcher.engine.session import interrupts_deferred
@@ -162,7 +163,8 @@ def run_tuner(
     )
     interrupted = False
     try:
-        tuner.fit()  # a first Ctrl-C stops Tune gracefully and fit() returns
+        with memory_kills_as_dead_workers():
+            tuner.fit()  # a first Ctrl-C stops Tune gracefully and fit() returns
     except KeyboardInterrupt:
         interrupted = True  # a second one: stop waiting for Tune, but record the same way
     finally:
