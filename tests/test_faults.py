@@ -23,7 +23,7 @@ from searcher.spec import load_spec
 from searcher.tracking.queries import find_search, trial_runs
 from searcher.tracking.resume import resume_plan
 from tests.conftest import PG_SERVER, paced_spec, write_spec
-from tests.processes import searcher_running
+from tests.processes import searcher_running, start_searcher
 
 pytestmark = pytest.mark.integration
 
@@ -124,6 +124,44 @@ def test_kill_9_of_the_driver_then_resume(
     for key, unit in expected.items():
         assert got[key] == pytest.approx(unit), key
     print(f"\nkill -9 at {point} ({store_uri.split(':')[0]}): kept {len(before)}, redone {redone}")
+
+
+def test_two_resumes_started_at_the_same_instant_run_the_search_once(
+    ray_local: None, tmp_path: Path, store_uri: str
+) -> None:
+    """The claim is a compare-and-set in the store: one resume runs, the other exits 2 in one
+    line having written nothing; every key once, nothing RUNNING, `resumes` counted once."""
+    name = "fault_race"
+    spec_path = write_spec(tmp_path / "paced.yaml", paced_spec(name))
+    address = _address()
+    args = ["run", str(spec_path), "--tracking-uri", store_uri, "--address", address]
+    with searcher_running(args, tmp_path / "run.log") as proc:
+        _wait_for(proc, KILL_POINTS["stage1"], tmp_path / "run.log")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    client = MlflowClient(store_uri)
+    before = _snapshot(client, name)
+    resume = ["resume", name, "--tracking-uri", store_uri, "--address", address]
+    logs = [tmp_path / f"resume{i}.log" for i in range(2)]
+    files = [open(log, "w") for log in logs]  # noqa: SIM115 - closed below
+    try:
+        racers = [start_searcher(resume, f) for f in files]
+        codes = sorted(proc.wait(300) for proc in racers)
+    finally:
+        for f in files:
+            f.close()
+    outputs = [log.read_text() for log in logs]
+    assert codes == [0, 2], outputs
+    refusals = ("claimed a moment ago", "is being run by", "is still running")
+    [lost] = [o for o in outputs if any(r in o for r in refusals)]
+    assert len(lost.strip().splitlines()) == 1, lost
+    assert "Traceback" not in lost
+    assert_complete(client, name)
+    after = _snapshot(client, name)
+    assert all(after[key] == kept for key, kept in before.items())
+    search = client.get_run(find_search(client, name).search_id)
+    assert search.data.tags["searcher.resumes"] == "1"
+    assert search.data.tags["searcher.owner"] == "released"
 
 
 def test_kill_9_of_a_worker_mid_trial_runs_that_trial_again(

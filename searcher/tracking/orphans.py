@@ -18,8 +18,9 @@ from searcher.tracking import tags as T
 
 def owner_tags() -> dict[str, str]:
     """Tags naming the process that runs a search (its start time tells a reused pid apart)."""
-    pid = os.getpid()
-    return {T.HOST: socket.gethostname(), T.PID: str(pid), T.PROCESS_STARTED: process_started(pid)}
+    pid, host, started = os.getpid(), socket.gethostname(), process_started(os.getpid())
+    owner = f"{host} {pid} {started}".strip()
+    return {T.HOST: host, T.PID: str(pid), T.PROCESS_STARTED: started, T.OWNER: owner}
 
 
 def process_alive(pid: int, started: str = "") -> bool:

@@ -14,6 +14,7 @@ from searcher.phases import Phases
 from searcher.spec import Spec
 from searcher.spec.normalise import normalised, stage_plan
 from searcher.tracking import tags as T
+from searcher.tracking.claim import release_search
 from searcher.tracking.orphans import owner_tags
 from searcher.tracking.records import SearchRecord
 from searcher.tracking.runs import log_long_tags, log_params, start_spec_run
@@ -102,9 +103,11 @@ def finish_search_run(
     if best is not None and best.score is not None:
         metrics.append(Metric(T.best_metric(metric), float(best.score), now, 0))
     client.log_batch(run_id, metrics=metrics)
-    client.set_terminated(run_id, status=status)
+    end_search_run(client, run_id, status)
 
 
 def end_search_run(client: MlflowClient, run_id: str, status: str) -> None:
-    """End the parent run without a summary (the search broke before it had one)."""
+    """End the parent run (without a summary when the search broke before it had one), and
+    release it: a later `searcher resume` may claim it."""
     client.set_terminated(run_id, status=status)
+    release_search(client, run_id)

@@ -37,6 +37,7 @@ DATA_DESCRIPTION = "searcher.data_description"
 HOST = "searcher.host"
 PID = "searcher.pid"
 PROCESS_STARTED = "searcher.process_started"  # the pid's start time: a reused pid is not it
+OWNER = "searcher.owner"  # "host pid start-time" of the process running it, or "released"
 RESUMES = "searcher.resumes"  # how many times `searcher resume` continued the search
 STOPPED_EARLY = "searcher.stopped_early"  # a FINISHED trial the scheduler pruned
 CREATED_BY = "searcher.created_by"  # a trial run's creation marker (finds a retried create)
