@@ -43,22 +43,29 @@ class ResumePlan:
 def find_resumable(
     client: MlflowClient, experiment: str, search_id: str | None = None, force: bool = False
 ) -> Search:
-    """The search to continue: the given one, else the latest that did not finish.
+    """The search to continue: the given one, else the experiment's latest.
 
-    A search whose process is alive is refused; so is one recorded as running on another host
-    (its process cannot be checked from here) unless ``force``.
+    When the latest finished, an older unfinished one is named, not resumed: it may be another
+    spec's that shared the name, and continuing it unasked would surprise. A search whose process
+    is alive is refused; so is one recorded as running on another host (its process cannot be
+    checked from here) unless ``force``.
     """
     search = find_search(client, experiment, search_id)
     if search_id is None and search.run.info.status == "FINISHED":
         query = f"{T.SEARCH_QUERY} and attributes.status != 'FINISHED'"
         exp = search.run.info.experiment_id
         runs = client.search_runs([exp], query, order_by=["attributes.start_time DESC"])
+        latest = (
+            f"experiment '{experiment}' has no unfinished search; its latest, "
+            f"{search.search_id}, finished"
+        )
         if not runs:
-            raise NotFoundError(
-                f"experiment '{experiment}' has no unfinished search; its latest, "
-                f"{search.search_id}, finished"
-            )
-        search = find_search(client, experiment, runs[0].info.run_id)
+            raise NotFoundError(latest)
+        older = runs[0].info
+        raise NotFoundError(
+            f"{latest}; an older one, {older.run_id}, ended {older.status}: "
+            f"`searcher resume {experiment} --search {older.run_id}` continues that one"
+        )
     status, tags = search.run.info.status, search.run.data.tags
     if status == "FINISHED":
         raise NotFoundError(f"search {search.search_id} finished; there is nothing to resume")

@@ -86,13 +86,24 @@ def test_nothing_to_resume_when_every_search_finished(store: tuple) -> None:
     assert code == 2 and f"search {run_id} finished; there is nothing to resume" in output
 
 
-def test_the_latest_unfinished_search_is_the_one_resumed(store: tuple) -> None:
+def test_an_older_unfinished_search_behind_a_finished_one_is_named_not_resumed(
+    store: tuple,
+) -> None:
+    """Two specs with one name: resuming the older search unasked would surprise."""
     from searcher.tracking.resume import find_resumable
 
-    _, client, experiment = store
+    uri, client, experiment = store
     killed = _search(client, experiment, "KILLED", {})
-    _search(client, experiment, "FINISHED", {})
-    assert find_resumable(client, "exp").search_id == killed
+    finished = _search(client, experiment, "FINISHED", {})
+    code, output = _resume(uri)
+    assert code == 2, output
+    assert output.strip().splitlines() == [
+        f"error: experiment 'exp' has no unfinished search; its latest, {finished}, finished; "
+        f"an older one, {killed}, ended KILLED: `searcher resume exp --search {killed}` "
+        "continues that one"
+    ]
+    assert find_resumable(client, "exp", killed).search_id == killed
+    assert _count_runs(client, experiment) == ["FINISHED", "KILLED"]
 
 
 def test_run_says_resume_exists_when_the_last_search_did_not_finish(
