@@ -19,7 +19,7 @@ from searcher.engine.session import (
     ray_session,
     sigterm_as_interrupt,
 )
-from searcher.errors import SearcherError, SearchStopped, SpecError
+from searcher.errors import SearcherError, SearchStopped, SpecError, StoreFailed
 from searcher.phases import Phases
 from searcher.spec import Spec
 from searcher.spec.models import MetricSpec
@@ -83,6 +83,8 @@ class Recorded:
     statuses: dict[str, str]  # key -> the status its run ended with
     run_ids: dict[str, str]
     logging_errors: list[str]
+    store_failing: str | None = None  # why the store was given up on mid-search
+    failed_writes: int = 0
 
 
 def run_search(
@@ -221,6 +223,7 @@ def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorde
             run_name=f"{spec.name}-{run.search_id[:8]}{_resume_suffix(plan)}",
             storage=run.storage,
             concurrency=concurrency,
+            halt=lambda: recorder.failing,  # a store that stopped taking writes ends the search
         )
     finally:
         with interrupts_deferred():
@@ -228,7 +231,9 @@ def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorde
             console.close()
     statuses = {**(plan.statuses if plan else {}), **recorder.statuses}
     run_ids = {**(plan.run_ids if plan else {}), **recorder.run_ids}
-    return outcome, Recorded(statuses, run_ids, [*recorder.errors, *outcome.sink_errors])
+    errors = [*recorder.errors, *outcome.sink_errors]
+    health = recorder.health
+    return outcome, Recorded(statuses, run_ids, errors, health.failing, health.failures)
 
 
 def _open_tracking(uri: str, phases: Phases) -> Store:
@@ -323,6 +328,8 @@ def _finish(
 
     spec, strategy = run.spec, run.strategy
     assert run.client is not None and run.search_id is not None
+    if recorded.store_failing is not None:
+        _store_failed(run, recorded)
     stopped = outcome.stopped
     unfinished = len(strategy.known_results) < strategy.planned_trials
     interrupted = not stopped and (outcome.interrupted or late_interrupt or unfinished)
@@ -363,6 +370,30 @@ def _finish(
     if stopped:
         raise SearchStopped(f"search stopped: {stopped}")
     return summary
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _store_failed(run: SearchRun, recorded: Recorded) -> None:
+    """The store stopped taking writes: end the search's run if it still can, then one line."""
+    from searcher.tracking import tags as T
+    from searcher.tracking.search_run import end_search_run
+
+    assert run.client is not None and run.search_id is not None
+    try:  # the store may take this write again (space freed), or may not: either is fine
+        run.client.set_tag(run.search_id, T.ERROR, f"store failed: {recorded.store_failing}")
+        end_search_run(run.client, run.search_id, "FAILED")
+    except Exception:  # noqa: BLE001, S110 - left RUNNING, a resume takes it over all the same
+        pass
+    kept = sum(1 for status in recorded.statuses.values() if status in ("FINISHED", "FAILED"))
+    raise StoreFailed(
+        f"the store {display_uri(run.uri)} stopped taking writes ({recorded.store_failing}; "
+        f"{_count(recorded.failed_writes, 'write')} failed), so the search stopped with {kept} of "
+        f"{run.strategy.planned_trials} trials recorded; once it takes writes again, "
+        f"`searcher resume {run.spec.experiment}` completes the search"
+    )
 
 
 def error_kinds(errors: list[str]) -> list[tuple[int, str]]:

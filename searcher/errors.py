@@ -22,6 +22,13 @@ class NotFoundError(SearcherError):
     """A search, experiment or run the user named is not in the store."""
 
 
+class StoreFailed(SearcherError):
+    """The store stopped taking writes mid-search (a full disk, a read-only file): the search
+    stopped; what the store has is kept and `searcher resume` completes it later."""
+
+    exit_code = 3
+
+
 class SearchStopped(SearcherError):
     """The search stopped itself early because it could not succeed (e.g. no trial can score)."""
 

@@ -6,6 +6,7 @@ FAILED, no run RUNNING, and the trials finished before the fault kept as they we
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -13,7 +14,8 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -234,9 +236,111 @@ def test_postgres_connections_terminated_mid_search_lose_nothing(
         output = log_path.read_text()
         assert code == 0, output
         assert sum(terminated) > 0, "no connection was terminated: the test tested nothing"
-        assert "not in the store" not in output and "logging error" not in output, output
+        assert "UNSTORED" not in output and "logging error" not in output, output
         client = MlflowClient(uri)
         runs = assert_complete(client, name)
         for run in runs:
             history = client.get_metric_history(run.info.run_id, "score")
             assert sorted(m.step for m in history) == [1, 2, 3], run.data.tags
+
+
+@contextmanager
+def small_tmpfs(path: Path, size: str = "20m") -> Iterator[Path]:
+    """A small file system the test can fill; skipped where mounting is not allowed."""
+    path.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
+        while True:  # unbuffered: the write that finds the disk full raises, the close never
+            f.write(b"\0" * 65536)
+    return filler
+
+
+def _stops_taking_writes_then_resume(
+    tmp_path: Path, name: str, uri: str, break_store: Callable[[], None], mend: Callable[[], None]
+) -> str:
+    """A search whose store breaks after two trials: exit 3 in one line, nothing printed as
+    ended that the store lacks; mended, `searcher resume` completes it, every key once."""
+    spec_path = write_spec(tmp_path / "paced.yaml", paced_spec(name))
+    address = _address()
+    log_path = tmp_path / "run.log"
+    args = ["run", str(spec_path), "--tracking-uri", uri, "--address", address]
+    with searcher_running(args, log_path) as proc:
+        _wait_for(proc, KILL_POINTS["stage1"], log_path)
+        break_store()
+        code = proc.wait(120)
+    output = log_path.read_text()
+    assert code == 3, output
+    assert "Traceback" not in output and len(output.splitlines()) < 20, output
+    [error] = [line for line in output.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: the store {uri.split('://')[0]}") and "stopped taking" in error
+    assert f"`searcher resume {name}` completes the search" in error
+    mend()
+    client = MlflowClient(uri)
+    stored = {key for key, (_, status, _) in _snapshot(client, name).items()}
+    printed = set(re.findall(r"\] (\d-\d+) (?:FINISHED|FAILED)", output))
+    assert printed <= stored, "a trial printed as ended that the store lacks"
+    resume = ["resume", name, "--tracking-uri", uri, "--address", address]
+    with searcher_running(resume, tmp_path / "resume.log") as proc:
+        assert proc.wait(300) == 0, (tmp_path / "resume.log").read_text()
+    assert_complete(client, name)
+    return error
+
+
+def test_a_full_disk_stops_the_search_and_resume_completes_it(
+    ray_local: None, tmp_path: Path
+) -> None:
+    with small_tmpfs(tmp_path / "disk") as disk:
+        filler: list[Path] = []
+        error = _stops_taking_writes_then_resume(
+            tmp_path,
+            "fault_disk",
+            f"sqlite:///{disk}/mlruns.db",
+            break_store=lambda: filler.append(_fill(disk)),
+            mend=lambda: filler[0].unlink(),
+        )
+    assert "(database or disk is full; " in error
+
+
+def test_a_store_made_read_only_stops_the_search_and_resume_completes_it(
+    ray_local: None, tmp_path: Path
+) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    from tests.conftest import postgres_database
+
+    with postgres_database() as uri:
+        database = uri.rsplit("/", 1)[1]
+
+        def read_only(on: bool) -> None:
+            with psycopg.connect(f"{PG_SERVER}/test", autocommit=True) as admin:
+                admin.execute(
+                    f'ALTER DATABASE "{database}" SET default_transaction_read_only = '
+                    + ("on" if on else "off")
+                )
+                admin.execute(  # the search's connections take the setting when they reconnect
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (database,),
+                )
+
+        error = _stops_taking_writes_then_resume(
+            tmp_path,
+            "fault_read_only",
+            uri,
+            break_store=lambda: read_only(True),
+            mend=lambda: read_only(False),
+        )
+    assert "read-only transaction" in error

@@ -54,19 +54,25 @@ class ConsoleSink:
             key, failed = self.stored.get()
             if key in self.unconfirmed:
                 params, best, status, reason = self.unconfirmed.pop(key)
-                if failed:
-                    reason = _joined(reason, f"not in the store: {failed}")
+                if failed is not None:
+                    status, reason = _unstored(status, reason, failed)
                 self.progress.trial_done(key, params, best, status, reason)
 
     def close(self) -> None:
         """After the store closed: what it confirmed, then what it never stored, then the end."""
         self.print_stored()
         for key, (params, best, status, reason) in list(self.unconfirmed.items()):
-            note = "not in the store: its writing did not finish"
-            self.progress.trial_done(key, params, best, status, _joined(reason, note))
+            status, reason = _unstored(status, reason, "its writing did not finish")
+            self.progress.trial_done(key, params, best, status, reason)
         self.unconfirmed.clear()
         self.progress.close()
 
 
-def _joined(reason: str | None, note: str) -> str:
-    return f"{reason}; {note}" if reason else note
+UNSTORED = "UNSTORED"  # the status column's word for a trial whose end the store lacks
+
+
+def _unstored(status: str, reason: str | None, why: str) -> tuple[str, str]:
+    """A trial that ended but whose end the store lacks is never printed as ended: it is
+    UNSTORED, saying how it ended and why the store lacks it (a resume runs it again)."""
+    said = f"{status}: {reason}" if reason else status
+    return UNSTORED, f"ended {said}; not in the store" + (f": {why}" if why else "")

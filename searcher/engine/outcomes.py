@@ -51,6 +51,7 @@ class TrialOutcomes:
         self.publisher = publisher
         self.records: dict[str, TrialRecord] = {}
         self.statuses: dict[str, str] = {}  # key -> status, for every ended trial
+        self.halted: str | None = None  # why the search was stopped from outside, if it was
 
     # --- what Tune's plug-ins tell -------------------------------------------------------
     def suggested(self, trial_id: str, trial: Trial) -> None:
@@ -117,10 +118,16 @@ class TrialOutcomes:
     def interrupted(self) -> None:
         """The search stopped: trials that started and never ended are KILLED (resume redoes
         them)."""
+        reason = INTERRUPTED if self.halted is None else f"the search stopped: {self.halted}"
         for record in self.records.values():
             if record.started and not record.ended:
                 record.ended = True
-                self._publish_end(record, Verdict("KILLED", None, INTERRUPTED))
+                self._publish_end(record, Verdict("KILLED", None, reason))
+
+    def halt(self, reason: str) -> None:
+        """The search is being stopped from outside (its store failed): trials Tune now ends
+        without an end of their own are KILLED, as an interrupt's are (resume redoes them)."""
+        self.halted = reason
 
     def tick(self) -> None:
         self.publisher.publish(Tick())
@@ -134,6 +141,8 @@ class TrialOutcomes:
         is the best epoch value; a FAILED trial has none."""
         if record.failure is not None:  # said by the trial itself: any error follows from it
             return Verdict("FAILED", None, record.failure)
+        if self.halted is not None and error is None and not record.ended_itself:
+            return Verdict("KILLED", None, f"the search stopped: {self.halted}")
         if error is not None:
             return Verdict("FAILED", None, error)
         if record.best is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +10,7 @@ import ray
 from ray import tune
 from ray.tune import Trainable
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
-from ray.tune.stopper import Stopper
+from ray.tune.stopper import CombinedStopper, Stopper
 
 from search_spaces.strategies.base import Strategy
 from searcher.engine.adapter import StrategySearcher
@@ -33,6 +33,7 @@ class TunerOutcome:
     stopped: str | None = None  # why the search was stopped before its budget, if it was
     interrupted: bool = False  # Ctrl-C (or SIGTERM) was pressed more than once
     sink_errors: list[str] = field(default_factory=list)  # sinks that raised on an event
+    halted: str | None = None  # why the caller's ``halt`` stopped the search (its store failed)
 
 
 # Times a trial whose worker died is run again before it counts as FAILED.
@@ -73,6 +74,28 @@ class MetricNeverComes(Stopper):
             f"(the last one reported: {head[-1].reported}); check metric.name in the spec "
             "against what the workload reports"
         )
+
+
+class Halt(Stopper):
+    """Stops the whole search as soon as ``why()`` names a reason (the store stopped taking
+    writes): no trial starts after it, and the running ones end KILLED, for a resume to redo."""
+
+    def __init__(self, why: Callable[[], str | None], outcomes: TrialOutcomes) -> None:
+        self.why, self.outcomes = why, outcomes
+        self.reason: str | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its stoppers with the experiment; the store's health is this process's.
+        return {"reason": self.reason}
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        return self.stop_all()
+
+    def stop_all(self) -> bool:
+        if self.reason is None and (reason := self.why()) is not None:
+            self.reason = reason
+            self.outcomes.halt(reason)
+        return self.reason is not None
 
 
 def make_scheduler(spec: Spec) -> TrialScheduler:
@@ -125,12 +148,14 @@ def run_tuner(
     run_name: str,
     storage: str,
     concurrency: int,
+    halt: Callable[[], str | None] = lambda: None,
 ) -> TunerOutcome:
     """Run all trials of the strategy, publishing what happens to them to ``sinks``.
 
     ``concurrency`` is passed to Tune even when it only restates what the cluster fits: with a
     custom searcher and no limit, Tune keeps a single trial pending and ramps up one by one.
     Trials still running when the search stops are published as KILLED before this returns.
+    ``halt`` is asked at every step of Tune's loop: a reason stops the search at once.
     """
     model = spec.model
     publisher = Publisher()
@@ -138,6 +163,7 @@ def run_tuner(
     stopper = MetricNeverComes(
         model.metric.name, min(FIRST_TRIALS_CHECKED, strategy.planned_trials)
     )
+    halting = Halt(halt, outcomes)
     searcher = StrategySearcher(strategy, outcomes)
     # The strategy and the stopper hear each verdict first, then the store and the console.
     publisher.sinks = [searcher, stopper, *sinks]
@@ -154,7 +180,7 @@ def run_tuner(
             name=run_name,
             storage_path=storage,
             callbacks=[OutcomeListener(outcomes)],
-            stop=stopper,
+            stop=CombinedStopper(stopper, halting),
             verbose=0,
             # Trials report their own errors, so an error Tune sees is a worker that died
             # (killed, out of memory, node lost): run the trial again, a bounded number of times.
@@ -171,4 +197,4 @@ def run_tuner(
         with interrupts_deferred():  # a further Ctrl-C must not cut the recording short
             outcomes.interrupted()
     statuses, errors = dict(outcomes.statuses), list(publisher.errors)
-    return TunerOutcome(statuses, stopper.reason(), interrupted, errors)
+    return TunerOutcome(statuses, stopper.reason(), interrupted, errors, halting.reason)

@@ -55,6 +55,28 @@ def sweep_orphans(client: MlflowClient, experiment_id: str, keep: str = "") -> l
         reason = f"orphaned: the search's process {tags.get(T.PID, '?')} on {host} is gone"
         retire_runs(client, [*running_trials(client, search), search], reason)
         swept.append(search.info.run_id)
+    sweep_leftover_trials(client, experiment_id, keep)
+    return swept
+
+
+def sweep_leftover_trials(client: MlflowClient, experiment_id: str, keep: str = "") -> int:
+    """Mark KILLED the trial runs still RUNNING under a search that has ended (its store
+    stopped taking writes before their ends were written); returns how many."""
+    query = f"tags.`{T.KIND}` = '{T.KIND_TRIAL}' and attributes.status = 'RUNNING'"
+    leftovers = client.search_runs([experiment_id], query, max_results=10000)
+    ended: dict[str, str | None] = {}
+    swept = 0
+    for run in leftovers:
+        parent = run.data.tags.get(T.PARENT, "")
+        if not parent or parent == keep:
+            continue
+        if parent not in ended:
+            status = client.get_run(parent).info.status
+            ended[parent] = None if status == "RUNNING" else status
+        if ended[parent] is not None:
+            reason = f"left RUNNING by search {parent}, which ended {ended[parent]}"
+            retire_runs(client, [run], reason)
+            swept += 1
     return swept
 
 

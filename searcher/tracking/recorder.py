@@ -18,6 +18,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from searcher.tracking import tags as T
+from searcher.tracking.health import StoreHealth, cause, store_broken
 
 R = TypeVar("R")
 
@@ -45,8 +46,9 @@ class RunRecorder:
         self.flush_seconds = flush_seconds
         self.run_ids: dict[str, str] = {}
         self.statuses: dict[str, str] = {}
-        self.errors: list[str] = []
-        # (key, None) once a trial's end is in the store; (key, error) if writing it failed.
+        self.health = StoreHealth()
+        # (key, None) once a trial's end is in the store; (key, error) if writing it failed
+        # ("" when the store had already been given up on).
         self.stored: queue.SimpleQueue[tuple[str, str | None]] = queue.SimpleQueue()
         self._queue: queue.Queue[_Event] = queue.Queue()
         self._pending: dict[str, list[Metric]] = {}
@@ -76,6 +78,16 @@ class RunRecorder:
         """Final status FINISHED, FAILED (with the error) or KILLED."""
         self._queue.put(_Event("end", key, {"status": status, "error": error}))
 
+    @property
+    def errors(self) -> list[str]:
+        """Write failures by kind, one line each (a full disk fails thousands of writes alike)."""
+        return self.health.summary()
+
+    @property
+    def failing(self) -> str | None:
+        """Why the store is given up on (writes keep failing), or None while it works."""
+        return self.health.failing
+
     def close(self, timeout: float = 120.0) -> None:
         """Write everything still queued and stop the thread (every exit path of a search
         calls this, so only a kill -9 loses what was queued)."""
@@ -100,10 +112,19 @@ class RunRecorder:
                 next_flush = time.monotonic() + self.flush_seconds
 
     def _guard(self, fn: Callable[..., object], *args: Any) -> None:
+        if self.health.failing is not None:
+            # Given up on: nothing more is written (a trial not recorded is run again by a
+            # resume), and the console hears at once that an end was not stored.
+            for event in args:
+                if isinstance(event, _Event) and event.kind == "end":
+                    self.stored.put((event.key, ""))  # the search's last line says why
+            return
         try:
             fn(*args)
         except Exception as exc:  # logging must never take the search down
-            self.errors.append(f"{type(exc).__name__}: {exc}")
+            self.health.failed(exc)
+        else:
+            self.health.worked()
 
     def _handle(self, event: _Event) -> None:
         data = event.payload
@@ -124,7 +145,7 @@ class RunRecorder:
             try:
                 self._end(event.key, data["status"], data["error"])
             except Exception as exc:
-                self.stored.put((event.key, f"{type(exc).__name__}: {exc}"))
+                self.stored.put((event.key, f"{type(exc).__name__}: {cause(exc)}"))
                 raise
             self.stored.put((event.key, None))
 
@@ -223,8 +244,8 @@ def retrying(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            if not connection_lost(exc):
-                raise
+            if store_broken(exc) or not connection_lost(exc):
+                raise  # a full disk or a read-only store: no retry will fix it
             time.sleep(delay)
     return fn(*args, **kwargs)
 

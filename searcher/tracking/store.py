@@ -28,6 +28,9 @@ def quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # It logs every failed write's whole traceback (a full disk: thousands); the recorder
+    # counts them by kind and the search says what broke in one line.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def open_store(uri: str, *, probed: bool = False) -> MlflowClient:

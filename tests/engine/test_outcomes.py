@@ -99,6 +99,24 @@ def test_reported_failure_and_worker_error_fail_without_score_but_keep_the_best(
     assert raised.verdict == Verdict("FAILED", None, "ValueError: boom")
 
 
+def test_trials_ended_by_a_halt_are_killed_with_its_reason() -> None:
+    """The store stopped taking writes: the running trials end KILLED, for a resume to redo."""
+    outcomes, sink = _pipeline()
+    _run(outcomes)
+    _report(outcomes, 1, acc=0.4)
+    _run(outcomes, "u", Trial("1-001", 1, {}, {}))
+    _run(outcomes, "v", Trial("1-002", 1, {}, {}))
+    outcomes.halt("database or disk is full")
+    outcomes.ended("t")  # Tune stopped it
+    outcomes.ended("u", "RayActorError: died")  # its worker died meanwhile: that is its end
+    outcomes.interrupted()
+    ended = {e.trial.key: e.verdict for e in sink.ended()}
+    stopped = "the search stopped: database or disk is full"
+    assert ended["1-000"] == Verdict("KILLED", None, stopped)
+    assert ended["1-001"] == Verdict("FAILED", None, "RayActorError: died")
+    assert ended["1-002"] == Verdict("KILLED", None, stopped)
+
+
 def test_a_failure_reported_before_the_worker_ends_itself_is_the_reason() -> None:
     """A trial past its limits reports why, then raises so that its worker ends."""
     outcomes, sink = _pipeline()

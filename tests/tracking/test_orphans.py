@@ -43,3 +43,29 @@ def test_dead_local_searches_are_swept_live_and_remote_ones_kept(sqlite_store: S
     error = client.get_run(gone[1]).data.tags["searcher.error"]
     assert error == f"orphaned: the search's process {dead.pid} on {host} is gone"
     assert sweep_orphans(client, exp) == [], "a second sweep finds nothing"
+
+
+def test_trials_left_running_under_an_ended_search_are_swept(sqlite_store: SqliteStore) -> None:
+    """A store that stopped taking writes left a trial RUNNING under a search that ended."""
+    from searcher.tracking.orphans import sweep_leftover_trials
+
+    client = sqlite_store.client
+    exp = sqlite_store.experiment("leftovers")
+    host = socket.gethostname()
+    ended, left, done = _search(client, exp, os.getpid(), host)
+    client.set_terminated(ended, "FAILED")
+    live, running, _ = _search(client, exp, os.getpid(), host)
+    resumed, kept_for_resume, _ = _search(client, exp, os.getpid(), host)
+    client.set_terminated(resumed, "KILLED")
+
+    assert sweep_leftover_trials(client, exp, keep=resumed) == 1
+    status = {r: client.get_run(r).info.status for r in (left, done, running, kept_for_resume)}
+    assert status == {
+        left: "KILLED",
+        done: "FINISHED",
+        running: "RUNNING",
+        kept_for_resume: "RUNNING",
+    }
+    error = client.get_run(left).data.tags["searcher.error"]
+    assert error == f"left RUNNING by search {ended}, which ended FAILED"
+    assert sweep_leftover_trials(client, exp, keep=resumed) == 0
