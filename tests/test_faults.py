@@ -166,6 +166,24 @@ def test_two_resumes_started_at_the_same_instant_run_the_search_once(
     assert search.data.tags["searcher.owner"] == "released"
 
 
+def test_a_search_stopped_for_a_while_then_continued_finishes(
+    ray_local: None, tmp_path: Path, sqlite_uri: str
+) -> None:
+    """SIGSTOP (a suspended laptop, a paused job) then SIGCONT: Tune catches up, nothing lost."""
+    name = "fault_stop"
+    spec_path = write_spec(tmp_path / "paced.yaml", paced_spec(name))
+    log_path = tmp_path / "run.log"
+    args = ["run", str(spec_path), "--tracking-uri", sqlite_uri, "--address", _address()]
+    with searcher_running(args, log_path) as proc:
+        _wait_for(proc, KILL_POINTS["stage1"], log_path)
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(15)
+        proc.send_signal(signal.SIGCONT)
+        code = proc.wait(300)
+    assert code == 0, log_path.read_text()
+    assert_complete(MlflowClient(sqlite_uri), name)
+
+
 def test_kill_9_of_a_worker_mid_trial_runs_that_trial_again(
     ray_local: None, tmp_path: Path, sqlite_uri: str
 ) -> None:

@@ -118,3 +118,48 @@ def test_a_command_past_its_time_limit_is_ended_with_its_children(
         "hangs": ("FAILED", "timed out after 3s", None),
     }, found["output"]
     assert survivors([found["pids"]["hangs"]]) == []
+
+
+def test_a_trial_that_exits_its_worker_is_retried_then_failed(
+    ray_local: None, tmp_path: Path
+) -> None:
+    """os._exit in a trial is a dead worker: run again twice, then FAILED; the search goes on."""
+    found = _search(
+        tmp_path,
+        "exits",
+        "limits:fit",
+        {"mode": ["exits", "ok"]},
+        budget={"epochs": 2},
+        resources={"cpu": 1, "max_concurrent": 1},
+    )
+    status, error, retries = found["trials"]["exits"]
+    assert (status, retries) == ("FAILED", "2"), found["output"]
+    assert "died" in error.lower() or "exit" in error.lower(), error
+    assert found["trials"]["ok"] == ("FINISHED", None, None)
+
+
+def test_a_command_with_50_mb_of_output_and_10000_metrics_on_a_line(
+    ray_local: None, tmp_path: Path
+) -> None:
+    script = tmp_path / "loud.py"
+    script.write_text(
+        "import sys\n"
+        "line = 'x' * 999 + '\\n'\n"
+        "for _ in range(50_000):\n"
+        "    sys.stdout.write(line)\n"
+        "print(' '.join(f'm{i}={i}' for i in range(10_000)) + ' score=1.5', flush=True)\n"
+    )
+    found = _search(
+        tmp_path,
+        "loud",
+        {"command": f"python {script} {{mode}}"},
+        {"mode": ["only"]},
+    )
+    assert found["trials"] == {"only": ("FINISHED", None, None)}, found["output"]
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns.db'}")
+    [run] = trial_runs(client, find_search(client, "loud"))
+    assert run.data.metrics["score"] == 1.5 and run.data.metrics["m9999"] == 9999
+    assert len([m for m in run.data.metrics if m.startswith("m")]) == 10_000
+    kept = Path(client.download_artifacts(run.info.run_id, "stdout.txt", str(tmp_path)))
+    assert 2**20 - 1000 <= kept.stat().st_size < 2**20 + 100, "kept up to 1 MiB, then a note"
+    assert kept.read_text().endswith(f"[searcher: output cut at {2**20} bytes]\n")

@@ -1,7 +1,8 @@
 """A test workload that breaks its limits on purpose: one trial per way, chosen by ``mode``.
 
 ``ok`` reports and ends; ``sleeps`` hangs in a sleep that ignores every stop; ``leaks`` holds
-ever more memory. Each trial writes its worker's pid to the ``pids`` folder first.
+ever more memory; ``exits`` ends its worker process with ``os._exit``. Each trial writes its
+worker's pid to the ``pids`` folder first.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ def fit(config: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> Non
     report({"epoch": 1, "score": 1.0})
     if config["mode"] == "sleeps":
         time.sleep(100_000)
+    if config["mode"] == "exits":
+        os._exit(3)
     held = []
     while config["mode"] == "leaks":
         held.append(b"\x01" * (50 * 2**20))  # written, so resident at once
