@@ -176,7 +176,7 @@ def test_a_trial_is_printed_as_ended_only_once_the_store_has_it(
     if fail:
         assert run.info.status == "RUNNING"
         assert "1-000 UNSTORED" in line and "FINISHED" not in line.split("1-000")[1][:12]
-        assert "ended FINISHED, but the store lacks it: ConnectionError" in line
+        assert "(ended FINISHED; not in the store: ConnectionError: the database went away)" in line
     else:
         assert run.info.status == "FINISHED"
         assert "1-000 FINISHED" in line and "UNSTORED" not in line and "lacks" not in line
