@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from searcher.tracking.records import SearchRecord
 
 # --set paths a resume accepts: where trials run, with what, and where Ray keeps its state.
-RESUMABLE_SETTINGS = ("resources", "storage_path", "tracking.uri")
+# What a resume may change: where and with what the trials run, how long one may take.
+RESUMABLE_SETTINGS = ("resources", "budget.trial_timeout", "storage_path", "tracking.uri")
 
 
 def resume_search(
@@ -147,7 +148,7 @@ def check_overrides(changes: dict[str, Any]) -> None:
                 "--set",
                 path,
                 "a resumed search keeps its space, strategy and trials; expected one of "
-                "resources.*, storage_path, tracking.uri",
+                "resources.*, budget.trial_timeout, storage_path, tracking.uri",
             )
 
 
