@@ -165,7 +165,8 @@ def _start_and_run(run: SearchRun) -> tuple[TunerOutcome, Recorded]:
     assert run.client is not None
     nodes = alive_nodes()
     res = run.spec.model.resources
-    check_trial_fits(nodes, res.cpu, res.gpu)
+    memory = float(run.spec.limits.memory_bytes or 0)
+    check_trial_fits(nodes, res.cpu, res.gpu, memory)
     check_shared_storage(run.storage, nodes)
     run.experiment_id = ensure_experiment(run.client, run.uri, run.spec.experiment)
     run.search_id = _begin(run)
@@ -176,7 +177,8 @@ def _start_and_run(run: SearchRun) -> tuple[TunerOutcome, Recorded]:
         f"{run.search_id}); running on {where}"
     )
     try:
-        return _run_trials(run, res.max_concurrent or trial_slots(nodes, res.cpu, res.gpu))
+        slots = trial_slots(nodes, res.cpu, res.gpu, memory)
+        return _run_trials(run, res.max_concurrent or slots)
     except Exception:
         _end_search_run(run, "FAILED")
         raise
@@ -255,11 +257,15 @@ def _resume_suffix(plan: ResumePlan | None) -> str:
 def _begin(run: SearchRun) -> str:
     """The search's run: a new one, or the stopped one a resume continues (reopened)."""
     from searcher.tracking.orphans import sweep_orphans
-    from searcher.tracking.resume import UNFINISHED, latest_search, reopen_search_run
+    from searcher.tracking.resume import UNFINISHED, claim_for, latest_search, reopen_search_run
     from searcher.tracking.search_run import start_search_run
 
     client, plan, planned = run.client, run.plan, run.strategy.planned_trials
     assert client is not None
+    if plan is not None:
+        # After every check, before any write: the loser of two resumes exits having written
+        # nothing, and a resume refused for its settings leaves no claim behind.
+        claim_for(client, plan)
     for orphan in sweep_orphans(client, run.experiment_id, keep=plan.search_id if plan else ""):
         run.say(f"marked KILLED: search {orphan}, whose process is gone")
     if plan is not None:

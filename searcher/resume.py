@@ -42,7 +42,6 @@ def resume_search(
     from searcher.controller import run_search
     from searcher.spec import apply_overrides, validate_spec
     from searcher.tracking import tags as T
-    from searcher.tracking.claim import claim_search
     from searcher.tracking.readers import read_search, written_spec
     from searcher.tracking.resume import find_resumable, resume_plan
     from searcher.tracking.store import open_existing_store
@@ -76,7 +75,7 @@ def resume_search(
         if note:
             print(note, file=out or sys.stdout, flush=True)
     plan = resume_plan(client, search, spec.space)
-    claim_search(client, search.search_id, force=force)  # the loser of a race stops here
+    plan.force = force  # the search is claimed once every check has passed (controller._begin)
     return run_search(
         spec,
         tracking_uri=uri,

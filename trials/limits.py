@@ -2,7 +2,7 @@
 
 A trial's code cannot be trusted to stop itself (a function that sleeps forever, a leak that
 eats the machine), so it runs in a thread of its own while the caller's thread watches the
-clock and the memory of the worker process and all it started. Past a limit, the trial is
+clock and the memory (PSS) of the worker process and all it started. Past a limit, the trial is
 asked to stop (``should_stop`` turns true: a command's whole process group is then ended), given
 a grace, and ``LimitExceeded`` is raised: the caller ends the worker process, which is the only
 way to free what a stuck thread holds. Linux reads memory from /proc; elsewhere only the time
@@ -52,7 +52,12 @@ def format_bytes(n: float) -> str:
 
 
 def tree_rss(root: int) -> int | None:
-    """Resident bytes of a process and all its descendants; None where /proc is missing."""
+    """Memory of a process and all its descendants; None where /proc is missing.
+
+    Each process counts its proportional share of the pages it shares (PSS, from
+    smaps_rollup), so forked DataLoader workers and mapped files are not counted once per
+    process; where PSS cannot be read, its resident size.
+    """
     if not Path("/proc").is_dir():
         return None
     children: dict[int, list[int]] = {}
@@ -66,12 +71,22 @@ def tree_rss(root: int) -> int | None:
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
-        except (OSError, IndexError, ValueError):
-            continue
+        total += _memory(pid)
         todo.extend(children.get(pid, []))
     return total
+
+
+def _memory(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
+    except (OSError, IndexError, ValueError):
+        return 0  # gone meanwhile
 
 
 def run_within(
@@ -103,6 +118,8 @@ def run_within(
     thread.start()
     while thread.is_alive() and not exceeded:
         thread.join(POLL_SECONDS)
+        if not thread.is_alive():
+            break  # it ended within the last poll: its own outcome stands
         if limits.timeout_s is not None and time.monotonic() - started > limits.timeout_s:
             exceeded.append(f"timed out after {limits.timeout}")
         elif limits.memory_bytes is not None and (used := rss() or 0) > limits.memory_bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,11 @@ class NodeInfo:
     address: str
     cpu: float
     gpu: float
+    memory: float = math.inf  # bytes Ray may place trials' memory requests in
 
     def describe(self) -> str:
-        return f"{self.address} ({self.cpu:g} CPU, {self.gpu:g} GPU)"
+        memory = f", {self.memory / 1e9:.3g}GB memory" if math.isfinite(self.memory) else ""
+        return f"{self.address} ({self.cpu:g} CPU, {self.gpu:g} GPU{memory})"
 
 
 def alive_nodes() -> list[NodeInfo]:
@@ -33,31 +36,40 @@ def alive_nodes() -> list[NodeInfo]:
             n.get("NodeManagerAddress", "?"),
             float(n["Resources"].get("CPU", 0)),
             float(n["Resources"].get("GPU", 0)),
+            float(n["Resources"].get("memory", math.inf)),
         )
         for n in ray.nodes()
         if n.get("Alive")
     ]
 
 
-def check_trial_fits(nodes: list[NodeInfo], cpu: float, gpu: float) -> None:
-    """At least one node must offer a trial's CPUs and GPUs, or every trial would stay PENDING."""
-    if any(n.cpu >= cpu and n.gpu >= gpu for n in nodes):
+def check_trial_fits(nodes: list[NodeInfo], cpu: float, gpu: float, memory: float = 0.0) -> None:
+    """At least one node must offer a trial's CPUs, GPUs and memory, or every trial would stay
+    PENDING (Tune's own check looks at CPUs and GPUs only)."""
+    if any(n.cpu >= cpu and n.gpu >= gpu and n.memory >= memory for n in nodes):
         return
     total_gpu = sum(n.gpu for n in nodes)
     ask = f"each trial asks for {cpu:g} CPU and {gpu:g} GPU (resources.cpu/resources.gpu)"
+    if memory > 0:
+        ask = (
+            f"each trial asks for {cpu:g} CPU, {gpu:g} GPU and {memory / 1e9:.3g}GB memory "
+            "(resources.cpu/gpu/memory; Ray offers about 70 % of a node's free memory)"
+        )
     if gpu > 0 and total_gpu == 0:
         raise SearcherError(f"{ask}, but the Ray cluster has no GPUs; set resources.gpu: 0")
     offered = "; ".join(n.describe() for n in nodes) or "no alive nodes"
     raise SearcherError(f"{ask}, but no node of the Ray cluster has that: {offered}")
 
 
-def trial_slots(nodes: list[NodeInfo], cpu: float, gpu: float) -> int:
+def trial_slots(nodes: list[NodeInfo], cpu: float, gpu: float, memory: float = 0.0) -> int:
     """How many trials the cluster can run at once (each must fit on one node)."""
     total = 0
     for node in nodes:
         fits = int(node.cpu // cpu) if cpu > 0 else 10**6
         if gpu > 0:
             fits = min(fits, int(node.gpu // gpu))
+        if memory > 0 and math.isfinite(node.memory):
+            fits = min(fits, int(node.memory // memory))
         total += fits
     return max(1, total)
 

@@ -33,7 +33,6 @@ class TunerOutcome:
     stopped: str | None = None  # why the search was stopped before its budget, if it was
     interrupted: bool = False  # Ctrl-C (or SIGTERM) was pressed more than once
     sink_errors: list[str] = field(default_factory=list)  # sinks that raised on an event
-    halted: str | None = None  # why the caller's ``halt`` stopped the search (its store failed)
 
 
 # Times a trial whose worker died is run again before it counts as FAILED.
@@ -180,7 +179,7 @@ def run_tuner(
             name=run_name,
             storage_path=storage,
             callbacks=[OutcomeListener(outcomes)],
-            stop=CombinedStopper(stopper, halting),
+            stop=CombinedStopper(halting, stopper),  # the first to say stop wins: the halt
             verbose=0,
             # Trials report their own errors, so an error Tune sees is a worker that died
             # (killed, out of memory, node lost): run the trial again, a bounded number of times.
@@ -197,4 +196,4 @@ def run_tuner(
         with interrupts_deferred():  # a further Ctrl-C must not cut the recording short
             outcomes.interrupted()
     statuses, errors = dict(outcomes.statuses), list(publisher.errors)
-    return TunerOutcome(statuses, stopper.reason(), interrupted, errors, halting.reason)
+    return TunerOutcome(statuses, stopper.reason(), interrupted, errors)

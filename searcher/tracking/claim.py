@@ -19,33 +19,40 @@ from mlflow.tracking import MlflowClient
 from searcher.errors import SearcherError
 from searcher.tracking import tags as T
 from searcher.tracking.orphans import owner_tags, process_alive
+from searcher.tracking.recorder import retrying
 
-RELEASED = "released"
+RELEASED = "released"  # the prefix of an ended search's owner (made unique, see release_search)
 READ_BACK_SECONDS = 1.0  # a server store: how long a rival's write may take to land
 
 
 def owner_free(token: str | None, host: str) -> bool | None:
     """Whether a search owned by ``token`` may be claimed: released, or its process gone;
     None when the owner is another host's process (it cannot be checked from here)."""
-    if token in (None, "", RELEASED):
+    if not token or token.startswith(RELEASED):
         return True
-    owner_host, pid, *started = token.split(" ")
+    owner_host, pid, started = (token.split(" ") + ["", ""])[:3]
     if owner_host != host:
         return None
-    return not (pid.isdigit() and process_alive(int(pid), started[0] if started else ""))
+    return not (pid.isdigit() and process_alive(int(pid), started))
 
 
-def claim_search(client: MlflowClient, run_id: str, *, force: bool = False) -> None:
-    """Make this process the search's owner, or raise SearcherError (nothing written)."""
+def claim_search(
+    client: MlflowClient, run_id: str, *, seen: str | None, force: bool = False
+) -> None:
+    """Make this process the search's owner, or raise SearcherError (nothing written).
+
+    ``seen`` is the owner in the snapshot the resume was planned from: the compare-and-set
+    expects exactly it, so a resume whose plan went stale (another one claimed, ran and
+    released the search meanwhile) loses too, as each claim and release writes a new value.
+    """
     mine_tags = owner_tags()
     mine = mine_tags[T.OWNER]
-    seen = client.get_run(run_id).data.tags.get(T.OWNER)
     if seen == mine:
         return  # this process ran it (the Python API in a notebook): it is ours already
     free = owner_free(seen, mine_tags[T.HOST])
     if free is False or (free is None and not force):
         raise SearcherError(f"search {run_id} is being run by {_who(seen)}; stop it first, or wait")
-    if not compare_and_set(client, run_id, T.OWNER, seen, mine):
+    if not retrying(compare_and_set, client, run_id, T.OWNER, seen, mine):
         now = client.get_run(run_id).data.tags.get(T.OWNER)
         raise SearcherError(
             f"search {run_id} was claimed a moment ago by {_who(now)}, another `searcher resume`"
@@ -53,14 +60,15 @@ def claim_search(client: MlflowClient, run_id: str, *, force: bool = False) -> N
 
 
 def release_search(client: MlflowClient, run_id: str) -> None:
-    """The search's run has ended: any later resume may claim it."""
-    client.set_tag(run_id, T.OWNER, RELEASED)
+    """The search's run has ended: any later resume may claim it. The value is new each time,
+    so a claim planned before this release cannot match it."""
+    client.set_tag(run_id, T.OWNER, f"{RELEASED} {owner_tags()[T.OWNER]} {time.time_ns()}")
 
 
 def _who(token: str | None) -> str:
-    if not token or token == RELEASED:
+    if not token or token.startswith(RELEASED):
         return "another process"
-    host, pid, *_ = token.split(" ")
+    host, pid = (token.split(" ") + ["?"])[:2]
     return f"pid {pid} on {host}"
 
 
@@ -77,17 +85,19 @@ def compare_and_set(
         return client.get_run(run_id).data.tags.get(key) == new
     import sqlalchemy as sa
 
-    values = {"k": key, "v": new, "r": run_id, "e": expected}
+    # Built, not written as text: each dialect quotes `key` (reserved in MySQL, SQL Server).
+    tags = sa.table("tags", sa.column("key"), sa.column("value"), sa.column("run_uuid"))
     if expected is None:
         try:
             with engine.begin() as conn:
-                conn.execute(sa.text(INSERT), values)
+                conn.execute(sa.insert(tags).values(key=key, value=new, run_uuid=run_id))
         except sa.exc.IntegrityError:  # another claimant's row is there first
             return False
         return True
+    update = (
+        sa.update(tags)
+        .where(tags.c.key == key, tags.c.run_uuid == run_id, tags.c.value == expected)
+        .values(value=new)
+    )
     with engine.begin() as conn:
-        return conn.execute(sa.text(UPDATE), values).rowcount == 1
-
-
-INSERT = "INSERT INTO tags (key, value, run_uuid) VALUES (:k, :v, :r)"
-UPDATE = "UPDATE tags SET value = :v WHERE key = :k AND run_uuid = :r AND value = :e"
+        return conn.execute(update).rowcount == 1

@@ -10,6 +10,7 @@ import os
 import socket
 
 from mlflow.entities import Run, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from searcher.phases import process_started
@@ -71,7 +72,10 @@ def sweep_leftover_trials(client: MlflowClient, experiment_id: str, keep: str = 
         if not parent or parent == keep:
             continue
         if parent not in ended:
-            status = client.get_run(parent).info.status
+            try:
+                status = client.get_run(parent).info.status
+            except MlflowException:  # deleted for good (mlflow gc): it has ended, surely
+                status = "DELETED"
             ended[parent] = None if status == "RUNNING" else status
         if ended[parent] is not None:
             reason = f"left RUNNING by search {parent}, which ended {ended[parent]}"

@@ -16,6 +16,7 @@ from search_spaces.space import SearchSpace
 from search_spaces.trial import TrialResult
 from searcher.errors import NotFoundError, SearcherError
 from searcher.tracking import tags as T
+from searcher.tracking.claim import claim_search
 from searcher.tracking.orphans import owner_alive, owner_tags, retire_runs
 from searcher.tracking.queries import Search, find_search, trial_runs
 from searcher.tracking.readers import TrialRow, read_trial
@@ -34,6 +35,7 @@ class ResumePlan:
     run_ids: dict[str, str]  # their run ids
     cut_short: list[Run] = field(default_factory=list)  # runs to mark KILLED and run again
     resumes: int = 0  # how many times the search was resumed before
+    force: bool = False  # resume even if another host's process is recorded as running it
 
     @property
     def search_id(self) -> str:
@@ -122,6 +124,13 @@ def recorded_result(row: TrialRow, space: SearchSpace, metric: str) -> TrialResu
     else:
         error = row.error or "failed"
     return TrialResult(trial.key, trial.stage, unit, params, row.score, error)
+
+
+def claim_for(client: MlflowClient, plan: ResumePlan) -> None:
+    """Claim the planned search for this process (see tracking.claim), against the owner the
+    plan was read with; raises SearcherError, having written nothing, if another has it."""
+    seen = plan.search.run.data.tags.get(T.OWNER)
+    claim_search(client, plan.search_id, seen=seen, force=plan.force)
 
 
 def reopen_search_run(client: MlflowClient, plan: ResumePlan) -> None:

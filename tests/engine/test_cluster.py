@@ -202,6 +202,17 @@ def test_trial_slots_count_what_fits_per_node() -> None:
     assert trial_slots(nodes, 1, 0.5) == 4  # GPU-bound
     assert trial_slots(nodes, 1, 0) == 8  # CPU-bound
     assert trial_slots(nodes, 3, 0) == 2  # one per node: 3 CPUs do not split across nodes
+    roomy = [NodeInfo("a", "h1", 8, 0, memory=10e9), NodeInfo("b", "h2", 8, 0, memory=5e9)]
+    assert trial_slots(roomy, 1, 0, memory=4e9) == 3  # memory-bound: 2 + 1
+
+
+def test_a_trial_asking_more_memory_than_any_node_offers_is_refused() -> None:
+    nodes = [NodeInfo("a", "10.0.0.1", 8, 0, memory=6e9)]
+    check_trial_fits(nodes, 1, 0, memory=5e9)
+    with pytest.raises(SearcherError) as raised:
+        check_trial_fits(nodes, 1, 0, memory=8e9)
+    assert "8GB memory (resources.cpu/gpu/memory" in str(raised.value)
+    assert "10.0.0.1 (8 CPU, 0 GPU, 6GB memory)" in str(raised.value)
 
 
 OWN_FIT = """

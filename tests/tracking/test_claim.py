@@ -23,9 +23,11 @@ def _claimant(uri: str, run_id: str, start: mp.Barrier, results: mp.Queue) -> No
     client = MlflowClient(uri)
     client.get_run(run_id)  # connected and warm before the race
     for _ in range(ROUNDS):
+        start.wait(60)  # the referee has reset the owner
+        seen = client.get_run(run_id).data.tags.get(T.OWNER)  # as a resume plans from it
         start.wait(60)
         try:
-            claim_search(client, run_id)
+            claim_search(client, run_id, seen=seen)
             results.put((os.getpid(), "won"))
         except SearcherError as exc:
             results.put((os.getpid(), str(exc)))
@@ -57,6 +59,7 @@ def test_of_two_claims_at_the_same_instant_exactly_one_wins(
                 elif T.OWNER in client.get_run(run_id).data.tags:
                     client.delete_tag(run_id, T.OWNER)
                 start.wait(60)
+                start.wait(60)
                 said = dict(results.get(timeout=60) for _ in claimants)
                 won = [pid for pid, text in said.items() if text == "won"]
                 assert len(won) == 1, said
@@ -80,20 +83,42 @@ def test_a_live_owner_is_refused_and_a_released_or_dead_one_is_taken(tmp_path: P
         client = MlflowClient(uri)
         run_id = client.create_run(client.create_experiment("claims")).info.run_id
         host = owner_tags()[T.HOST]
+
+        def claim(token: str, force: bool = False) -> None:
+            client.set_tag(run_id, T.OWNER, token)
+            claim_search(client, run_id, seen=token, force=force)
+
         parent = os.getppid()  # alive, and not this process
-        client.set_tag(run_id, T.OWNER, f"{host} {parent}")
         with pytest.raises(SearcherError, match=f"is being run by pid {parent} on {host}"):
-            claim_search(client, run_id)
-        client.set_tag(run_id, T.OWNER, f"{host} 999999999")  # no such process
-        claim_search(client, run_id)
+            claim(f"{host} {parent}")
+        claim(f"{host} 999999999")  # no such process
         assert client.get_run(run_id).data.tags[T.OWNER] == owner_tags()[T.OWNER]
-        claim_search(client, run_id)  # ours already: nothing to do
+        claim_search(client, run_id, seen=owner_tags()[T.OWNER])  # ours already: nothing to do
         release_search(client, run_id)
-        assert client.get_run(run_id).data.tags[T.OWNER] == RELEASED
-        client.set_tag(run_id, T.OWNER, "elsewhere 12 3")
+        released = client.get_run(run_id).data.tags[T.OWNER]
+        assert released.startswith(f"{RELEASED} {owner_tags()[T.OWNER]} ")
+        claim(released)
         with pytest.raises(SearcherError, match="pid 12 on elsewhere"):
-            claim_search(client, run_id)
-        claim_search(client, run_id, force=True)
+            claim("elsewhere 12 3")
+        claim("elsewhere 12 3", force=True)
+        with pytest.raises(SearcherError, match=r"is being run by pid \? on oneword"):
+            claim("oneword")  # an odd token is refused in words, not with a traceback
+
+
+def test_a_plan_made_before_another_resume_ran_and_released_the_search_loses(
+    tmp_path: Path,
+) -> None:
+    """A resume planned from a snapshot; another claims, runs and releases meanwhile."""
+    with make_store("sqlite", tmp_path) as uri:
+        client = MlflowClient(uri)
+        run_id = client.create_run(client.create_experiment("claims")).info.run_id
+        release_search(client, run_id)
+        planned_from = client.get_run(run_id).data.tags[T.OWNER]
+        client.set_tag(run_id, T.OWNER, "otherhost 41 1")  # the other resume's claim…
+        client.set_tag(run_id, T.OWNER, f"{RELEASED} otherhost 41 1 2")  # …and its release
+        with pytest.raises(SearcherError, match="was claimed a moment ago"):
+            claim_search(client, run_id, seen=planned_from)
+        assert client.get_run(run_id).data.tags[T.OWNER] == f"{RELEASED} otherhost 41 1 2"
 
 
 def test_compare_and_set_changes_only_what_it_expects(tmp_path: Path) -> None:

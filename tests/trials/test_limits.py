@@ -109,3 +109,34 @@ def test_tree_rss_counts_the_children() -> None:
 def test_sizes_are_shown_in_the_units_limits_are_written_in() -> None:
     assert [format_bytes(n) for n in (512, 2_500, 7.3e8, 1.25e9)] == ["512B", "2.5KB", "730MB",
                                                                      "1.25GB"]  # fmt: skip
+
+
+def test_a_body_that_ended_is_never_failed_for_a_limit_it_passed_meanwhile() -> None:
+    """Its own outcome stands: it finished (or raised) before the watcher looked."""
+    limits = Limits(timeout="0.01s", timeout_s=0.01, memory="1MB", memory_bytes=10**6)
+    run_within(limits, lambda stop: time.sleep(0.1), lambda: False, rss=lambda: 10**9)
+
+    def fails(stop: object) -> None:
+        time.sleep(0.1)
+        raise KeyError("its own error")
+
+    with pytest.raises(KeyError, match="its own error"):
+        run_within(limits, fails, lambda: False, rss=lambda: 10**9)
+
+
+def test_memory_forked_children_share_counts_once() -> None:
+    """A parent holding 300 MB forks two children that touch nothing: about 300 MB, not 900."""
+    script = (
+        "import os, time\n"
+        "held = b'1' * 300_000_000\n"
+        "os.fork() == 0 or os.fork()\n"  # the parent forks twice, the first child not again
+        "time.sleep(30)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        time.sleep(2.5)
+        used = tree_rss(parent.pid)
+        assert used is not None and 290e6 < used < 450e6, used
+    finally:
+        os.killpg(parent.pid, 9)
+        parent.wait()
