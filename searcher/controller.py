@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import re
 import sys
 import time
 from collections import Counter
@@ -23,7 +22,7 @@ from searcher.errors import SearcherError, SearchStopped, SpecError, StoreFailed
 from searcher.phases import Phases
 from searcher.spec import Spec
 from searcher.spec.models import MetricSpec
-from searcher.summary import SearchSummary
+from searcher.summary import SearchSummary, error_kinds
 from searcher.tracking.probe import probe
 from searcher.tracking.uri import display_uri, resolve_tracking_uri
 from trials.config import DataSource
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
     from searcher.tracking.store import Store
 
 DEFAULT_STORAGE = Path("~/.cache/searcher/ray_results")
-_NUMBER = re.compile(r"[-+]?\d[\d.e+-]*|nan|inf")
 
 
 def prepare_data(spec: Spec, out: TextIO | None = None) -> DataSource:
@@ -400,17 +398,6 @@ def _store_failed(run: SearchRun, recorded: Recorded) -> None:
         f"{run.strategy.planned_trials} trials recorded; once it takes writes again, "
         f"`searcher resume {run.spec.experiment}` completes the search"
     )
-
-
-def error_kinds(errors: list[str]) -> list[tuple[int, str]]:
-    """Failures grouped by kind (numbers blanked out), most common first, one example each."""
-    examples: dict[str, str] = {}
-    counts: Counter[str] = Counter()
-    for error in errors:
-        kind = _NUMBER.sub("N", error.splitlines()[-1] if error.strip() else error)
-        examples.setdefault(kind, error.splitlines()[-1] if error.strip() else error)
-        counts[kind] += 1
-    return [(n, examples[kind]) for kind, n in counts.most_common()]
 
 
 def resolve_storage(path: str | None) -> str:

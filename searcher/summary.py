@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+_NUMBER = re.compile(r"[-+]?\d[\d.e+-]*|nan|inf")
+
+
+def error_kind(error: str) -> str:
+    """An error's kind: its last line with the numbers blanked out, so that the same failure
+    at another epoch, page or pid counts as one."""
+    return _NUMBER.sub("N", last_line(error))
+
+
+def last_line(error: str) -> str:
+    return error.splitlines()[-1] if error.strip() else error
+
+
+def error_kinds(errors: list[str]) -> list[tuple[int, str]]:
+    """Failures grouped by kind, most common first, one example each."""
+    examples: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for error in errors:
+        kind = error_kind(error)
+        examples.setdefault(kind, last_line(error))
+        counts[kind] += 1
+    return [(n, examples[kind]) for kind, n in counts.most_common()]
 
 
 @dataclass

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 
 def alive(pid: int) -> bool:
     try:
@@ -58,16 +60,20 @@ def sigterm_when(
             proc.kill()
 
 
+def parent_of(pid: int) -> int:
+    """The parent pid of a live process (Linux /proc); OSError when it is gone."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def descendants(pid: int) -> dict[int, str]:
     """The live descendants of a process: pid -> command line (Linux /proc)."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
+                parents[int(entry)] = parent_of(int(entry))
             except OSError:
                 continue
-            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
     found: dict[int, str] = {}
     todo = [pid]
     while todo:
@@ -96,3 +102,19 @@ def searcher_running(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(30)
+
+
+@contextmanager
+def mounted_tmpfs(path: Path, options: str) -> Iterator[Path]:
+    """A tmpfs mounted at ``path`` (made here) with mount ``options`` (``size=20m``,
+    ``ro,size=1m``), unmounted after; the test is skipped where mounting is not allowed."""
+    path.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs ({options}) here: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

@@ -14,8 +14,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from searcher.spec import load_spec
 from searcher.tracking.queries import find_search, trial_runs
 from searcher.tracking.resume import resume_plan
 from tests.conftest import PG_SERVER, paced_spec, write_spec
-from tests.processes import searcher_running, start_searcher
+from tests.processes import mounted_tmpfs, searcher_running, start_searcher
 
 pytestmark = pytest.mark.integration
 
@@ -269,23 +268,6 @@ def test_postgres_connections_terminated_mid_search_lose_nothing(
             assert sorted(m.step for m in history) == [1, 2, 3], run.data.tags
 
 
-@contextmanager
-def small_tmpfs(path: Path, size: str = "20m") -> Iterator[Path]:
-    """A small file system the test can fill; skipped where mounting is not allowed."""
-    path.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 def _fill(folder: Path) -> Path:
     filler = folder / "filler"
     with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
@@ -328,7 +310,7 @@ def _stops_taking_writes_then_resume(
 def test_a_full_disk_stops_the_search_and_resume_completes_it(
     ray_local: None, tmp_path: Path
 ) -> None:
-    with small_tmpfs(tmp_path / "disk") as disk:
+    with mounted_tmpfs(tmp_path / "disk", "size=20m") as disk:
         filler: list[Path] = []
         error = _stops_taking_writes_then_resume(
             tmp_path,

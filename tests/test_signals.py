@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from searcher.tracking.queries import find_search, trial_runs
 from tests.conftest import write_spec
-from tests.processes import alive, descendants, survivors
+from tests.processes import alive, descendants, parent_of, survivors
 
 pytestmark = pytest.mark.integration
 
@@ -66,12 +66,6 @@ def _wait_for_commands(proc: subprocess.Popen[bytes], pids: Path, log: Path, cou
         assert proc.poll() is None, log.read_text()
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.1)
-
-
-def _ancestor(pid: int, generations: int) -> int:
-    for _ in range(generations):
-        pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    return pid
 
 
 @pytest.fixture
@@ -130,7 +124,7 @@ def test_kill_9_of_a_trials_worker_ends_its_command(search: tuple) -> None:
     """The shell's parent is the guard's keeper, whose parent is the guard, whose is the worker."""
     proc, pids, log, _ = search
     shell, child = _command_pids(pids)[:2]
-    worker = _ancestor(shell, 3)
+    worker = parent_of(parent_of(parent_of(shell)))
     assert "ray::" in Path(f"/proc/{worker}/cmdline").read_text(), "the trial's Ray worker"
     os.kill(worker, signal.SIGKILL)
     assert survivors([worker, shell, child]) == []

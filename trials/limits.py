@@ -16,8 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from search_spaces.constraints import duration_seconds, size_bytes
 from trials.errors import TrialFailed
 
 POLL_SECONDS = 0.25
@@ -27,16 +29,23 @@ PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 @dataclass(frozen=True)
 class Limits:
-    """``timeout`` as the user wrote it (``20m``) and in seconds; ``memory`` likewise."""
+    """``timeout`` and ``memory`` as the user wrote them (``20m``, ``4GB``; checked by the
+    spec's Duration and ByteSize), read in seconds and bytes."""
 
     timeout: str | None = None
-    timeout_s: float | None = None
     memory: str | None = None
-    memory_bytes: int | None = None
+
+    @cached_property
+    def timeout_s(self) -> float | None:
+        return None if self.timeout is None else duration_seconds(self.timeout)
+
+    @cached_property
+    def memory_bytes(self) -> int | None:
+        return None if self.memory is None else size_bytes(self.memory)
 
     @property
     def any(self) -> bool:
-        return self.timeout_s is not None or self.memory_bytes is not None
+        return self.timeout is not None or self.memory is not None
 
 
 class LimitExceeded(TrialFailed):

@@ -118,7 +118,7 @@ class TrialOutcomes:
     def interrupted(self) -> None:
         """The search stopped: trials that started and never ended are KILLED (resume redoes
         them)."""
-        reason = INTERRUPTED if self.halted is None else f"the search stopped: {self.halted}"
+        reason = INTERRUPTED if self.halted is None else self._halt_reason
         for record in self.records.values():
             if record.started and not record.ended:
                 record.ended = True
@@ -128,6 +128,10 @@ class TrialOutcomes:
         """The search is being stopped from outside (its store failed): trials Tune now ends
         without an end of their own are KILLED, as an interrupt's are (resume redoes them)."""
         self.halted = reason
+
+    @property
+    def _halt_reason(self) -> str:
+        return f"the search stopped: {self.halted}"
 
     def tick(self) -> None:
         self.publisher.publish(Tick())
@@ -142,7 +146,7 @@ class TrialOutcomes:
         if record.failure is not None:  # said by the trial itself: any error follows from it
             return Verdict("FAILED", None, record.failure)
         if self.halted is not None and error is None and not record.ended_itself:
-            return Verdict("KILLED", None, f"the search stopped: {self.halted}")
+            return Verdict("KILLED", None, self._halt_reason)
         if error is not None:
             return Verdict("FAILED", None, error)
         if record.best is None:

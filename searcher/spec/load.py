@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from search_spaces.constraints import MAX_TRIALS, duration_seconds, size_bytes
+from search_spaces.constraints import MAX_TRIALS
 from search_spaces.scales import ScaleError, short_repr
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import REGISTRY, Strategy, make_strategy
@@ -55,13 +55,7 @@ class Spec:
     @property
     def limits(self) -> Limits:
         """What each trial runs within: ``budget.trial_timeout`` and ``resources.memory``."""
-        timeout, memory = self.model.budget.trial_timeout, self.model.resources.memory
-        return Limits(
-            timeout=timeout,
-            timeout_s=None if timeout is None else duration_seconds(timeout),
-            memory=memory,
-            memory_bytes=None if memory is None else size_bytes(memory),
-        )
+        return Limits(self.model.budget.trial_timeout, self.model.resources.memory)
 
     @property
     def code_dirs(self) -> list[str]:

@@ -18,22 +18,21 @@ from mlflow.tracking import MlflowClient
 
 from searcher.errors import SearcherError
 from searcher.tracking import tags as T
-from searcher.tracking.orphans import owner_tags, process_alive
+from searcher.tracking.orphans import owner_alive, owner_tags
 from searcher.tracking.recorder import retrying
 
 RELEASED = "released"  # the prefix of an ended search's owner (made unique, see release_search)
 READ_BACK_SECONDS = 1.0  # a server store: how long a rival's write may take to land
 
 
-def owner_free(token: str | None, host: str) -> bool | None:
+def owner_free(token: str | None) -> bool | None:
     """Whether a search owned by ``token`` may be claimed: released, or its process gone;
     None when the owner is another host's process (it cannot be checked from here)."""
     if not token or token.startswith(RELEASED):
         return True
-    owner_host, pid, started = (token.split(" ") + ["", ""])[:3]
-    if owner_host != host:
-        return None
-    return not (pid.isdigit() and process_alive(int(pid), started))
+    host, pid, started = (token.split(" ") + ["", ""])[:3]
+    alive = owner_alive({T.HOST: host, T.PID: pid, T.PROCESS_STARTED: started})
+    return None if alive is None else not alive
 
 
 def claim_search(
@@ -45,11 +44,10 @@ def claim_search(
     expects exactly it, so a resume whose plan went stale (another one claimed, ran and
     released the search meanwhile) loses too, as each claim and release writes a new value.
     """
-    mine_tags = owner_tags()
-    mine = mine_tags[T.OWNER]
+    mine = owner_tags()[T.OWNER]
     if seen == mine:
         return  # this process ran it (the Python API in a notebook): it is ours already
-    free = owner_free(seen, mine_tags[T.HOST])
+    free = owner_free(seen)
     if free is False or (free is None and not force):
         raise SearcherError(f"search {run_id} is being run by {_who(seen)}; stop it first, or wait")
     if not retrying(compare_and_set, client, run_id, T.OWNER, seen, mine):

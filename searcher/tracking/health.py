@@ -13,6 +13,8 @@ import re
 import threading
 from collections import Counter
 
+from searcher.summary import error_kind
+
 # Writes that failed in a row (each after its retries) before the store counts as failing.
 FAILURES_IN_A_ROW = 3
 
@@ -28,7 +30,6 @@ _NO_RETRY = (
     "read-only transaction",  # PostgreSQL: the database was made read-only
 )
 _NO_RETRY_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT}
-_NUMBER = re.compile(r"\d+")
 
 
 def store_broken(exc: BaseException) -> bool:
@@ -72,7 +73,7 @@ class StoreHealth:
 
     def failed(self, exc: BaseException) -> None:
         text = f"{type(exc).__name__}: {cause(exc)}"
-        kind = _NUMBER.sub("N", text)
+        kind = error_kind(text)
         with self._lock:
             self.kinds[kind] += 1
             self.examples.setdefault(kind, text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from searcher.cli import cli
 from searcher.tracking.probe import StoreUnreachable, has_schema, probe
 from searcher.tracking.store import open_store
 from tests.conftest import PG_SERVER, base_spec, postgres_database, write_spec
+from tests.processes import mounted_tmpfs
 
 
 def _tables(uri: str) -> list[str]:
@@ -96,19 +96,8 @@ def test_an_output_folder_that_does_not_exist_is_one_line(
 def read_only_folder(tmp_path: Path) -> Iterator[Path]:
     """A folder on a read-only file system (a tmpfs mounted ro), so that even root cannot
     write there; skipped where this machine does not let the test mount one."""
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "ro", "ro,size=1m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_a_read_only_folder_for_the_default_store_is_one_line(

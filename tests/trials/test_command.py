@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import alive, survivors
+from tests.processes import alive, parent_of, survivors
 from trials.command import LOG_CAP_BYTES, CapturedOutput, build_argv, parse_line, run_command
 from trials.errors import CommandFailed, TrialDiverged
 
@@ -180,10 +180,6 @@ def test_output_is_capped_per_stream() -> None:
     assert text.endswith(f"[searcher: output cut at {LOG_CAP_BYTES} bytes]\n")
 
 
-def _parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
 @pytest.mark.parametrize(
     "victim",
     [
@@ -227,9 +223,9 @@ def test_kill_9_of_any_process_above_the_command_ends_it_and_its_children(
             time.sleep(0.05)
         pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
         assert all(alive(p) for p in pids)
-        keeper = _parent(pids[0])
-        guard = _parent(keeper)
-        assert _parent(guard) == proc.pid
+        keeper = parent_of(pids[0])
+        guard = parent_of(keeper)
+        assert parent_of(guard) == proc.pid
         os.kill({"worker": proc.pid, "guard": guard, "keeper": keeper}[victim], 9)
         assert survivors([*pids, keeper, guard]) == [], f"the command outlived the {victim}"
     finally:

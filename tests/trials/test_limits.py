@@ -48,14 +48,14 @@ def test_bad_sizes_are_refused(bad: object) -> None:
 
 def test_a_body_within_its_limits_runs_to_its_end_and_its_errors_pass_through() -> None:
     seen: list[str] = []
-    run_within(Limits(timeout="5s", timeout_s=5.0), lambda stop: seen.append("ran"), lambda: False)
+    run_within(Limits(timeout="5s"), lambda stop: seen.append("ran"), lambda: False)
     assert seen == ["ran"]
 
     def fails(stop: object) -> None:
         raise KeyError("boom")
 
     with pytest.raises(KeyError, match="boom"):
-        run_within(Limits(timeout="5s", timeout_s=5.0), fails, lambda: False)
+        run_within(Limits(timeout="5s"), fails, lambda: False)
 
 
 def test_a_body_past_its_time_is_asked_to_stop_then_failed() -> None:
@@ -68,19 +68,19 @@ def test_a_body_past_its_time_is_asked_to_stop_then_failed() -> None:
 
     started = time.monotonic()
     with pytest.raises(LimitExceeded, match=r"^timed out after 0\.5s$"):
-        run_within(Limits(timeout="0.5s", timeout_s=0.5), polite, lambda: False)
+        run_within(Limits(timeout="0.5s"), polite, lambda: False)
     assert asked.is_set() and time.monotonic() - started < 3
 
 
 def test_a_stuck_body_is_failed_after_the_grace(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("trials.limits.GRACE_SECONDS", 0.2)
     with pytest.raises(LimitExceeded, match="timed out after 0.3s"):
-        run_within(Limits(timeout="0.3s", timeout_s=0.3), lambda s: time.sleep(30), lambda: False)
+        run_within(Limits(timeout="0.3s"), lambda s: time.sleep(30), lambda: False)
 
 
 def test_memory_over_the_limit_fails_with_what_was_used() -> None:
     readings = iter([10**8, 3 * 10**9])
-    limits = Limits(memory="2GB", memory_bytes=2 * 10**9)
+    limits = Limits(memory="2GB")
     with pytest.raises(LimitExceeded) as raised:
         run_within(limits, lambda stop: time.sleep(30), lambda: False, rss=lambda: next(readings))
     assert raised.value.reason == "out of memory: used 3GB of 2GB (resources.memory)"
@@ -90,7 +90,7 @@ def test_the_callers_stop_reaches_the_body() -> None:
     stopped = threading.Event()
     body = lambda stop: [time.sleep(0.01) for _ in iter(lambda: stop(), True)]  # noqa: E731
     threading.Timer(0.2, stopped.set).start()
-    run_within(Limits(timeout="10s", timeout_s=10.0), body, stopped.is_set)
+    run_within(Limits(timeout="10s"), body, stopped.is_set)
 
 
 def test_tree_rss_counts_the_children() -> None:
@@ -113,7 +113,7 @@ def test_sizes_are_shown_in_the_units_limits_are_written_in() -> None:
 
 def test_a_body_that_ended_is_never_failed_for_a_limit_it_passed_meanwhile() -> None:
     """Its own outcome stands: it finished (or raised) before the watcher looked."""
-    limits = Limits(timeout="0.01s", timeout_s=0.01, memory="1MB", memory_bytes=10**6)
+    limits = Limits(timeout="0.01s", memory="1MB")
     run_within(limits, lambda stop: time.sleep(0.1), lambda: False, rss=lambda: 10**9)
 
     def fails(stop: object) -> None:
