@@ -26,7 +26,6 @@ trials' start and end times in the store), and the search's wall time.
 from __future__ import annotations
 
 import argparse
-import heapq
 import json
 import math
 import random
@@ -42,9 +41,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import Run, build, simulate  # noqa: E402
 
 from search_spaces.space import SearchSpace  # noqa: E402
-from search_spaces.strategies import Strategy, Trial, make_strategy, stages_for  # noqa: E402
+from search_spaces.strategies import stages_for  # noqa: E402
 from search_spaces.strategies.coarse_to_fine import CoarseToFine  # noqa: E402
 
 EXTRA = 3  # irrelevant parameters added to every objective
@@ -138,19 +140,6 @@ OBJECTIVES = [
 ]
 
 
-def build(name: str, obj: Objective, seed: int, budget: int) -> Strategy:
-    space = SearchSpace.from_mapping(obj.uniform if name == "random_uniform" else obj.natural)
-    if name == "coarse_to_fine":  # what `search: {strategy: coarse_to_fine, trials: N}` runs
-        return make_strategy(name, space, "min", seed, stages=stages_for(budget))
-    if name == "coarse_to_fine_wait_all":
-        return CoarseToFine(space, "min", seed, stages_for(budget), ready=1.0)
-    if name == "grid":  # the most points per parameter that fit (2 each may not: see "trials")
-        points = max(2, int(budget ** (1 / len(space.tuned_names)) + 1e-9))
-        return make_strategy(name, space, "min", seed, grid_points=points)
-    strategy = "random" if name == "random_uniform" else name
-    return make_strategy(strategy, space, "min", seed, trials=budget)
-
-
 STRATEGIES = (
     "coarse_to_fine",
     "coarse_to_fine_wait_all",
@@ -161,49 +150,9 @@ STRATEGIES = (
 )
 
 
-@dataclass(frozen=True)
-class Run:
-    """One search: noiseless values in the order trials ended, strategy seconds, idle share."""
-
-    truths: list[float]
-    strategy_s: float
-    idle: float
-
-
 def run_one(name: str, obj: Objective, seed: int, budget: int, workers: int) -> Run:
     """Run strategy ``name`` on ``workers`` simulated workers."""
-    return simulate(build(name, obj, seed, budget), obj, seed, workers)
-
-
-def simulate(strategy: Strategy, obj: Objective, seed: int, workers: int) -> Run:
-    """Run a search on ``workers`` simulated workers; a trial is told when it ends."""
-    noise = random.Random(f"noise:{obj.name}:{seed}")
-    durations = random.Random(f"duration:{obj.name}:{seed}")
-    truths: list[float] = []
-    running: list[tuple[float, int, Trial]] = []  # (ends at, tie-break, trial)
-    now = busy = spent = 0.0
-    done, asked = False, 0
-    while True:
-        while not done and len(running) < workers:
-            started = time.perf_counter()
-            out = strategy.ask()
-            spent += time.perf_counter() - started
-            if not isinstance(out, Trial):
-                done = out.name == "DONE"
-                break  # WAIT: idle until the next trial ends
-            length = durations.uniform(0.5, 1.5)
-            busy += length
-            heapq.heappush(running, (now + length, asked, out))
-            asked += 1
-        if not running:
-            break
-        now, _, trial = heapq.heappop(running)
-        truth = obj.f(trial.params)
-        truths.append(truth)
-        started = time.perf_counter()
-        strategy.tell(trial.key, truth + noise.gauss(0.0, obj.noise))
-        spent += time.perf_counter() - started
-    return Run(truths, spent, 1 - busy / (now * workers) if now else 0.0)
+    return simulate(build(name, obj, seed, budget), obj.f, f"{obj.name}:{seed}", workers, obj.noise)
 
 
 def ci95(values: list[float]) -> tuple[float, float]:
@@ -229,7 +178,43 @@ def main() -> None:
     )
     parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--real-seeds", type=int, default=3)
+    parser.add_argument(
+        "--suite", choices=("synthetic", "real", "bbob", "cost", "training"), default="synthetic",
+        help="synthetic: the three functions above (and the real training); real: Bayesmark's "
+        "scikit-learn problems; bbob: BBOB functions in 2, 5 and 10 dimensions; cost: each "
+        "strategy's compute per suggestion at --budgets trials; training: only the real "
+        "training, --real-seeds seeds",
+    )  # fmt: skip
+    parser.add_argument("--jobs", type=int, default=2, help="processes for --suite real/bbob")
+    parser.add_argument("--problems", default="", help="only these problems (comma-separated)")
+    parser.add_argument(
+        "--cache", type=Path,
+        help="keep the references' runs here and reuse them (coarse_to_fine always reruns)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.suite == "training":
+        chosen = args.strategies.split(",") if args.strategies != ",".join(STRATEGIES) else None
+        real(args.real_seeds, chosen or list(REAL_SEARCH))
+        return
+    if args.suite == "cost":
+        from strategy_cost import main_cost
+
+        cost_names = "coarse_to_fine,optuna_tpe,random"
+        main_cost([int(b) for b in args.budgets.split(",")],
+                  (cost_names if args.strategies == ",".join(STRATEGIES) else args.strategies
+                   ).split(","))  # fmt: skip
+        return
+    if args.suite != "synthetic":
+        from suites import SUITE_STRATEGIES, main_suite
+
+        names = args.strategies.split(",") if args.strategies != ",".join(STRATEGIES) else None
+        main_suite(
+            args.suite, 10 if args.quick else args.seeds,
+            [20, 50] if args.quick else [int(b) for b in args.budgets.split(",")],
+            [int(w) for w in args.workers.split(",")], names or list(SUITE_STRATEGIES),
+            args.jobs, [p for p in args.problems.split(",") if p], args.cache,
+        )  # fmt: skip
+        return
     seeds = 10 if args.quick else args.seeds
     budgets = [20, 50] if args.quick else [int(b) for b in args.budgets.split(",")]
     names = [n for n in args.strategies.split(",") if n]
@@ -276,7 +261,8 @@ def main() -> None:
 ABLATIONS: dict[str, dict[str, Any]] = {
     "coarse_to_fine": {},
     "no model (1 candidate)": {"CANDIDATES": 1},
-    "8 candidates": {"CANDIDATES": 8},
+    "256 candidates": {"CANDIDATES": 256},
+    "zoom stages of 10": {"ZOOM_STAGE_TRIALS": 10},
     "uniform coarse stage": {"latin_point": "uniform"},
     "side shrinks by 0.5": {"SHRINK": 0.5},
     "side shrinks by 0.7": {"SHRINK": 0.7},
@@ -293,7 +279,10 @@ def ablation(seeds: int, budgets: list[int], workers: list[int]) -> None:
                 rng: random.Random) -> dict[str, float]:  # fmt: skip
         return space.sample_unit(rng)
 
-    saved = {n: getattr(coarse_to_fine, n) for n in ("CANDIDATES", "READY_FRACTION", "latin_point")}
+    saved = {
+        n: getattr(coarse_to_fine, n)
+        for n in ("CANDIDATES", "READY_FRACTION", "ZOOM_STAGE_TRIALS", "latin_point")
+    }
     saved_shrink = zoom.SHRINK
     for nw in workers:
         print(f"ablation: {seeds} seeds, {nw} worker{'s' if nw > 1 else ''}, mean regret ± 95% CI")
@@ -314,7 +303,8 @@ def ablation(seeds: int, budgets: list[int], workers: list[int]) -> None:
                     for seed in range(seeds):
                         space = SearchSpace.from_mapping(obj.natural)
                         strategy = CoarseToFine(space, "min", seed, stages_for(budget), ready)
-                        regrets.append(min(simulate(strategy, obj, seed, nw).truths) - obj.optimum)
+                        run = simulate(strategy, obj.f, f"{obj.name}:{seed}", nw, obj.noise)
+                        regrets.append(min(run.truths) - obj.optimum)
                     mean, half = ci95(regrets)
                     cells.append(f"{mean:>9.4g} ± {half:<10.2g}")
             print(f"{variant:<24} " + " ".join(cells))
@@ -418,9 +408,10 @@ REAL_UNIFORM = {
     "weight_decay": _linear(1e-6, 1e-2),
 }
 REAL_SEARCH = {
-    "coarse_to_fine": {"strategy": "coarse_to_fine", "trials": 27},  # 10 + 9 + 8
+    "coarse_to_fine": {"strategy": "coarse_to_fine", "trials": 27},  # 10 + 6 + 6 + 5
     "random": {"strategy": "random", "trials": 27},
     "optuna_tpe": {"strategy": "optuna_tpe", "trials": 27},
+    "optuna_gp": {"strategy": "optuna_gp", "trials": 27},
     "grid": {"strategy": "grid", "grid_points": 3},
     "random_uniform": {"strategy": "random", "trials": 27},
 }
@@ -505,6 +496,24 @@ def real(seeds: int, names: list[str]) -> None:
         idle = statistics.fmean(i for _, _, i in results)
         print(f"{name:<15} {mean:>11.4f} ± {half:<7.4f} {top3:>7.4f} {reach:>14} {idle:>5.0%} "
               f"{wall:>7.1f}")  # fmt: skip
+    if "coarse_to_fine" in runs and seeds > 2:
+        print("\ncoarse_to_fine against each, paired by seed (best accuracy, points):")
+        mine = [max(s) for s, _, _ in runs["coarse_to_fine"]]
+        for name, results in runs.items():
+            if name != "coarse_to_fine":
+                diff = [100 * (a - max(s)) for a, (s, _, _) in zip(mine, results, strict=True)]
+                print(f"  {name:<15} {seeds_to_separate(diff)}")
+
+
+def seeds_to_separate(diff: list[float]) -> str:
+    """The mean paired difference with its 95 % interval, and how many seeds a paired t-test
+    at 5 % would need to tell it from zero 80 % of the time (normal approximation)."""
+    mean, half = ci95(diff)
+    sd = statistics.stdev(diff)
+    if mean == 0 or sd == 0:
+        return f"{mean:+.2f} ± {half:.2f}; no difference to separate"
+    needed = math.ceil(((1.96 + 0.8416) * sd / mean) ** 2)
+    return f"{mean:+.2f} ± {half:.2f}; ~{needed} seeds would separate a difference this size"
 
 
 def _first_at_most(truths: list[float], target: float) -> int | None:

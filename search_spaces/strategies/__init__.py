@@ -44,11 +44,18 @@ def _optuna_tpe(space: SearchSpace, mode: str, seed: int, trials: int) -> Strate
     return OptunaTPE(space, mode, seed, trials)
 
 
+def _optuna_gp(space: SearchSpace, mode: str, seed: int, trials: int) -> Strategy:
+    from search_spaces.strategies.optuna_tpe import OptunaGP
+
+    return OptunaGP(space, mode, seed, trials)
+
+
 REGISTRY: dict[str, StrategyEntry] = {
     "random": StrategyEntry("trials", RandomSearch),
     "grid": StrategyEntry("grid_points", GridSearch),
     "coarse_to_fine": StrategyEntry("stages", CoarseToFine),
     "optuna_tpe": StrategyEntry("trials", _optuna_tpe),
+    "optuna_gp": StrategyEntry("trials", _optuna_gp),
 }
 
 

@@ -1,4 +1,5 @@
-"""Coarse to fine: a Latin hypercube coarse stage, then stages that zoom in on the best trials.
+"""Coarse to fine: a Latin hypercube coarse stage, then stages that zoom in on the best trials,
+each zoom trial picked by expected improvement under a Gaussian process.
 
 How a zoom stage samples is `search_spaces.zoom` and `search_spaces.surrogate`; this
 module runs the stages: it sizes them from a trial budget, decides when the next stage
@@ -8,13 +9,14 @@ may start, and records each stage's box and the trials that shaped it.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict
 
 from search_spaces.box import Box
-from search_spaces.constraints import MAX_TRIALS, Integer, Number
+from search_spaces.constraints import MAX_STAGES, MAX_TRIALS, Integer, Number
 from search_spaces.latin import latin_point, latin_slices
 from search_spaces.space import SearchSpace
 from search_spaces.strategies.base import (
@@ -27,15 +29,16 @@ from search_spaces.strategies.base import (
     trial_key,
     trial_rng,
 )
-from search_spaces.surrogate import Model, fit_model
+from search_spaces.surrogate import StageModel
 from search_spaces.trial import TrialResult, better, ranked
 from search_spaces.zoom import Region, next_side, zoom_region
 
 COARSE_FRACTION = 0.3  # of a budget, for the coarse first stage
 MIN_COARSE = 10  # trials in the coarse stage, however small the budget
-ZOOM_STAGE_TRIALS = 10  # about this many trials per zoom stage
+ZOOM_STAGE_TRIALS = 5  # about this many trials per zoom stage
 READY_FRACTION = 0.75  # of a stage's trials (its first, by index) that fix the next stage
-CANDIDATES = 4  # points a zoom trial draws; the stage's model picks one
+CANDIDATES = 64  # points a zoom trial draws in its region; the stage's model picks one
+REFINE = 0  # then points near the winner it polishes with (0: none)
 
 
 class StageSpec(BaseModel):
@@ -53,24 +56,28 @@ class StageSpec(BaseModel):
 
 def stages_for(trials: int) -> list[StageSpec]:
     """The stage plan for a budget: 30 % coarse (at least 10 trials), the rest in zoom
-    stages of about 10.
+    stages of about 5.
 
-    bench/quality.py measured the alternatives (a coarse fifth, a quarter, a half; at least
-    2, 8 or 12 coarse trials; zoom stages of 5, 7 and 14): see bench/README.md.
+    bench/quality.py measured the alternatives (a coarse 15 %, a fifth, a quarter, a half; at
+    least 2, 6, 8 or 12 coarse trials; zoom stages of 5, 7, 10 and 14): see bench/README.md.
+    Stages of 5 beat 10 once a Gaussian process picks the points: its model is refitted
+    twice as often. Past about 350 trials the stages grow instead of multiplying, so that a
+    plan never has more than MAX_STAGES stages (a spec's limit, which a stored plan is
+    validated against on resume).
     """
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
     first = min(trials, max(MIN_COARSE, round(COARSE_FRACTION * trials)))
     rest = trials - first
-    count = max(1, round(rest / ZOOM_STAGE_TRIALS)) if rest else 0
+    count = min(MAX_STAGES - 1, max(1, round(rest / ZOOM_STAGE_TRIALS))) if rest else 0
     sizes = [rest // count + (1 if i < rest % count else 0) for i in range(count)]
     return [StageSpec(trials=first), *(StageSpec(trials=size) for size in sizes)]
 
 
 class CoarseToFine(Strategy):
     """Stage 1 is a Latin hypercube over the whole space; each later stage zooms in on the
-    results before it (search_spaces.zoom), each of its trials the best of a few candidates
-    by the stage's model (search_spaces.surrogate).
+    results before it (search_spaces.zoom), each of its trials the best of CANDIDATES points
+    in the stage's region by the stage's model (search_spaces.surrogate).
 
     A stage's coordinates depend only on the seed and on the results of a fixed set of
     earlier trials: every trial of the stages before the previous one, and the first
@@ -98,7 +105,7 @@ class CoarseToFine(Strategy):
         self._stage = 1
         self._asked = 0
         self._region: Region | None = None
-        self._model: Model | None = None
+        self._model: StageModel | None = None
         self._side: float | None = None
         self._best_score: float | None = None
         self._box = Box.full(space)
@@ -132,21 +139,38 @@ class CoarseToFine(Strategy):
         rng = trial_rng(self.seed, self._stage, index)
         if self._stage == 1:
             return latin_point(self.space, self._latin, index, rng)
-        if self._region is None or self._model is None:  # every earlier trial failed
+        if self._region is None:  # every earlier trial failed
             return self._box.sample(rng, self.space)
-        # Odd trials take the wide ranges, even ones the narrow.
-        wide = index % 2 == 1
-        candidates = [self._region.sample(rng, self.space, wide) for _ in range(CANDIDATES)]
-        return min(candidates, key=self._model.predict)
+        # Half the candidates are drawn around the centre (the narrow and the wide ranges in
+        # turn), half uniformly in the stage's box: exploitation and exploration for EI.
+        candidates = [
+            self._region.sample(rng, self.space, wide=j % 4 == 1)
+            if j % 4 < 2
+            else self._box.sample(rng, self.space)
+            for j in range(CANDIDATES)
+        ]
+        if self._model is None:  # too few finished trials for a model
+            return candidates[0]
+        best = candidates[self._model.pick(candidates, believe=REFINE == 0)]
+        if REFINE == 0:
+            return best
+        # Polish the winner: REFINE points close to it (a twentieth of the box's width), and
+        # the best of them and it.
+        local = [best, *(self._near(best, rng) for _ in range(REFINE))]
+        return local[self._model.pick(local)]
 
-    def _fit(self, finished: list[TrialResult], region: Region) -> Model:
-        """The model that picks among a zoom trial's candidates; lower predictions win."""
+    def _near(self, unit: dict[str, float], rng: random.Random) -> dict[str, float]:
+        out = dict(unit)
+        for name, (lo, hi) in self._box.intervals.items():
+            out[name] = min(hi, max(lo, rng.gauss(unit[name], (hi - lo) / 20)))
+        return out
+
+    def _fit(self, finished: list[TrialResult], region: Region) -> StageModel | None:
+        """The model that picks the stage's points among their candidates."""
         sign = 1.0 if self.mode == "min" else -1.0
         scores = [sign * r.score for r in finished]  # type: ignore[operator]
-        points = [r.unit for r in finished]
-        half = {n: max(region.half_width(n), 1e-3) for n in region.centre}
-        bandwidths = {n: max(region.narrow[n] / 2, 1e-3) for n in region.centre}
-        return fit_model(points, scores, region.centre, half, bandwidths)
+        half = {n: region.half_width(n) for n in region.centre}
+        return StageModel.fit([r.unit for r in finished], scores, region.centre, half)
 
     def _zoom_keys(self) -> list[str]:
         """The trials the next stage is shaped by: all earlier stages' and the first

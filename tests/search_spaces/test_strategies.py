@@ -28,7 +28,8 @@ from search_spaces.strategies import (
 )
 from search_spaces.strategies.base import trial_rng
 from search_spaces.strategies.coarse_to_fine import CANDIDATES
-from search_spaces.strategies.optuna_tpe import OptunaTPE
+from search_spaces.strategies.optuna_tpe import OptunaGP, OptunaTPE
+from search_spaces.surrogate import StageModel
 from search_spaces.trial import TrialResult, ranked
 from search_spaces.zoom import INITIAL_SIDE, zoom_region
 
@@ -146,18 +147,33 @@ def test_coarse_to_fine_protocol() -> None:
 
 
 def test_a_zoom_trial_runs_the_candidate_its_stage_model_likes_best() -> None:
+    """Each zoom trial draws CANDIDATES points (around the centre and across the stage's box)
+    and runs the one a model fitted on the trials that shaped the stage picks, the model told
+    of the stage's earlier picks in index order."""
     c2f = CoarseToFine(SPACE, "max", seed=8, stages=[StageSpec(trials=12)] * 2)
-    for s in ask_stage(c2f):
+    stage1 = ask_stage(c2f)
+    for s in stage1:
         c2f.tell(s.key, score(s) or 0.0)
     stage2 = ask_stage(c2f)
-    region, model = c2f._region, c2f._model  # what the stage samples from and picks with
-    assert region is not None and model is not None
-    assert c2f.boxes[1].model == model.name in ("quadratic", "kernel")
+    assert c2f.boxes[1].model == "gp"
+    # The first 75 % of stage 1 shaped stage 2.
+    assert c2f.boxes[1].based_on == tuple(s.key for s in stage1[:9])
+    finished = ranked([c2f.known_results[i] for i in range(9)], "max")
+    region = zoom_region(SPACE, finished, INITIAL_SIDE, 0.3, 0.0)
+    half = {n: region.half_width(n) for n in region.centre}
+    model = StageModel.fit([r.unit for r in finished], [-r.score for r in finished],
+                           region.centre, half)  # fmt: skip
+    assert model is not None
+    box = region.box()
     for index, s in enumerate(stage2):
         rng = trial_rng(8, 2, index)
-        drawn = [region.sample(rng, SPACE, index % 2 == 1) for _ in range(CANDIDATES)]
-        assert s.unit == min(drawn, key=model.predict)
-        assert len({tuple(d.values()) for d in drawn}) == CANDIDATES
+        drawn = [
+            region.sample(rng, SPACE, wide=j % 4 == 1) if j % 4 < 2 else box.sample(rng, SPACE)
+            for j in range(CANDIDATES)
+        ]
+        assert s.unit == drawn[model.pick(drawn)]
+        assert box.contains(s.unit, SPACE)
+    assert len({tuple(s.unit.values()) for s in stage2}) == len(stage2)
 
 
 def test_the_next_stage_needs_every_earlier_stage_finished() -> None:
@@ -194,8 +210,9 @@ def test_failed_trials_never_shape_a_stage() -> None:
 
 @pytest.mark.parametrize(
     ("trials", "sizes"),
-    [(1, [1]), (10, [10]), (12, [10, 2]), (27, [10, 9, 8]), (32, [10, 11, 11]),
-     (48, [14, 12, 11, 11]), (100, [30, 10, 10, 10, 10, 10, 10, 10])],
+    [(1, [1]), (10, [10]), (12, [10, 2]), (27, [10, 6, 6, 5]), (32, [10, 6, 6, 5, 5]),
+     (48, [14, 5, 5, 5, 5, 5, 5, 4]), (100, [30] + [5] * 14),
+     (5000, [1500] + [36] * 35 + [35] * 64)],
 )  # fmt: skip
 def test_stages_for_a_budget(trials: int, sizes: list[int]) -> None:
     plan = stages_for(trials)
@@ -258,12 +275,12 @@ def test_optuna_tpe_runs_and_pickles() -> None:
 
 
 def test_make_strategy() -> None:
-    assert tuple(REGISTRY) == ("random", "grid", "coarse_to_fine", "optuna_tpe")
+    assert tuple(REGISTRY) == ("random", "grid", "coarse_to_fine", "optuna_tpe", "optuna_gp")
     assert isinstance(make_strategy("random", SPACE, "max", 0, trials=3), RandomSearch)
     assert make_strategy("grid", SPACE, "max", 0, grid_points=2).planned_trials == 2 * 2 * 3 * 2
     assert isinstance(make_strategy("coarse_to_fine", SPACE, "max", 0, stages=STAGES), CoarseToFine)
     assert isinstance(make_strategy("optuna_tpe", SPACE, "min", 0, trials=3), OptunaTPE)
-    with pytest.raises(ValueError, match="random, grid, coarse_to_fine, optuna_tpe"):
+    with pytest.raises(ValueError, match="random, grid, coarse_to_fine, optuna_tpe, optuna_gp"):
         make_strategy("bayes", SPACE, "max", 0)
     with pytest.raises(ValueError, match="needs trials"):
         make_strategy("random", SPACE, "max", 0)
@@ -277,6 +294,7 @@ BUILDS = {
     "grid": GridSearch,
     "coarse_to_fine": CoarseToFine,
     "optuna_tpe": OptunaTPE,
+    "optuna_gp": OptunaGP,
 }
 
 
@@ -340,7 +358,7 @@ def _replay_case(name: str) -> Strategy:
     return make_strategy(name, SPACE, "max", 0, **{REGISTRY[name].sized_by: SIZES_BIG[name]})
 
 
-SIZES_BIG = {"random": 12, "grid": 2, "coarse_to_fine": STAGES, "optuna_tpe": 12}
+SIZES_BIG = {"random": 12, "grid": 2, "coarse_to_fine": STAGES, "optuna_tpe": 12, "optuna_gp": 12}
 
 
 def _results(strategy: Strategy, seen: list[Trial]) -> dict[str, TrialResult]:
@@ -375,14 +393,15 @@ def test_replay_suggests_what_the_uninterrupted_search_did(name: str, crash_at: 
     assert resumed.warnings() == whole.warnings()
 
 
-def test_replay_of_tpe_enters_the_recorded_points() -> None:
-    """TPE is not deterministic across tell orders, but a replayed trial joins the study at the
-    point it ran, and every other key is asked exactly once."""
-    whole = _replay_case("optuna_tpe")
+@pytest.mark.parametrize("name", ["optuna_tpe", "optuna_gp"])
+def test_replay_of_an_optuna_sampler_enters_the_recorded_points(name: str) -> None:
+    """Optuna's samplers are not deterministic across tell orders, but a replayed trial joins
+    the study at the point it ran, and every other key is asked exactly once."""
+    whole = _replay_case(name)
     seen = run(whole)
     results = _results(whole, seen)
     recorded = [results[s.key] for s in seen[:7] if s.key != "1-005"]
-    resumed = _replay_case("optuna_tpe")
+    resumed = _replay_case(name)
     resumed.replay(recorded)
     asked = run(resumed)
     assert sorted(s.key for s in asked) == ["1-005", *[s.key for s in seen[7:]]]

@@ -219,7 +219,7 @@ BAD_FIELDS: dict[str, st.SearchStrategy[Any]] = {
         WRONG_TYPES,
     ),
     "search.strategy": st.text(max_size=20).filter(
-        lambda s: s not in ("random", "grid", "coarse_to_fine", "optuna_tpe")
+        lambda s: s not in ("random", "grid", "coarse_to_fine", "optuna_tpe", "optuna_gp")
     ),
     "resources.cpu": st.one_of(
         st.floats(max_value=0),

@@ -64,7 +64,7 @@ BAD_SPECS = [
         "unknown strategy",
         {"search": {"strategy": "bayes"}},
         "search.strategy",
-        "expected one of random, grid, coarse_to_fine, optuna_tpe, got 'bayes'",
+        "expected one of random, grid, coarse_to_fine, optuna_tpe, optuna_gp, got 'bayes'",
     ),
     ("param the workload lacks", _space(momentun=0.9), "space.momentun", "unknown to workload"),
     ("bad metric", {"metric": {"name": "accuracy"}}, "metric.name", "expected one of"),
@@ -122,7 +122,7 @@ def test_validate_ok_reports_plan(tmp_path: Path) -> None:
     staged = base_spec("ok", tmp_path, search={"strategy": "coarse_to_fine", "trials": 48})
     path = write_spec(tmp_path / "staged.yaml", staged)
     result = CliRunner().invoke(cli, ["validate", str(path)])
-    assert "coarse_to_fine, 48 trials (stages 14 + 12 + 11 + 11) of" in result.output
+    assert "coarse_to_fine, 48 trials (stages 14 + 5 + 5 + 5 + 5 + 5 + 5 + 4) of" in result.output
 
 
 def test_overrides_parse_values_as_yaml_and_are_validated(tmp_path: Path) -> None:
@@ -190,7 +190,8 @@ EXACT = [
     ),
     (
         {"search": {"strategy": "bayes"}},
-        "search.strategy: expected one of random, grid, coarse_to_fine, optuna_tpe, got 'bayes'",
+        "search.strategy: expected one of random, grid, coarse_to_fine, optuna_tpe, optuna_gp, "
+        "got 'bayes'",
     ),
     (
         {"search": {"strategy": "coarse_to_fine", "trials": 4, "stages": [{"trials": 4}]}},
@@ -369,7 +370,7 @@ def test_default_stages_split_the_default_budget(tmp_path: Path) -> None:
     spec = load_spec(write_spec(tmp_path / "s.yaml", _bad(tmp_path, search=search)))
     strategy = spec.build_strategy()
     assert strategy.stages == stages_for(32)  # type: ignore[attr-defined]
-    assert [s.trials for s in strategy.stages] == [10, 11, 11]  # type: ignore[attr-defined]
+    assert [s.trials for s in strategy.stages] == [10, 6, 6, 5, 5]  # type: ignore[attr-defined]
     assert strategy.planned_trials == 32
 
 

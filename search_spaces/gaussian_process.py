@@ -1,0 +1,166 @@
+"""A small Gaussian process, to pick a zoom trial's point by expected improvement.
+
+Matern 5/2 kernel with one length scale per parameter (ARD), a learned noise level, and the
+scores standardised; the hyperparameters maximise the marginal likelihood plus a log-normal
+prior on the length scales that grows with the dimension (Hvarfner et al., "Vanilla
+Bayesian optimization performs great in high dimensions", ICML 2024), so a fit on ten trials
+does not chase noise. L-BFGS-B from scipy on analytic gradients, from one fixed start: the
+same trials always give the same model, which keeps coarse to fine deterministic.
+
+Why not sklearn's GaussianProcessRegressor: search_spaces runs on numpy and scipy alone, and
+a stage needs a model that can take "fantasy" points (kriging believer) cheaply, which is a
+rank-one extension of the Cholesky factor here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import cho_solve, solve_triangular
+from scipy.optimize import minimize
+from scipy.special import erfcx, ndtr
+
+SQRT5 = math.sqrt(5.0)
+LOG_LENGTH_BOUNDS = (math.log(1e-2), math.log(20.0))
+LOG_SIGNAL_BOUNDS = (math.log(0.05), math.log(20.0))
+LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(1.0))
+JITTER = 1e-8
+FANTASY_NOISE = 1e-6  # a believed point's variance: next to none, yet the factor stays stable
+MAX_ITERATIONS = 50
+
+
+def _distances(x: np.ndarray, z: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Scaled Euclidean distances between the rows of x and z, by matrix products."""
+    a, b = x / lengths, z / lengths
+    d2 = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def _matern(x: np.ndarray, z: np.ndarray, lengths: np.ndarray, signal: float) -> np.ndarray:
+    r = _distances(x, z, lengths)
+    return signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * np.exp(-SQRT5 * r)
+
+
+def _neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Minus (log marginal likelihood + log prior on the length scales), and its gradient."""
+    n, d = x.shape
+    log_lengths, log_signal, log_noise = theta[:d], theta[d], theta[d + 1]
+    lengths, signal, noise = np.exp(log_lengths), math.exp(log_signal), math.exp(log_noise)
+    r = _distances(x, x, lengths)
+    e = np.exp(-SQRT5 * r)
+    k = signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * e
+    cov = k + (noise + JITTER) * np.eye(n)
+    try:
+        chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return 1e10, np.zeros_like(theta)
+    alpha = cho_solve((chol, True), y)
+    value = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * n * math.log(2 * math.pi)
+    inner = np.outer(alpha, alpha) - cho_solve((chol, True), np.eye(n))  # d lml = tr(inner dK)/2
+    grad = np.empty_like(theta)
+    # dK/d log l_j = signal * 5/3 * (1 + sqrt5 r) e^(-sqrt5 r) * (x_j - z_j)^2 / l_j^2; with W
+    # that factor times inner (symmetric), sum_ab W_ab (x_aj - x_bj)^2 = 2 (W1 . x_j^2 - x_j'Wx_j).
+    w = inner * (signal * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e)
+    spread = w.sum(axis=1) @ (x * x) - np.einsum("ij,ij->j", x, w @ x)
+    grad[:d] = -spread / (lengths * lengths)
+    grad[d] = -0.5 * np.sum(inner * k)
+    grad[d + 1] = -0.5 * noise * np.trace(inner)
+    # Log-normal prior on each length scale: mean sqrt(2) + log(d) / 2, sd sqrt(3).
+    mu, sd = math.sqrt(2.0) + 0.5 * math.log(d), math.sqrt(3.0)
+    value += float(((log_lengths - mu) ** 2).sum() / (2 * sd * sd))
+    grad[:d] += (log_lengths - mu) / (sd * sd)
+    return float(value), grad
+
+
+@dataclass
+class GaussianProcess:
+    """A fitted GP on points in [0, 1]^d; scores oriented so that lower is better."""
+
+    x: np.ndarray
+    y: np.ndarray  # standardised scores
+    lengths: np.ndarray
+    signal: float
+    noise: float
+    chol: np.ndarray
+    alpha: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray, scores: np.ndarray) -> GaussianProcess:
+        """Fit on ``x`` (n x d) and ``scores`` (n), lower better; n >= 2."""
+        x = np.asarray(x, dtype=float)
+        raw = np.asarray(scores, dtype=float)
+        spread = raw.std()
+        y = (raw - raw.mean()) / (spread if spread > 0 else 1.0)
+        d = x.shape[1]
+        start = np.concatenate([np.full(d, math.log(0.5)), [0.0], [math.log(1e-2)]])
+        bounds = [LOG_LENGTH_BOUNDS] * d + [LOG_SIGNAL_BOUNDS, LOG_NOISE_BOUNDS]
+        best = minimize(
+            _neg_log_posterior, start, args=(x, y), jac=True, method="L-BFGS-B",
+            bounds=bounds, options={"maxiter": MAX_ITERATIONS},
+        )  # fmt: skip
+        theta = best.x if np.all(np.isfinite(best.x)) else start
+        return cls.with_hyperparameters(
+            x, y, np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
+        )
+
+    @classmethod
+    def with_hyperparameters(
+        cls, x: np.ndarray, y: np.ndarray, lengths: np.ndarray, signal: float, noise: float
+    ) -> GaussianProcess:
+        cov = _matern(x, x, lengths, signal) + (noise + JITTER) * np.eye(len(x))
+        chol = np.linalg.cholesky(cov)
+        return cls(x, y, lengths, signal, noise, chol, cho_solve((chol, True), y))
+
+    @property
+    def best_mean(self) -> float:
+        """The lowest posterior mean at a trial: the incumbent expected improvement beats."""
+        k = _matern(self.x, self.x, self.lengths, self.signal)
+        return float((k @ self.alpha).min())
+
+    def predict(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation (standardised units) at ``z`` (m x d)."""
+        k = _matern(z, self.x, self.lengths, self.signal)
+        mean = k @ self.alpha
+        v = solve_triangular(self.chol, k.T, lower=True)
+        var = np.maximum(self.signal - (v * v).sum(axis=0), 1e-12)
+        return mean, np.sqrt(var)
+
+    def believe(self, point: np.ndarray) -> GaussianProcess:
+        """The same GP told its own mean at ``point``, as a noiseless observation (kriging
+        believer): the uncertainty there collapses, so with the incumbent lowered to that
+        mean, the expected improvement at ``point`` is gone and the next pick of the same
+        stage goes elsewhere."""
+        mean, _ = self.predict(point[None, :])
+        x = np.vstack([self.x, point[None, :]])
+        y = np.append(self.y, mean[0])
+        k = _matern(point[None, :], self.x, self.lengths, self.signal)[0]
+        row = solve_triangular(self.chol, k, lower=True)
+        corner = math.sqrt(max(self.signal + FANTASY_NOISE - row @ row, 1e-12))
+        n = len(self.y)
+        chol = np.zeros((n + 1, n + 1))
+        chol[:n, :n] = self.chol
+        chol[n, :n] = row
+        chol[n, n] = corner
+        return GaussianProcess(
+            x, y, self.lengths, self.signal, self.noise, chol, cho_solve((chol, True), y)
+        )
+
+
+def log_expected_improvement(mean: np.ndarray, sd: np.ndarray, incumbent: float) -> np.ndarray:
+    """log E[max(incumbent - f, 0)] for f ~ N(mean, sd^2), accurate far into the tail.
+
+    EI = sd (z Phi(z) + phi(z)) with z = (incumbent - mean) / sd; for z < -1 that sum is
+    exp(-z^2 / 2) (1 / sqrt(2 pi) + z erfcx(-z / sqrt 2) / 2), which keeps its digits where
+    Phi and phi underflow (the idea of Ament et al., "Unexpected improvements to expected
+    improvement", NeurIPS 2023)."""
+    z = (incumbent - mean) / sd
+    out = np.empty_like(z)
+    near = z >= -1
+    zn = z[near]
+    out[near] = np.log(zn * ndtr(zn) + np.exp(-0.5 * zn * zn) / math.sqrt(2 * math.pi))
+    zt = z[~near]
+    bracket = 1 / math.sqrt(2 * math.pi) + 0.5 * zt * erfcx(-zt / math.sqrt(2))
+    out[~near] = -0.5 * zt * zt + np.log(np.maximum(bracket, 1e-300))
+    return out + np.log(sd)
