@@ -105,6 +105,13 @@ class Run:
     truths: list[float]
     strategy_s: float
     idle: float
+    asked: list[int]  # each truth's position in the order trials were asked
+
+    def best_of_first(self, budget: int) -> float:
+        """The best value among the first ``budget`` trials asked: what a ``budget``-trial
+        search of a strategy that does not plan from its budget finds, with any number of
+        workers (the first to end may include later asks)."""
+        return min(t for i, t in zip(self.asked, self.truths, strict=True) if i < budget)
 
 
 def simulate(
@@ -120,6 +127,7 @@ def simulate(
     noise = random.Random(f"noise:{key}")
     durations = random.Random(f"duration:{key}")
     truths: list[float] = []
+    order: list[int] = []
     running: list[tuple[float, int, Trial]] = []  # (ends at, tie-break, trial)
     now = busy = spent = 0.0
     done, asked = False, 0
@@ -137,10 +145,11 @@ def simulate(
             asked += 1
         if not running:
             break
-        now, _, trial = heapq.heappop(running)
+        now, position, trial = heapq.heappop(running)
         truth = f(trial.params)
         truths.append(truth)
+        order.append(position)
         started = time.perf_counter()
         strategy.tell(trial.key, truth + noise.gauss(0.0, noise_sd) if noise_sd else truth)
         spent += time.perf_counter() - started
-    return Run(truths, spent, 1 - busy / (now * workers) if now else 0.0)
+    return Run(truths, spent, 1 - busy / (now * workers) if now else 0.0, order)

@@ -19,11 +19,11 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class Comparison:
-    """A reference against the strategy under test: its mean rank, and the Holm-adjusted
-    p-value of the Wilcoxon test on the per-block differences; ``ahead`` when it wins more."""
+    """A reference against the strategy under test: the Holm-adjusted p-value of the Wilcoxon
+    test on the per-block differences, and ``ahead`` when its signed-rank sum says it is the
+    better one (the side the test's statistic leans to)."""
 
     name: str
-    mean_rank: float
     p: float
     ahead: bool
 
@@ -48,7 +48,6 @@ def friedman(scores: Mapping[str, Sequence[float]]) -> float:
 
 def against(subject: str, scores: Mapping[str, Sequence[float]]) -> list[Comparison]:
     """Each other strategy against ``subject``: Wilcoxon signed-rank per block, Holm."""
-    ranks = mean_ranks(scores)
     mine = np.asarray(scores[subject], dtype=float)
     raw: list[tuple[str, float, bool]] = []
     for name, theirs in scores.items():
@@ -59,12 +58,11 @@ def against(subject: str, scores: Mapping[str, Sequence[float]]) -> list[Compari
             raw.append((name, 1.0, False))
             continue
         p = float(stats.wilcoxon(diff, zero_method="zsplit").pvalue)
-        raw.append((name, p, float(np.median(diff)) > 0 or (diff > 0).sum() > (diff < 0).sum()))
+        moved = diff[diff != 0]
+        ranks = stats.rankdata(np.abs(moved))
+        raw.append((name, p, ranks[moved > 0].sum() > ranks[moved < 0].sum()))
     adjusted = holm([p for _, p, _ in raw])
-    return [
-        Comparison(name, ranks[name], p, ahead)
-        for (name, _, ahead), p in zip(raw, adjusted, strict=True)
-    ]
+    return [Comparison(name, p, ahead) for (name, _, ahead), p in zip(raw, adjusted, strict=True)]
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -12,6 +12,7 @@ after another, so their compute times are measured under the same load.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -20,9 +21,10 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from harness import build, simulate, variant
+from harness import Run, build, simulate, variant
 from problems import Problem, bbob_suite, real_suite
 from ranking import against, friedman, mean_ranks, normalised
 
@@ -52,6 +54,23 @@ class Block:
     wall_s: float
 
 
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """What a cached reference run depends on besides its key: the problems' and references'
+    code and the versions of the libraries they run on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256()
+    for module in ("problems.py", "references.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    for package in ("optuna", "scikit-learn", "smac", "ioh", "cmaes", "numpy", "scipy", "torch"):
+        try:
+            digest.update(f"{package}={version(package)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"{package}=none".encode())
+    return digest.hexdigest()[:10]
+
+
 def run_block(
     suite: str,
     problem: str,
@@ -62,18 +81,23 @@ def run_block(
     cache: Path | None = None,
 ) -> Block:
     started = time.perf_counter()
-    prob = {p.name: p for p in SUITES[suite]()}[problem]
+    prob = {p.name: p for p in SUITES[suite](optional=True)}[problem]
     f = prob.make(seed)
     key = f"{problem}:{seed}"
     best: dict[str, dict[int, float]] = {}
     ms: dict[str, float] = {}
     idle: dict[str, float] = {}
     for name in names:
-        kept = cache / f"{problem}-{seed}-{workers}w-{name}-{max(budgets)}.json" if cache else None
+        kept = (
+            cache / f"{problem}-{seed}-{workers}w-{name}-{max(budgets)}-{fingerprint()}.json"
+            if cache
+            else None
+        )
         if kept is not None and kept.exists() and name.partition("[")[0] not in PER_BUDGET:
             saved = json.loads(kept.read_text())
-            best[name] = {b: min(saved["truths"][:b]) for b in budgets}
-            ms[name], idle[name] = saved["ms"], saved.get("idle", 0.0)
+            run = Run(saved["truths"], 0.0, saved["idle"], saved["asked"])
+            best[name] = {b: run.best_of_first(b) for b in budgets}
+            ms[name], idle[name] = saved["ms"], run.idle
             continue
         with variant(name) as plain:
             runs = (
@@ -83,13 +107,15 @@ def run_block(
                     budgets, simulate(build(plain, prob, seed, max(budgets)), f, key, workers)
                 )  # fmt: skip
             )
-        best[name] = {b: min(run.truths[:b]) for b, run in runs.items()}
+        best[name] = {b: run.best_of_first(b) for b, run in runs.items()}
         distinct = {id(r): r for r in runs.values()}.values()
         ms[name] = 1e3 * sum(r.strategy_s for r in distinct) / sum(len(r.truths) for r in distinct)
         idle[name] = statistics.fmean(r.idle for r in distinct)
         if kept is not None and plain not in PER_BUDGET:
             run = runs[max(budgets)]
-            kept.write_text(json.dumps({"truths": run.truths, "ms": ms[name], "idle": run.idle}))
+            kept.write_text(json.dumps(
+                {"truths": run.truths, "asked": run.asked, "ms": ms[name], "idle": run.idle}
+            ))  # fmt: skip
     return Block(problem, seed, best, ms, idle, time.perf_counter() - started)
 
 
@@ -116,7 +142,11 @@ def run_suite(
     problems: Sequence[str] = (),
     cache: Path | None = None,
 ) -> list[Block]:
-    chosen = [p for p in SUITES[suite]() if not problems or p.name in problems]
+    chosen = (
+        [p for p in SUITES[suite](optional=True) if p.name in problems]
+        if problems
+        else SUITES[suite]()
+    )
     tasks = [
         (suite, p.name, seed, budgets, workers, names, cache)
         for p in chosen
@@ -184,8 +214,7 @@ def figures(suite: str, blocks: list[Block], budget: int, names: Sequence[str],
     for block in blocks:
         if suite == "real":
             mine = by_problem[block.problem]
-            reference = "random" if "random" in names else names[0]
-            median = statistics.median(b.best[reference][budget] for b in mine)
+            median = statistics.median(b.best["random"][budget] for b in mine)
             known = min(v for b in mine for per in b.best.values() for v in per.values())
             for n in names:
                 out[n].append(normalised(block.best[n][budget], median, known))
@@ -200,7 +229,9 @@ def figures(suite: str, blocks: list[Block], budget: int, names: Sequence[str],
 def main_suite(suite: str, seeds: int, budgets: Sequence[int], workers: Sequence[int],
                names: Sequence[str], jobs: int, problems: Sequence[str],
                cache: Path | None = None) -> None:  # fmt: skip
-    known = {p.name: p for p in SUITES[suite]()}
+    if suite == "real" and "random" not in names:
+        raise SystemExit("--suite real needs random among --strategies: it is the 0 of the score")
+    known = {p.name: p for p in SUITES[suite](optional=True)}
     unknown = [p for p in problems if p not in known]
     if unknown:
         raise SystemExit(f"--problems: unknown {', '.join(unknown)}; known: {', '.join(known)}")

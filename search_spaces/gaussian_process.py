@@ -128,10 +128,10 @@ class GaussianProcess:
         return mean, np.sqrt(var)
 
     def believe(self, point: np.ndarray) -> GaussianProcess:
-        """The same GP told its own mean at ``point``, as a noiseless observation (kriging
-        believer): the uncertainty there collapses, so with the incumbent lowered to that
-        mean, the expected improvement at ``point`` is gone and the next pick of the same
-        stage goes elsewhere."""
+        """The same GP told its own mean at ``point``, as a nearly noiseless observation
+        (kriging believer): the uncertainty there collapses to FANTASY_NOISE, so with the
+        incumbent lowered to that mean, the expected improvement at ``point`` is next to
+        nothing and the next pick of the same stage goes elsewhere."""
         mean, _ = self.predict(point[None, :])
         x = np.vstack([self.x, point[None, :]])
         y = np.append(self.y, mean[0])

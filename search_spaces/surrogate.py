@@ -3,11 +3,11 @@
 A zoom trial draws candidates in its stage's region (half around the centre, half uniformly
 in the stage's box) and runs the one with the highest expected improvement under a Gaussian
 process (`search_spaces.gaussian_process`) fitted on the finished trials that shaped the
-stage. A stage's trials are picked in index order, each after the model was told the points
-picked before it at its own mean (kriging believer): the stage spreads out instead of
-drawing near-copies of one point, and trial ``i``'s point depends only on the stage's model and on
-trials ``0 .. i-1`` of the stage, so the search stays deterministic whatever order its
-results arrive in.
+stage. A stage's trials are picked in index order, each after the model was told, at its own
+mean, the points the stage's earlier trials run at (kriging believer): the stage spreads out
+instead of drawing near-copies of one point, and trial ``i``'s point depends only on the
+stage's model and on trials ``0 .. i-1`` of the stage, so the search stays deterministic
+whatever order its results arrive in.
 
 bench/quality.py measured it against the kernel smoother and separable quadratic that came
 before (a cross-validated choice of the two, best of 4 candidates): see bench/README.md.
@@ -22,6 +22,7 @@ import numpy as np
 from search_spaces.gaussian_process import GaussianProcess, log_expected_improvement
 
 FIT_TRIALS = 128  # the model sees at most this many trials: those nearest the region's centre
+MAX_BELIEVED = 128  # and believes at most this many of its stage's own points
 
 Point = Mapping[str, float]
 
@@ -35,6 +36,7 @@ class StageModel:
         self.names = list(names)
         self._gp = gp
         self._incumbent = gp.best_mean
+        self._believed = 0
 
     @classmethod
     def fit(
@@ -60,17 +62,23 @@ class StageModel:
             x, y = x[keep], y[keep]
         return cls(names, GaussianProcess.fit(x, y))
 
-    def pick(self, candidates: Sequence[Point], believe: bool = True) -> int:
+    def pick(self, candidates: Sequence[Point]) -> int:
         """The index of the candidate with the highest expected improvement (the first on a
-        tie); unless told not to, the model then believes its own mean there, for the
-        stage's next pick."""
-        z = _matrix(candidates, self.names)
-        mean, sd = self._gp.predict(z)
-        best = int(np.argmax(log_expected_improvement(mean, sd, self._incumbent)))
-        if believe:
-            self._gp = self._gp.believe(z[best])
-            self._incumbent = min(self._incumbent, float(mean[best]))
-        return best
+        tie)."""
+        mean, sd = self._gp.predict(_matrix(candidates, self.names))
+        return int(np.argmax(log_expected_improvement(mean, sd, self._incumbent)))
+
+    def believe(self, point: Point) -> None:
+        """Take the model's own mean at ``point`` as if it had been observed: a trial of the
+        stage that is out, so the stage's next picks go elsewhere. Past MAX_BELIEVED points
+        (a stage of thousands of trials) the model stops growing."""
+        if self._believed >= MAX_BELIEVED:
+            return
+        z = _matrix([point], self.names)[0]
+        mean, _ = self._gp.predict(z[None, :])
+        self._gp = self._gp.believe(z)
+        self._incumbent = min(self._incumbent, float(mean[0]))
+        self._believed += 1
 
 
 def _matrix(points: Sequence[Point], names: Sequence[str]) -> np.ndarray:

@@ -92,9 +92,10 @@ class CoarseToFine(Strategy):
         mode: str,
         seed: int,
         stages: Sequence[StageSpec],
-        ready: float = READY_FRACTION,
+        ready: float | None = None,
     ) -> None:
         super().__init__(space, mode, seed)
+        ready = READY_FRACTION if ready is None else ready
         if not stages:
             raise ValueError("coarse_to_fine needs at least one stage")
         if not 0 < ready <= 1:
@@ -106,6 +107,7 @@ class CoarseToFine(Strategy):
         self._asked = 0
         self._region: Region | None = None
         self._model: StageModel | None = None
+        self._believed = 0  # trials of the current stage its model believes
         self._side: float | None = None
         self._best_score: float | None = None
         self._box = Box.full(space)
@@ -150,8 +152,14 @@ class CoarseToFine(Strategy):
             for j in range(CANDIDATES)
         ]
         if self._model is None:  # too few finished trials for a model
-            return candidates[0]
-        best = candidates[self._model.pick(candidates, believe=REFINE == 0)]
+            return candidates[index % 4]  # narrow, wide or anywhere in the box, in turn
+        # The model believes the points the stage's earlier trials run at (as they ran: a
+        # resumed trial keeps its recorded point), so this one goes elsewhere.
+        for earlier in range(self._believed, index):
+            key = trial_key(self._stage, earlier)
+            self._model.believe((self._pending.get(key) or self._told[key]).unit)
+        self._believed = index
+        best = candidates[self._model.pick(candidates)]
         if REFINE == 0:
             return best
         # Polish the winner: REFINE points close to it (a twentieth of the box's width), and
@@ -204,4 +212,5 @@ class CoarseToFine(Strategy):
             self._box = self._region.box()
         self._stage += 1
         self._asked = 0
+        self._believed = 0
         self._records.append(self._record(tuple(r.key for r in used)))

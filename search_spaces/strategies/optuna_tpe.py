@@ -70,8 +70,9 @@ class OptunaTPE(OptunaSampler):
 
 
 class OptunaGP(OptunaSampler):
-    """Optuna's Gaussian-process BO (log EI, Matern 5/2): strong on few numeric parameters,
-    but it costs ~0.1 to 1 s a suggestion and ignores trials still running."""
+    """Optuna's Gaussian-process BO (log EI, Matern 5/2; Optuna 5 treats trials still
+    running by q-log-EI): strong on few numeric parameters, at 20 to 100 ms a suggestion
+    (bench/quality.py --suite cost)."""
 
     def __init__(self, space: SearchSpace, mode: str, seed: int, trials: int) -> None:
         super().__init__(space, mode, seed, trials, _gp)

@@ -173,7 +173,39 @@ def test_a_zoom_trial_runs_the_candidate_its_stage_model_likes_best() -> None:
         ]
         assert s.unit == drawn[model.pick(drawn)]
         assert box.contains(s.unit, SPACE)
+        model.believe(s.unit)
     assert len({tuple(s.unit.values()) for s in stage2}) == len(stage2)
+
+
+def test_a_resumed_stage_believes_where_its_trials_ran() -> None:
+    """A stage's later picks steer clear of the points its earlier trials ran at: on resume a
+    recorded point that differs from today's suggestion is the one the model believes."""
+    whole = CoarseToFine(SPACE, "max", seed=8, stages=[StageSpec(trials=12)] * 2)
+    stage1 = ask_stage(whole)
+    for s in stage1:
+        whole.tell(s.key, score(s) or 0.0)
+    recorded = [r for r in whole.known_results if r.stage == 1]
+    first = ask_stage(whole)[0]
+    moved = TrialResult(first.key, 2, {**first.unit, "lr": 0.99}, first.params, 0.0)
+    resumed = CoarseToFine(SPACE, "max", seed=8, stages=[StageSpec(trials=12)] * 2)
+    resumed.replay([*recorded, moved])
+    second = ask_stage(resumed)[0]
+    assert second.key == "2-001"
+    finished = ranked(recorded[:9], "max")
+    region = zoom_region(SPACE, finished, INITIAL_SIDE, 0.3, 0.0)
+    half = {n: region.half_width(n) for n in region.centre}
+    model = StageModel.fit([r.unit for r in finished], [-r.score for r in finished],
+                           region.centre, half)  # fmt: skip
+    assert model is not None
+    model.believe(moved.unit)
+    rng = trial_rng(8, 2, 1)
+    box = region.box()
+    drawn = [
+        region.sample(rng, SPACE, wide=j % 4 == 1) if j % 4 < 2 else box.sample(rng, SPACE)
+        for j in range(CANDIDATES)
+    ]
+    assert second.unit == drawn[model.pick(drawn)]
+    assert any("ran at other values" in w for w in resumed.warnings())
 
 
 def test_the_next_stage_needs_every_earlier_stage_finished() -> None:

@@ -146,6 +146,8 @@ def test_a_stage_picks_by_expected_improvement_and_spreads_its_picks() -> None:
     )
     first = model.pick(candidates)
     assert first == expected
+    assert model.pick(candidates) == first, "picking alone changes nothing"
+    model.believe(candidates[first])
     assert math.dist((candidates[first]["x"], candidates[first]["y"]), (0.3, 0.6)) < 0.15
     # Told its own mean at each pick, the model does not pick the same point again: five
     # picks from fresh candidates (as a stage's trials draw them) spread around the optimum.
@@ -153,6 +155,7 @@ def test_a_stage_picks_by_expected_improvement_and_spreads_its_picks() -> None:
     for _ in range(4):
         fresh = [{"x": rng.random(), "y": rng.random()} for _ in range(300)]
         picks.append(fresh[model.pick(fresh)])
+        model.believe(picks[-1])
     pairs = [math.dist(a.values(), b.values()) for i, a in enumerate(picks) for b in picks[:i]]
     assert min(pairs) > 0.01
     assert all(math.dist(p.values(), (0.3, 0.6)) < 0.2 for p in picks)
@@ -169,3 +172,13 @@ def test_beyond_its_cap_the_model_keeps_the_trials_nearest_the_centre(
     far = sorted(max(abs(p["x"] - 0.3) / 0.1, abs(p["y"] - 0.6) / 0.2) for p in points)
     kept = np.max(np.abs((model._gp.x - [0.3, 0.6]) / [0.1, 0.2]), axis=1)
     np.testing.assert_allclose(np.sort(kept), far[:10])
+
+
+def test_a_stage_model_stops_growing_past_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(surrogate, "MAX_BELIEVED", 2)
+    points, scores = _bowl(10, noise=0.0, seed=9)
+    model = StageModel.fit(points, scores, {"x": 0.5, "y": 0.5}, {"x": 0.5, "y": 0.5})
+    assert model is not None
+    for p in _bowl(5, noise=0.0, seed=10)[0]:
+        model.believe(p)
+    assert len(model._gp.y) == 12
