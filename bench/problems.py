@@ -228,12 +228,13 @@ REAL_CASES = (
 )
 
 
-def real_suite() -> list[Problem]:
+def real_suite(optional: bool = False) -> list[Problem]:
+    cases = REAL_CASES + (OPTIONAL_CASES if optional else ())
     return [
         Problem(
             f"{kind}-{data}", _cv_loss(kind, data), REAL_SPACES[kind], _uniform(REAL_SPACES[kind])
-        )  # fmt: skip
-        for kind, data in REAL_CASES
+        )
+        for kind, data in cases
     ]
 
 
