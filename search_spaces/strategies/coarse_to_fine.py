@@ -9,7 +9,6 @@ may start, and records each stage's box and the trials that shaped it.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -38,7 +37,6 @@ MIN_COARSE = 10  # trials in the coarse stage, however small the budget
 ZOOM_STAGE_TRIALS = 5  # about this many trials per zoom stage
 READY_FRACTION = 0.75  # of a stage's trials (its first, by index) that fix the next stage
 CANDIDATES = 64  # points a zoom trial draws in its region; the stage's model picks one
-REFINE = 0  # then points near the winner it polishes with (0: none)
 
 
 class StageSpec(BaseModel):
@@ -159,19 +157,7 @@ class CoarseToFine(Strategy):
             key = trial_key(self._stage, earlier)
             self._model.believe((self._pending.get(key) or self._told[key]).unit)
         self._believed = index
-        best = candidates[self._model.pick(candidates)]
-        if REFINE == 0:
-            return best
-        # Polish the winner: REFINE points close to it (a twentieth of the box's width), and
-        # the best of them and it.
-        local = [best, *(self._near(best, rng) for _ in range(REFINE))]
-        return local[self._model.pick(local)]
-
-    def _near(self, unit: dict[str, float], rng: random.Random) -> dict[str, float]:
-        out = dict(unit)
-        for name, (lo, hi) in self._box.intervals.items():
-            out[name] = min(hi, max(lo, rng.gauss(unit[name], (hi - lo) / 20)))
-        return out
+        return candidates[self._model.pick(candidates)]
 
     def _fit(self, finished: list[TrialResult], region: Region) -> StageModel | None:
         """The model that picks the stage's points among their candidates."""
