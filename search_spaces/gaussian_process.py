@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
 from scipy.optimize import minimize
 from scipy.special import erfcx, ndtr
+from threadpoolctl import ThreadpoolController
 
 SQRT5 = math.sqrt(5.0)
 LOG_LENGTH_BOUNDS = (math.log(1e-2), math.log(20.0))
@@ -29,6 +32,19 @@ LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(1.0))
 JITTER = 1e-8
 FANTASY_NOISE = 1e-6  # a believed point's variance: next to none, yet the factor stays stable
 MAX_ITERATIONS = 50
+
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    """Built on first use, once numpy's and scipy's BLAS are loaded, so it sees both."""
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread. A stage's matrices are at most 128 x 128:
+    threads cost more than they save there, five times more on a busy 2-core machine
+    (bench/quality.py --suite cost), where the driver shares the cores with the trials."""
+    return _blas().limit(limits=1, user_api="blas")
 
 
 def _distances(x: np.ndarray, z: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -86,18 +102,34 @@ class GaussianProcess:
     chol: np.ndarray
     alpha: np.ndarray
 
+    @property
+    def theta(self) -> np.ndarray:
+        """The hyperparameters as the fit optimises them: log length scales, signal, noise."""
+        return np.log(np.concatenate([self.lengths, [self.signal, self.noise]]))
+
     @classmethod
-    def fit(cls, x: np.ndarray, scores: np.ndarray) -> GaussianProcess:
-        """Fit on ``x`` (n x d) and ``scores`` (n), lower better; n >= 2."""
+    def fit(
+        cls,
+        x: np.ndarray,
+        scores: np.ndarray,
+        start: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
+    ) -> GaussianProcess:
+        """Fit on ``x`` (n x d) and ``scores`` (n), lower better; n >= 2. The hyperparameters
+        are optimised from ``start`` (an earlier fit's ``theta``: a few steps instead of
+        twenty) on the ``rows`` given (default all), then the posterior uses every row."""
         x = np.asarray(x, dtype=float)
         raw = np.asarray(scores, dtype=float)
         spread = raw.std()
         y = (raw - raw.mean()) / (spread if spread > 0 else 1.0)
         d = x.shape[1]
-        start = np.concatenate([np.full(d, math.log(0.5)), [0.0], [math.log(1e-2)]])
         bounds = [LOG_LENGTH_BOUNDS] * d + [LOG_SIGNAL_BOUNDS, LOG_NOISE_BOUNDS]
+        if start is None or len(start) != d + 2:
+            start = np.concatenate([np.full(d, math.log(0.5)), [0.0], [math.log(1e-2)]])
+        start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
+        sub = slice(None) if rows is None else rows
         best = minimize(
-            _neg_log_posterior, start, args=(x, y), jac=True, method="L-BFGS-B",
+            _neg_log_posterior, start, args=(x[sub], y[sub]), jac=True, method="L-BFGS-B",
             bounds=bounds, options={"maxiter": MAX_ITERATIONS},
         )  # fmt: skip
         theta = best.x if np.all(np.isfinite(best.x)) else start

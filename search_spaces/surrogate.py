@@ -19,10 +19,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from search_spaces.gaussian_process import GaussianProcess, log_expected_improvement
+from search_spaces.gaussian_process import (
+    GaussianProcess,
+    log_expected_improvement,
+    one_blas_thread,
+)
 
 FIT_TRIALS = 128  # the model sees at most this many trials: those nearest the region's centre
-MAX_BELIEVED = 128  # and believes at most this many of its stage's own points
+HYPER_TRIALS = 64  # its hyperparameters are fitted on at most this many of them
+MAX_BELIEVED = 128  # and it believes at most this many of its stage's own points
 
 Point = Mapping[str, float]
 
@@ -45,27 +50,32 @@ class StageModel:
         scores: Sequence[float],
         centre: Mapping[str, float],
         half_widths: Mapping[str, float],
+        previous: StageModel | None = None,
     ) -> StageModel | None:
         """A model of the finished trials (scores lower-better), or None with fewer than two
         or scores that are not finite. Beyond FIT_TRIALS trials, the nearest the region's
-        centre in units of its half-widths are kept: the model is local where the search is."""
+        centre in units of its half-widths are kept: the model is local where the search is.
+        Its hyperparameters are fitted on the HYPER_TRIALS nearest, starting from the
+        ``previous`` stage's: the fit is most of a stage's compute."""
         names = list(centre)
         y = np.asarray(scores, dtype=float)
         if len(y) < 2 or not np.isfinite(y).all() or not names:
             return None
         x = _matrix(points, names)
-        if len(y) > FIT_TRIALS:
-            mid = np.array([centre[n] for n in names])
-            half = np.array([max(half_widths[n], 1e-6) for n in names])
-            far = np.abs((x - mid) / half).max(axis=1)
-            keep = np.sort(np.argsort(far, kind="stable")[:FIT_TRIALS])
-            x, y = x[keep], y[keep]
-        return cls(names, GaussianProcess.fit(x, y))
+        mid = np.array([centre[n] for n in names])
+        half = np.array([max(half_widths[n], 1e-6) for n in names])
+        nearest = np.argsort(np.abs((x - mid) / half).max(axis=1), kind="stable")
+        keep = np.sort(nearest[:FIT_TRIALS])
+        rows = np.flatnonzero(np.isin(keep, nearest[:HYPER_TRIALS]))
+        start = previous._gp.theta if previous is not None and previous.names == names else None
+        with one_blas_thread():
+            return cls(names, GaussianProcess.fit(x[keep], y[keep], start, rows))
 
     def pick(self, candidates: Sequence[Point]) -> int:
         """The index of the candidate with the highest expected improvement (the first on a
         tie)."""
-        mean, sd = self._gp.predict(_matrix(candidates, self.names))
+        with one_blas_thread():
+            mean, sd = self._gp.predict(_matrix(candidates, self.names))
         return int(np.argmax(log_expected_improvement(mean, sd, self._incumbent)))
 
     def believe(self, point: Point) -> None:
@@ -75,8 +85,9 @@ class StageModel:
         if self._believed >= MAX_BELIEVED:
             return
         z = _matrix([point], self.names)[0]
-        mean, _ = self._gp.predict(z[None, :])
-        self._gp = self._gp.believe(z)
+        with one_blas_thread():
+            mean, _ = self._gp.predict(z[None, :])
+            self._gp = self._gp.believe(z)
         self._incumbent = min(self._incumbent, float(mean[0]))
         self._believed += 1
 
