@@ -102,34 +102,18 @@ class GaussianProcess:
     chol: np.ndarray
     alpha: np.ndarray
 
-    @property
-    def theta(self) -> np.ndarray:
-        """The hyperparameters as the fit optimises them: log length scales, signal, noise."""
-        return np.log(np.concatenate([self.lengths, [self.signal, self.noise]]))
-
     @classmethod
-    def fit(
-        cls,
-        x: np.ndarray,
-        scores: np.ndarray,
-        start: np.ndarray | None = None,
-        rows: np.ndarray | None = None,
-    ) -> GaussianProcess:
-        """Fit on ``x`` (n x d) and ``scores`` (n), lower better; n >= 2. The hyperparameters
-        are optimised from ``start`` (an earlier fit's ``theta``: a few steps instead of
-        twenty) on the ``rows`` given (default all), then the posterior uses every row."""
+    def fit(cls, x: np.ndarray, scores: np.ndarray) -> GaussianProcess:
+        """Fit on ``x`` (n x d) and ``scores`` (n), lower better; n >= 2."""
         x = np.asarray(x, dtype=float)
         raw = np.asarray(scores, dtype=float)
         spread = raw.std()
         y = (raw - raw.mean()) / (spread if spread > 0 else 1.0)
         d = x.shape[1]
         bounds = [LOG_LENGTH_BOUNDS] * d + [LOG_SIGNAL_BOUNDS, LOG_NOISE_BOUNDS]
-        if start is None or len(start) != d + 2:
-            start = np.concatenate([np.full(d, math.log(0.5)), [0.0], [math.log(1e-2)]])
-        start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
-        sub = slice(None) if rows is None else rows
+        start = np.concatenate([np.full(d, math.log(0.5)), [0.0], [math.log(1e-2)]])
         best = minimize(
-            _neg_log_posterior, start, args=(x[sub], y[sub]), jac=True, method="L-BFGS-B",
+            _neg_log_posterior, start, args=(x, y), jac=True, method="L-BFGS-B",
             bounds=bounds, options={"maxiter": MAX_ITERATIONS},
         )  # fmt: skip
         theta = best.x if np.all(np.isfinite(best.x)) else start

@@ -164,8 +164,7 @@ class CoarseToFine(Strategy):
         sign = 1.0 if self.mode == "min" else -1.0
         scores = [sign * r.score for r in finished]  # type: ignore[operator]
         half = {n: region.half_width(n) for n in region.centre}
-        points = [r.unit for r in finished]
-        return StageModel.fit(points, scores, region.centre, half, previous=self._model)
+        return StageModel.fit([r.unit for r in finished], scores, region.centre, half)
 
     def _zoom_keys(self) -> list[str]:
         """The trials the next stage is shaped by: all earlier stages' and the first
