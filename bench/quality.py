@@ -1,8 +1,14 @@
-"""Search quality: coarse_to_fine against random, grid, optuna_tpe and random on uniform scales.
+"""Search quality: coarse_to_fine against the references, on synthetic and real problems.
 
-    python bench/quality.py --quick           # 10 seeds, budgets 20 and 50: about a minute
-    python bench/quality.py                   # 60 seeds, budgets 20, 50 and 100
+    python bench/quality.py --suite real      # Bayesmark's scikit-learn problems (bench/suites.py)
+    python bench/quality.py --suite bbob      # BBOB functions in 2, 5 and 10 dimensions
+    python bench/quality.py --suite cost      # each strategy's compute per suggestion
+    python bench/quality.py --suite training  # the real training below, alone
+    python bench/quality.py --quick           # synthetic: 10 seeds, budgets 20 and 50
+    python bench/quality.py                   # synthetic: 60 seeds, budgets 20, 50 and 100
     python bench/quality.py --plot bench/quality.svg   # also draw the regret plot
+
+The rest of this note is the synthetic suite (``--suite synthetic``, the default).
 
 Synthetic objectives with a known optimum, straight on the strategies (no training, no Ray):
 Branin (2 parameters), Hartmann-6, and a noisy learning-rate valley (lr, momentum and weight
