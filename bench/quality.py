@@ -199,21 +199,18 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     if args.suite == "training":
-        chosen = args.strategies.split(",") if args.strategies != ",".join(STRATEGIES) else None
-        real(args.real_seeds, chosen or list(REAL_SEARCH))
+        real(args.real_seeds, _given(args) or list(REAL_SEARCH))
         return
     if args.suite == "cost":
         from strategy_cost import main_cost
 
-        cost_names = "coarse_to_fine,optuna_tpe,random"
-        main_cost([int(b) for b in args.budgets.split(",")],
-                  (cost_names if args.strategies == ",".join(STRATEGIES) else args.strategies
-                   ).split(","))  # fmt: skip
+        cost_names = ["coarse_to_fine", "optuna_tpe", "random"]
+        main_cost([int(b) for b in args.budgets.split(",")], _given(args) or cost_names)
         return
     if args.suite != "synthetic":
         from suites import SUITE_STRATEGIES, main_suite
 
-        names = args.strategies.split(",") if args.strategies != ",".join(STRATEGIES) else None
+        names = _given(args)
         main_suite(
             args.suite, 10 if args.quick else args.seeds,
             [20, 50] if args.quick else [int(b) for b in args.budgets.split(",")],
@@ -274,6 +271,14 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "side shrinks by 0.7": {"SHRINK": 0.7},
     "wait for all trials": {"READY_FRACTION": 1.0},
 }
+
+
+def _given(args: argparse.Namespace) -> list[str] | None:
+    """The strategies --strategies named, or None where it was left at the synthetic default
+    (each other suite has its own)."""
+    if args.strategies == ",".join(STRATEGIES):
+        return None
+    return [n for n in args.strategies.split(",") if n]
 
 
 def ablation(seeds: int, budgets: list[int], workers: list[int]) -> None:

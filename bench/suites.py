@@ -211,19 +211,37 @@ def figures(suite: str, blocks: list[Block], budget: int, names: Sequence[str],
     by_problem: dict[str, list[Block]] = {}
     for b in blocks:
         by_problem.setdefault(b.problem, []).append(b)
+    zero = {  # per problem: random's median at this budget, the best value known
+        p: (
+            statistics.median(b.best["random"][budget] for b in mine),
+            min(v for b in mine for per in b.best.values() for v in per.values()),
+        )
+        for p, mine in by_problem.items()
+        if suite == "real"
+    }
     for block in blocks:
         if suite == "real":
-            mine = by_problem[block.problem]
-            median = statistics.median(b.best["random"][budget] for b in mine)
-            known = min(v for b in mine for per in b.best.values() for v in per.values())
+            median, known = zero[block.problem]
             for n in names:
                 out[n].append(normalised(block.best[n][budget], median, known))
         else:
-            optimum = problems[block.problem].optimum(block.seed)
-            assert optimum is not None
+            optimum = _optimum(problems[block.problem], block.seed)
             for n in names:
                 out[n].append(math.log10(max(block.best[n][budget] - optimum, 1e-8)))
     return out
+
+
+_OPTIMA: dict[tuple[str, int], float] = {}
+
+
+def _optimum(problem: Problem, seed: int) -> float:
+    """A BBOB instance's optimum, built once per (problem, seed) however often it is read."""
+    key = (problem.name, seed)
+    if key not in _OPTIMA:
+        value = problem.optimum(seed)
+        assert value is not None
+        _OPTIMA[key] = value
+    return _OPTIMA[key]
 
 
 def main_suite(suite: str, seeds: int, budgets: Sequence[int], workers: Sequence[int],
