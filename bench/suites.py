@@ -113,9 +113,12 @@ def run_block(
         idle[name] = statistics.fmean(r.idle for r in distinct)
         if kept is not None and plain not in PER_BUDGET:
             run = runs[max(budgets)]
-            kept.write_text(json.dumps(
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            partial = kept.with_suffix(f".{os.getpid()}.part")  # a killed run leaves no half file
+            partial.write_text(json.dumps(
                 {"truths": run.truths, "asked": run.asked, "ms": ms[name], "idle": run.idle}
             ))  # fmt: skip
+            partial.replace(kept)
     return Block(problem, seed, best, ms, idle, time.perf_counter() - started)
 
 

@@ -3,7 +3,10 @@
 A zoom trial draws candidates in its stage's region (half around the centre, half uniformly
 in the stage's box) and runs the one with the highest expected improvement under a Gaussian
 process (`search_spaces.gaussian_process`) fitted on the finished trials that shaped the
-stage. A stage's trials are picked in index order, each after the model was told, at its own
+stage, on every tuned parameter: a choice enters as one 0/1 column per category (one for a
+two-way choice), so trials of the other categories inform the model instead of looking like
+noise (lasso on diabetes, normalised score at 50 trials: 47 numeric-only, 92 with its two
+choices). A stage's trials are picked in index order, each after the model was told, at its own
 mean, the points the stage's earlier trials run at (kriging believer): the stage spreads out
 instead of drawing near-copies of one point, and trial ``i``'s point depends only on the
 stage's model and on trials ``0 .. i-1`` of the stage, so the search stays deterministic
@@ -16,6 +19,7 @@ before (a cross-validated choice of the two, best of 4 candidates): see bench/RE
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,6 +28,7 @@ from search_spaces.gaussian_process import (
     log_expected_improvement,
     one_blas_thread,
 )
+from search_spaces.scales import Choice
 
 FIT_TRIALS = 128  # the model sees at most this many trials: those nearest the region's centre
 MAX_BELIEVED = 128  # and it believes at most this many of its stage's own points
@@ -36,8 +41,8 @@ class StageModel:
 
     name = "gp"
 
-    def __init__(self, names: Sequence[str], gp: GaussianProcess) -> None:
-        self.names = list(names)
+    def __init__(self, columns: Columns, gp: GaussianProcess) -> None:
+        self.columns = columns
         self._gp = gp
         self._incumbent = gp.best_mean
         self._believed = 0
@@ -49,28 +54,34 @@ class StageModel:
         scores: Sequence[float],
         centre: Mapping[str, float],
         half_widths: Mapping[str, float],
+        choices: Mapping[str, Choice] | None = None,
     ) -> StageModel | None:
         """A model of the finished trials (scores lower-better), or None with fewer than two
-        or scores that are not finite. Beyond FIT_TRIALS trials, the nearest the region's
-        centre in units of its half-widths are kept: the model is local where the search is.
+        or scores that are not finite. ``centre`` names the numeric parameters, ``choices``
+        the choice parameters with their scales. Beyond FIT_TRIALS trials,
+        the nearest the region's centre in units of its half-widths (numeric parameters
+        only) are kept: the model is local where the search is.
         (Starting the hyperparameters' fit from the previous stage's, to save compute, was
         measured worse on BBOB: log10 regret 1.45 against 1.28 at 100 trials.)"""
-        names = list(centre)
+        columns = Columns(tuple(centre), tuple((choices or {}).items()))
         y = np.asarray(scores, dtype=float)
-        if len(y) < 2 or not np.isfinite(y).all() or not names:
+        if len(y) < 2 or not np.isfinite(y).all() or columns.width == 0:
             return None
-        x = _matrix(points, names)
-        mid = np.array([centre[n] for n in names])
-        half = np.array([max(half_widths[n], 1e-6) for n in names])
-        keep = np.sort(np.argsort(np.abs((x - mid) / half).max(axis=1), kind="stable")[:FIT_TRIALS])
+        x = columns.matrix(points)
+        distance = np.zeros(len(y))  # with no numeric parameter, the first FIT_TRIALS trials
+        if columns.numeric:
+            mid = np.array([centre[n] for n in columns.numeric])
+            half = np.array([max(half_widths[n], 1e-6) for n in columns.numeric])
+            distance = np.abs((x[:, : len(mid)] - mid) / half).max(axis=1)
+        keep = np.sort(np.argsort(distance, kind="stable")[:FIT_TRIALS])
         with one_blas_thread():
-            return cls(names, GaussianProcess.fit(x[keep], y[keep]))
+            return cls(columns, GaussianProcess.fit(x[keep], y[keep]))
 
     def pick(self, candidates: Sequence[Point]) -> int:
         """The index of the candidate with the highest expected improvement (the first on a
         tie)."""
         with one_blas_thread():
-            mean, sd = self._gp.predict(_matrix(candidates, self.names))
+            mean, sd = self._gp.predict(self.columns.matrix(candidates))
         return int(np.argmax(log_expected_improvement(mean, sd, self._incumbent)))
 
     def believe(self, point: Point) -> None:
@@ -79,7 +90,7 @@ class StageModel:
         (a stage of thousands of trials) the model stops growing."""
         if self._believed >= MAX_BELIEVED:
             return
-        z = _matrix([point], self.names)[0]
+        z = self.columns.matrix([point])[0]
         with one_blas_thread():
             mean, _ = self._gp.predict(z[None, :])
             self._gp = self._gp.believe(z)
@@ -87,7 +98,28 @@ class StageModel:
         self._believed += 1
 
 
-def _matrix(points: Sequence[Point], names: Sequence[str]) -> np.ndarray:
-    """One row per point, one column per name, in ``names``' order."""
-    rows = [[p[n] for n in names] for p in points]
-    return np.array(rows, dtype=float).reshape(len(points), len(names))
+@dataclass(frozen=True)
+class Columns:
+    """How points become the model's inputs: numeric parameters as their unit coordinates,
+    then each choice as 0/1 columns (one per category; one in all for a two-way choice)."""
+
+    numeric: tuple[str, ...]
+    choices: tuple[tuple[str, Choice], ...] = ()
+
+    @property
+    def width(self) -> int:
+        return len(self.numeric) + sum(_hot_columns(c.cells) for _, c in self.choices)
+
+    def matrix(self, points: Sequence[Point]) -> np.ndarray:
+        """One row per point, one column per input."""
+        rows = np.array([[p[n] for n in self.numeric] for p in points], dtype=float)
+        blocks = [rows.reshape(len(points), len(self.numeric))]
+        for name, choice in self.choices:
+            hot = np.eye(choice.cells)[[choice.category(p[name]) for p in points]]
+            blocks.append(hot[:, choice.cells - _hot_columns(choice.cells) :])
+        return np.hstack(blocks)
+
+
+def _hot_columns(cells: int) -> int:
+    """A choice's 0/1 columns: none for one category, one for two, else one per category."""
+    return 0 if cells < 2 else 1 if cells == 2 else cells

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict
 
-from search_spaces.box import Box
+from search_spaces.box import Box, choice_scale
 from search_spaces.constraints import MAX_STAGES, MAX_TRIALS, Integer, Number
 from search_spaces.latin import latin_point, latin_slices
 from search_spaces.space import SearchSpace
@@ -164,7 +164,8 @@ class CoarseToFine(Strategy):
         sign = 1.0 if self.mode == "min" else -1.0
         scores = [sign * r.score for r in finished]  # type: ignore[operator]
         half = {n: region.half_width(n) for n in region.centre}
-        return StageModel.fit([r.unit for r in finished], scores, region.centre, half)
+        choices = {n: choice_scale(self.space, n) for n in region.categories}
+        return StageModel.fit([r.unit for r in finished], scores, region.centre, half, choices)
 
     def _zoom_keys(self) -> list[str]:
         """The trials the next stage is shaped by: all earlier stages' and the first

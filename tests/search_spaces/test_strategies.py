@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from search_spaces.box import Box
+from search_spaces.box import Box, choice_scale
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import (
     DONE,
@@ -161,8 +161,9 @@ def test_a_zoom_trial_runs_the_candidate_its_stage_model_likes_best() -> None:
     finished = ranked([c2f.known_results[i] for i in range(9)], "max")
     region = zoom_region(SPACE, finished, INITIAL_SIDE, 0.3, 0.0)
     half = {n: region.half_width(n) for n in region.centre}
+    choices = {n: choice_scale(SPACE, n) for n in region.categories}
     model = StageModel.fit([r.unit for r in finished], [-r.score for r in finished],
-                           region.centre, half)  # fmt: skip
+                           region.centre, half, choices)  # fmt: skip
     assert model is not None
     box = region.box()
     for index, s in enumerate(stage2):
@@ -194,8 +195,9 @@ def test_a_resumed_stage_believes_where_its_trials_ran() -> None:
     finished = ranked(recorded[:9], "max")
     region = zoom_region(SPACE, finished, INITIAL_SIDE, 0.3, 0.0)
     half = {n: region.half_width(n) for n in region.centre}
+    choices = {n: choice_scale(SPACE, n) for n in region.categories}
     model = StageModel.fit([r.unit for r in finished], [-r.score for r in finished],
-                           region.centre, half)  # fmt: skip
+                           region.centre, half, choices)  # fmt: skip
     assert model is not None
     model.believe(moved.unit)
     rng = trial_rng(8, 2, 1)

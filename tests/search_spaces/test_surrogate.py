@@ -182,3 +182,43 @@ def test_a_stage_model_stops_growing_past_its_cap(monkeypatch: pytest.MonkeyPatc
     for p in _bowl(5, noise=0.0, seed=10)[0]:
         model.believe(p)
     assert len(model._gp.y) == 12
+
+
+def test_a_choice_enters_the_model_as_one_column_per_category() -> None:
+    """A 4-way choice is four 0/1 columns, a 2-way one a single column, a 1-way none."""
+    two = SearchSpace.from_mapping({"flag": [False, True], "only": ["a"], "x": [0, 1]})
+    scales = {n: SPACE.params[n] for n in ("opt",)} | {n: two.params[n] for n in ("flag", "only")}
+    columns = surrogate.Columns(("x",), tuple(scales.items()))
+    assert columns.width == 1 + 4 + 1
+    opt, flag = SPACE.params["opt"], two.params["flag"]
+    points = [
+        {"x": 0.25, "opt": opt.to_unit("sgd"), "flag": flag.to_unit(True), "only": 0.5},
+        {"x": 0.75, "opt": opt.to_unit("adagrad"), "flag": flag.to_unit(False), "only": 0.5},
+    ]
+    np.testing.assert_array_equal(
+        columns.matrix(points), [[0.25, 0, 1, 0, 0, 1], [0.75, 0, 0, 0, 1, 0]]
+    )
+
+
+def test_a_stage_model_learns_what_a_choice_is_worth() -> None:
+    """The score depends on the category alone: told of it, the model picks the best category;
+    on numeric parameters alone it could not tell the candidates apart."""
+    opt = SPACE.params["opt"]
+    worth = {"adam": 0.0, "sgd": 1.0, "rmsprop": 2.0, "adagrad": 3.0}
+    rng = random.Random(11)
+    points, scores = [], []
+    for _ in range(24):
+        name = rng.choice(list(worth))
+        points.append({"x": rng.random(), "y": rng.random(), "opt": opt.to_unit(name)})
+        scores.append(worth[name] + rng.gauss(0, 0.05))
+    centre, half = {"x": 0.5, "y": 0.5}, {"x": 0.5, "y": 0.5}
+    model = StageModel.fit(points, scores, centre, half, {"opt": opt})
+    assert model is not None
+    for name in ("sgd", "rmsprop", "adagrad"):
+        candidates = [{"x": 0.5, "y": 0.5, "opt": opt.to_unit(name)},
+                      {"x": 0.5, "y": 0.5, "opt": opt.to_unit("adam")}]  # fmt: skip
+        assert model.pick(candidates) == 1, name
+    mean, _ = model._gp.predict(model.columns.matrix([
+        {"x": 0.5, "y": 0.5, "opt": opt.to_unit(n)} for n in worth
+    ]))  # fmt: skip
+    assert list(np.argsort(mean)) == [0, 1, 2, 3]
