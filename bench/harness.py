@@ -69,20 +69,12 @@ def variant(name: str) -> Iterator[str]:
                 raise SystemExit(f"{name}: no constant {constant} in {', '.join(TUNABLE_MODULES)}")
             old = getattr(module, constant)
             saved.append((module, constant, old))
-            setattr(module, constant, _parsed(raw, old))
+            setattr(module, constant, type(old)(float(raw)) if not isinstance(old, bool) else
+                    raw == "True")  # fmt: skip
         yield base
     finally:
         for module, constant, old in reversed(saved):
             setattr(module, constant, old)
-
-
-def _parsed(raw: str, old: Any) -> Any:
-    """A variant's value, of the constant's type ("" for an empty string)."""
-    if isinstance(old, bool):
-        return raw == "True"
-    if isinstance(old, str):
-        return raw.strip("'\"")
-    return type(old)(float(raw))
 
 
 class HasSpaces(Protocol):
