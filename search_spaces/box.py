@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from search_spaces.scales import Choice, format_number
+from search_spaces.scales import Choice, Scale, format_number
 from search_spaces.space import SearchSpace
 
 
@@ -46,21 +46,21 @@ class Box:
 
     def sample(self, rng: random.Random, space: SearchSpace) -> dict[str, float]:
         """Uniform in each interval; choices land on the centre of an allowed category's cell."""
-        unit: dict[str, float] = {}
-        for name in space.tuned_names:
+
+        def draw(name: str, scale: Scale) -> float:
             if name in self.categories:
-                unit[name] = choice_point(space, name, self.categories[name], rng)
-            else:
-                lo, hi = self.intervals[name]
-                unit[name] = lo + rng.random() * (hi - lo)
-        return unit
+                return choice_point(space, name, self.categories[name], rng)
+            lo, hi = self.intervals[name]
+            return lo + rng.random() * (hi - lo)
+
+        return space.walk(draw)
 
     def contains(self, unit: Mapping[str, float], space: SearchSpace) -> bool:
         for name, (lo, hi) in self.intervals.items():
-            if not lo <= unit[name] <= hi:
+            if name in unit and not lo <= unit[name] <= hi:
                 return False
         for name, allowed in self.categories.items():
-            if choice_scale(space, name).category(unit[name]) not in allowed:
+            if name in unit and choice_scale(space, name).category(unit[name]) not in allowed:
                 return False
         return True
 
@@ -68,6 +68,8 @@ class Box:
         """Human-readable ranges for tables and tags, e.g. '[0.00031, 0.0042]' or '{adam, sgd}'."""
         out: dict[str, str] = {}
         for name in space.tuned_names:
+            if name not in self.categories and name not in self.intervals:
+                continue  # a branch this box does not sample
             if name in self.categories:
                 values = [choice_scale(space, name).values[i] for i in self.categories[name]]
                 out[name] = "{" + ", ".join(format_number(v) for v in values) + "}"

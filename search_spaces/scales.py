@@ -43,7 +43,7 @@ class ScaleError(ValueError):
         return ScaleError(f"{name}.{self.field}" if self.field else name, self.message)
 
 
-def _same(a: Any, b: Any) -> bool:
+def same(a: Any, b: Any) -> bool:
     # 1, 1.0 and True compare equal in Python but are different choices to a user.
     return type(a) is type(b) and a == b
 
@@ -133,7 +133,7 @@ class Scale(ABC):
         out: list[Any] = []
         for u in units:
             v = self.from_unit(u)
-            if not any(_same(v, w) for w in out):
+            if not any(same(v, w) for w in out):
                 out.append(v)
         return out
 
@@ -339,7 +339,7 @@ class Choice(_Cells):
     def __post_init__(self) -> None:
         values = tuple(_checked("values", self.values, [_VALUES]))
         for i, v in enumerate(values):
-            if any(_same(v, w) for w in values[:i]):
+            if any(same(v, w) for w in values[:i]):
                 raise ScaleError("values", f"expected distinct values, got {short_repr(v)} twice")
         object.__setattr__(self, "values", values)
 
@@ -353,7 +353,7 @@ class Choice(_Cells):
 
     def index(self, value: Any) -> int:
         """Position of value; an exact-type match first, then plain equality."""
-        for match in (_same, lambda a, b: a == b):
+        for match in (same, lambda a, b: a == b):
             for i, v in enumerate(self.values):
                 if match(v, value):
                     return i

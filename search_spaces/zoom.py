@@ -28,6 +28,7 @@ import statistics
 from dataclasses import dataclass
 
 from search_spaces.box import Box, choice_point, choice_scale
+from search_spaces.scales import Scale
 from search_spaces.space import SearchSpace
 from search_spaces.trial import TrialResult
 
@@ -69,13 +70,13 @@ class Region:
     def sample(self, rng: random.Random, space: SearchSpace, wide: bool) -> dict[str, float]:
         """One point: truncated normals around the centre, choices uniform among the allowed."""
         widths = self.wide if wide else self.narrow
-        unit: dict[str, float] = {}
-        for name in space.tuned_names:
+
+        def draw(name: str, scale: Scale) -> float:
             if name in self.categories:
-                unit[name] = choice_point(space, name, self.categories[name], rng)
-            else:
-                unit[name] = _truncated_normal(rng, self.centre[name], widths[name])
-        return unit
+                return choice_point(space, name, self.categories[name], rng)
+            return _truncated_normal(rng, self.centre[name], widths[name])
+
+        return space.walk(draw)
 
 
 def zoom_region(

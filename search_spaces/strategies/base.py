@@ -7,7 +7,7 @@ import math
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from search_spaces.box import edge_warnings
@@ -30,7 +30,8 @@ DONE = Signal.DONE
 class StageRecord:
     """One coarse-to-fine stage: where it sampled, as a JSON-able box and readable ranges,
     the keys of the trials whose results shaped it, and the model that picked its points
-    (neither for the first stage)."""
+    (neither for the first stage). In a conditional space ``branches`` holds each branch's
+    own trials, box and ranges (by branch label); ``box`` then bounds them all."""
 
     stage: int
     trials: int
@@ -38,6 +39,7 @@ class StageRecord:
     ranges: dict[str, str]
     based_on: tuple[str, ...] = ()
     model: str = ""
+    branches: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def trial_key(stage: int, index: int) -> str:

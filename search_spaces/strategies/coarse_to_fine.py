@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict
 
 from search_spaces.box import Box, choice_scale
+from search_spaces.branches import Branch
 from search_spaces.constraints import MAX_STAGES, MAX_TRIALS, Integer, Number
 from search_spaces.latin import latin_point, latin_slices
 from search_spaces.space import SearchSpace
@@ -30,13 +32,15 @@ from search_spaces.strategies.base import (
 )
 from search_spaces.surrogate import StageModel
 from search_spaces.trial import TrialResult, better, ranked
-from search_spaces.zoom import Region, next_side, zoom_region
+from search_spaces.zoom import MIN_TOP, Region, next_side, zoom_region
 
 COARSE_FRACTION = 0.3  # of a budget, for the coarse first stage
 MIN_COARSE = 10  # trials in the coarse stage, however small the budget
 ZOOM_STAGE_TRIALS = 5  # about this many trials per zoom stage
 READY_FRACTION = 0.75  # of a stage's trials (its first, by index) that fix the next stage
 CANDIDATES = 64  # points a zoom trial draws in its region; the stage's model picks one
+BEHIND_SHARE = 0.1  # a branch with none of the top trials: its weight in a zoom stage
+BRANCH_DECAY = 0.5  # the k-th best branch's weight (k = 0 for the best) is BRANCH_DECAY ** k
 
 
 class StageSpec(BaseModel):
@@ -72,6 +76,20 @@ def stages_for(trials: int) -> list[StageSpec]:
     return [StageSpec(trials=first), *(StageSpec(trials=size) for size in sizes)]
 
 
+@dataclass
+class BranchZoom:
+    """How one branch samples in a zoom stage: its own flat space of active parameters, the
+    region and model from its own trials (None while it has no finished trial or too few),
+    and the box recorded for it."""
+
+    branch: Branch
+    space: SearchSpace
+    box: Box
+    region: Region | None = None
+    model: StageModel | None = None
+    believed: int = 0  # stage indices up to here that the model believes
+
+
 class CoarseToFine(Strategy):
     """Stage 1 is a Latin hypercube over the whole space; each later stage zooms in on the
     results before it (search_spaces.zoom), each of its trials the best of CANDIDATES points
@@ -82,6 +100,10 @@ class CoarseToFine(Strategy):
     ``ready`` fraction (by index) of the previous stage. So the next stage can start while
     the previous one's last trials still run, and the search stays deterministic however
     the trials' finishing order falls.
+
+    In a conditional space every branch zooms on its own active parameters and its own
+    trials, and a zoom stage's trials are shared out by ``branch_weights``: halved for each
+    place a branch's best trial is behind the leader's, a tenth for one clearly behind.
     """
 
     def __init__(
@@ -103,20 +125,27 @@ class CoarseToFine(Strategy):
         self.planned_trials = sum(s.trials for s in self.stages)
         self._stage = 1
         self._asked = 0
-        self._region: Region | None = None
-        self._model: StageModel | None = None
-        self._believed = 0  # trials of the current stage its model believes
-        self._side: float | None = None
-        self._best_score: float | None = None
+        self._zooms: list[BranchZoom] = []
+        self._assigned: list[int] = []  # the zoom (index into _zooms) of each stage trial
+        self._sides: dict[str, float] = {}
+        self._best_scores: dict[str, float] = {}
         self._box = Box.full(space)
         self._latin = latin_slices(space, seed, 1, self.stages[0].trials)
         self._records = [self._record(())]
 
     def _record(self, based_on: tuple[str, ...]) -> StageRecord:
         trials = self.stages[self._stage - 1].trials
-        model = self._model.name if self._model is not None else ""
+        models = sorted({z.model.name for z in self._zooms if z.model is not None})
         box, ranges = self._box.to_dict(), self._box.to_values(self.space)
-        return StageRecord(self._stage, trials, box, ranges, based_on, model)
+        branches = {}
+        if self.space.conditional and self._stage > 1:
+            for i, zoom in enumerate(self._zooms):
+                branches[zoom.branch.label] = {
+                    "trials": self._assigned.count(i),
+                    "box": zoom.box.to_dict(),
+                    "ranges": zoom.box.to_values(zoom.space),
+                }
+        return StageRecord(self._stage, trials, box, ranges, based_on, ", ".join(models), branches)
 
     @property
     def boxes(self) -> list[StageRecord]:
@@ -139,32 +168,37 @@ class CoarseToFine(Strategy):
         rng = trial_rng(self.seed, self._stage, index)
         if self._stage == 1:
             return latin_point(self.space, self._latin, index, rng)
-        if self._region is None:  # every earlier trial failed
-            return self._box.sample(rng, self.space)
+        which = self._assigned[index]
+        zoom = self._zooms[which]
+        if zoom.region is None:  # every earlier trial of the branch failed, or it had none
+            return zoom.box.sample(rng, zoom.space)
         # Half the candidates are drawn around the centre (the narrow and the wide ranges in
         # turn), half uniformly in the stage's box: exploitation and exploration for EI.
         candidates = [
-            self._region.sample(rng, self.space, wide=j % 4 == 1)
+            zoom.region.sample(rng, zoom.space, wide=j % 4 == 1)
             if j % 4 < 2
-            else self._box.sample(rng, self.space)
+            else zoom.box.sample(rng, zoom.space)
             for j in range(CANDIDATES)
         ]
-        if self._model is None:  # too few finished trials for a model
+        if zoom.model is None:  # too few finished trials for a model
             return candidates[index % 4]  # narrow, wide or anywhere in the box, in turn
         # The model believes the points the stage's earlier trials run at (as they ran: a
         # resumed trial keeps its recorded point), so this one goes elsewhere.
-        for earlier in range(self._believed, index):
-            key = trial_key(self._stage, earlier)
-            self._model.believe((self._pending.get(key) or self._told[key]).unit)
-        self._believed = index
-        return candidates[self._model.pick(candidates)]
+        for earlier in range(zoom.believed, index):
+            if self._assigned[earlier] == which:
+                key = trial_key(self._stage, earlier)
+                zoom.model.believe((self._pending.get(key) or self._told[key]).unit)
+        zoom.believed = index
+        return candidates[zoom.model.pick(candidates)]
 
-    def _fit(self, finished: list[TrialResult], region: Region) -> StageModel | None:
+    def _fit(
+        self, finished: list[TrialResult], region: Region, space: SearchSpace
+    ) -> StageModel | None:
         """The model that picks the stage's points among their candidates."""
         sign = 1.0 if self.mode == "min" else -1.0
         scores = [sign * r.score for r in finished]  # type: ignore[operator]
         half = {n: region.half_width(n) for n in region.centre}
-        choices = {n: choice_scale(self.space, n) for n in region.categories}
+        choices = {n: choice_scale(space, n) for n in region.categories}
         return StageModel.fit([r.unit for r in finished], scores, region.centre, half, choices)
 
     def _zoom_keys(self) -> list[str]:
@@ -179,6 +213,11 @@ class CoarseToFine(Strategy):
         need = max(1, math.ceil(self.ready * current - 1e-9))
         return keys + [trial_key(self._stage, index) for index in range(need)]
 
+    def _branch_spaces(self) -> list[tuple[Branch, SearchSpace]]:
+        if not self.space.conditional:
+            return [(self.space.branches[0], self.space)]
+        return [(b, self.space.branch_space(b)) for b in self.space.branches]
+
     def _advance(self, used: list[TrialResult]) -> None:
         spec = self.stages[self._stage]
         finished = ranked(used, self.mode)
@@ -187,17 +226,80 @@ class CoarseToFine(Strategy):
                 f"every trial up to stage {self._stage} failed; "
                 f"stage {self._stage + 1} samples the full range"
             )
-            self._region, self._model, self._box = None, None, Box.full(self.space)
-        else:
-            best = finished[0].score
-            assert best is not None  # ranked() keeps finished trials only
-            improved = self._best_score is None or better(best, self._best_score, self.mode)
-            self._side = next_side(self._side, improved)
-            self._best_score = best
-            self._region = zoom_region(self.space, finished, self._side, spec.keep_top, spec.pad)
-            self._model = self._fit(finished, self._region)
-            self._box = self._region.box()
+        top = max(MIN_TOP, math.ceil(spec.keep_top * len(finished) - 1e-9))
+        self._zooms, places = [], []
+        for branch, space in self._branch_spaces():
+            own = [r for r in finished if self._in_branch(r, branch)]
+            zoom = BranchZoom(branch, space, Box.full(space))
+            if own:
+                best = own[0].score
+                assert best is not None  # ranked() keeps finished trials only
+                label = branch.label
+                last = self._best_scores.get(label)
+                improved = last is None or better(best, last, self.mode)
+                self._sides[label] = next_side(self._sides.get(label), improved)
+                self._best_scores[label] = best
+                zoom.region = zoom_region(space, own, self._sides[label], spec.keep_top, spec.pad)
+                zoom.model = self._fit(own, zoom.region, space)
+                zoom.box = zoom.region.box()
+            self._zooms.append(zoom)
+            places.append(finished.index(own[0]) if own else len(finished))
+        weights = branch_weights(places, top) if finished else [1.0] * len(places)
         self._stage += 1
         self._asked = 0
-        self._believed = 0
+        self._assigned = allocate(weights, spec.trials, self._stage)
+        sampled = [z.box for i, z in enumerate(self._zooms) if i in self._assigned]
+        self._box = _bounding_box(sampled)
         self._records.append(self._record(tuple(r.key for r in used)))
+
+    def _in_branch(self, result: TrialResult, branch: Branch) -> bool:
+        return not self.space.conditional or self.space.branch_of(result.unit) == branch
+
+
+def branch_weights(places: Sequence[int], top: int) -> list[float]:
+    """A zoom stage's weight per branch, from where each branch's best trial ranks among all
+    finished trials (``places``; no trial: past the end). The k-th best branch weighs
+    BRANCH_DECAY ** k, and one with none of the ``top`` trials (those that size a zoom) at
+    most BEHIND_SHARE: the leader gets most of a stage, a branch clearly behind a trial
+    now and then."""
+    order = sorted(range(len(places)), key=lambda b: places[b])
+    weights = [0.0] * len(places)
+    for k, b in enumerate(order):
+        weights[b] = BRANCH_DECAY**k if places[b] < top else min(BEHIND_SHARE, BRANCH_DECAY**k)
+    return weights
+
+
+def allocate(weights: Sequence[float], trials: int, stage: int) -> list[int]:
+    """Which branch (index into weights) each of a stage's trials samples.
+
+    Shares are proportional to the weights; the trials go out interleaved, each to the
+    branch furthest behind its share so far, so that the first trials of a stage (those
+    the next stage waits for) cover the branches too. Ties go to the branch that comes
+    first counting from ``stage`` round the list, so a branch whose share is under one
+    trial a stage still gets its turns over the stages.
+    """
+    total = sum(weights)
+    count = len(weights)
+    taken = [0] * count
+    out = []
+    for i in range(trials):
+        due = [w * (i + 1) / total - taken[b] for b, w in enumerate(weights)]
+        b = max(range(count), key=lambda b: (round(due[b], 9), -((b - stage) % count)))
+        taken[b] += 1
+        out.append(b)
+    return out
+
+
+def _bounding_box(boxes: Sequence[Box]) -> Box:
+    """The smallest box holding every branch's: the stage's record across branches."""
+    if len(boxes) == 1:
+        return boxes[0]
+    intervals: dict[str, tuple[float, float]] = {}
+    categories: dict[str, tuple[int, ...]] = {}
+    for box in boxes:
+        for name, (lo, hi) in box.intervals.items():
+            old = intervals.get(name, (lo, hi))
+            intervals[name] = (min(old[0], lo), max(old[1], hi))
+        for name, cells in box.categories.items():
+            categories[name] = tuple(sorted({*categories.get(name, ()), *cells}))
+    return Box(intervals, categories)

@@ -7,10 +7,12 @@ bridge, so a comparison differs in the algorithm alone.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import optuna
 from optuna.distributions import FloatDistribution
+from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import BaseSampler, GPSampler, TPESampler
 from optuna.trial import TrialState
 
@@ -46,11 +48,17 @@ class OptunaSampler(Strategy):
         if index >= self.planned_trials:
             return DONE
         recorded = self._replay.get(trial_key(1, index))
-        if recorded is not None and recorded.unit.keys() == self._dists.keys():
+        if recorded is not None and self.space.is_complete(recorded.unit):
             # A replayed trial enters the study at the point it ran, not at a fresh sample.
             self._study.enqueue_trial(recorded.unit)
-        trial = self._study.ask(self._dists)
-        suggestion = self._suggest(1, index, {n: trial.params[n] for n in self._dists})
+        if self.space.conditional:
+            # Define-by-run: a choice's value decides which of its children are asked for.
+            trial = self._study.ask()
+            unit = self.space.walk(lambda name, _: trial.suggest_float(name, 0.0, 1.0))
+        else:
+            trial = self._study.ask(self._dists)
+            unit = {n: trial.params[n] for n in self._dists}
+        suggestion = self._suggest(1, index, unit)
         self._numbers[suggestion.key] = trial.number
         return suggestion
 
@@ -63,10 +71,12 @@ class OptunaSampler(Strategy):
 
 
 class OptunaTPE(OptunaSampler):
-    """Optuna's TPE; the constant liar keeps parallel asks apart."""
+    """Optuna's TPE; the constant liar keeps parallel asks apart. On a conditional space it
+    is asked define-by-run and runs multivariate, grouped (Optuna's own way with
+    conditional parameters)."""
 
     def __init__(self, space: SearchSpace, mode: str, seed: int, trials: int) -> None:
-        super().__init__(space, mode, seed, trials, _tpe)
+        super().__init__(space, mode, seed, trials, _grouped_tpe if space.conditional else _tpe)
 
 
 class OptunaGP(OptunaSampler):
@@ -80,6 +90,14 @@ class OptunaGP(OptunaSampler):
 
 def _tpe(seed: int) -> BaseSampler:
     return TPESampler(seed=seed, constant_liar=True)
+
+
+def _grouped_tpe(seed: int) -> BaseSampler:
+    # Conditional spaces: one multivariate TPE per group of parameters that occur together.
+    # Optuna marks both options experimental (since 2.2); they are what its docs advise here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return TPESampler(seed=seed, constant_liar=True, multivariate=True, group=True)
 
 
 def _gp(seed: int) -> BaseSampler:
