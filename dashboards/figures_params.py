@@ -36,9 +36,9 @@ def param_figure(views: list[SearchView], name: str) -> go.Figure:
     for group in groups(views):
         if name not in group.view.space.tuned_names:
             continue
-        rows = group.trials
+        rows = active_rows(group.view, group.trials, name)
         fig.add_scatter(
-            x=_positions(axis, rows),
+            x=_positions(group.view, axis, rows),
             y=rows[SCORE].tolist(),
             mode="markers",
             name=group.name,
@@ -52,21 +52,40 @@ def param_figure(views: list[SearchView], name: str) -> go.Figure:
         for stage, box in view.boxes.items():
             _shade(fig, axis, box, colour(views, i, stage), f"stage {stage}")
     metric = views[0].metric
-    fig.update_layout(
-        base_layout(f"{metric} vs {name}", xaxis=axis.layout(), yaxis={"title": {"text": metric}})
-    )
+    title = f"{metric} vs {name}" + _active_share(views, name)
+    fig.update_layout(base_layout(title, xaxis=axis.layout(), yaxis={"title": {"text": metric}}))
     return fig
+
+
+def active_rows(view: SearchView, rows: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The trials that had the parameter: all of them in a flat space."""
+    if not view.space.conditional:
+        return rows
+    column = unit_column(name)
+    return rows[rows[column].notna()] if column in rows else rows.iloc[0:0]
+
+
+def _active_share(views: list[SearchView], name: str) -> str:
+    """' (in 12 of 30 trials)' for a conditional parameter; '' where every trial has it."""
+    had = total = 0
+    for view in views:
+        if name in view.space.tuned_names:
+            had += len(active_rows(view, view.trials, name))
+            total += len(view.trials)
+    return f" (in {had} of {total} trials)" if had < total else ""
 
 
 def _add_failed(fig: go.Figure, view: SearchView, axis: Axis) -> None:
     """Failed trials have no score: mark them with an x at the worst score seen."""
-    rows = failed(view)
-    if rows.empty or axis.name not in view.space.tuned_names:
+    if axis.name not in view.space.tuned_names:
+        return
+    rows = active_rows(view, failed(view), axis.name)
+    if rows.empty:
         return
     scores = view.scored[SCORE]
     floor = (scores.min() if view.search.mode == "max" else scores.max()) if len(scores) else 0.0
     fig.add_scatter(
-        x=_positions(axis, rows),
+        x=_positions(view, axis, rows),
         y=[floor] * len(rows),
         mode="markers",
         name=f"failed ({view.search.experiment})",
@@ -76,9 +95,9 @@ def _add_failed(fig: go.Figure, view: SearchView, axis: Axis) -> None:
     )
 
 
-def _positions(axis: Axis, rows: pd.DataFrame) -> list[float]:
+def _positions(view: SearchView, axis: Axis, rows: pd.DataFrame) -> list[float]:
     """Each trial's coordinate on the parameter's axis (categories jittered by trial key)."""
-    values = rows[param_column(axis.name)]
+    values = rows[param_column(view.space.name_of(axis.name))]
     return [axis.position(v, k) for v, k in zip(values, rows["trial"], strict=True)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 
 MIN_TRIALS = 5
@@ -18,7 +19,7 @@ def fanova_importance(
     """
     if len(scores) < MIN_TRIALS:
         return f"needs at least {MIN_TRIALS} finished trials, this search has {len(scores)}"
-    names = sorted(units[0]) if units else []
+    names = sorted({n for unit in units for n in unit})
     if not names:
         return "no tuned parameters"
     if len(set(scores)) < 2:
@@ -31,9 +32,12 @@ def fanova_importance(
     study = optuna.create_study(direction="maximize")
     dist = {name: FloatDistribution(0.0, 1.0) for name in names}
     for unit, score in zip(units, scores, strict=True):
-        params = {name: min(max(float(unit[name]), 0.0), 1.0) for name in names}
+        # A conditional parameter is absent where inactive: fANOVA then weighs the
+        # parameters every trial has (Optuna's intersection of the trials' spaces).
+        params = {n: min(max(float(u), 0.0), 1.0) for n, u in unit.items() if math.isfinite(u)}
+        used = {n: dist[n] for n in params}
         study.add_trial(
-            optuna.trial.create_trial(params=params, distributions=dist, value=float(score))
+            optuna.trial.create_trial(params=params, distributions=used, value=float(score))
         )
     try:
         found = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=seed))

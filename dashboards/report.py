@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
-from dashboards.columns import SCORE, param_column
+import pandas as pd
+
+from dashboards.columns import BRANCH, SCORE, param_column
 from dashboards.figures_params import parallel_figure, param_figure, tuned_names
 from dashboards.figures_search import curves_figure, history_figure, importance_figure
 from dashboards.report_data import SearchView
 from dashboards.report_html import Section, note, render_page, table
+from dashboards.style import active_names
 
 
 def build_report(views: list[SearchView]) -> str:
@@ -19,6 +23,11 @@ def build_report(views: list[SearchView]) -> str:
     sections = [
         Section("Summary", _summary(views), []),
         Section("Stages", _stages(views), []),
+        *(
+            [Section("Branches", _branches(views), [])]
+            if any(v.space.conditional for v in views)
+            else []
+        ),
         Section(
             "Each parameter on its sampling scale",
             [note("Colour: stage (one search) or search (several). x: failed trial.")],
@@ -66,21 +75,59 @@ def _best_config(views: list[SearchView]) -> str:
     """The best trial's value of every parameter, tuned and fixed, one column per search."""
     names: list[str] = []
     for view in views:
-        names += [n for n in view.space.params if n not in names]
+        names += [n for n in view.space.value_names if n not in names]
     columns = []
     for view in views:
         best = view.scored.iloc[0] if not view.scored.empty else None
-        values = {} if best is None else best
-        columns.append(
-            {
-                n: view.space.params[n].format(values[param_column(n)])
-                if n in view.space.params and param_column(n) in values
-                else "-"
-                for n in names
-            }
-        )
+        shown = {}
+        if best is not None:
+            had = set(active_names(view, best))
+            for n in view.space.params:  # a conditional parameter: the best trial's branch
+                name = view.space.name_of(n)
+                if (n in had or not view.space.params[n].tuned) and _has(best, name):
+                    shown[name] = view.space.params[n].format(best[param_column(name)])
+        columns.append({n: shown.get(n, "-") for n in names})
     rows = [[n, *(c[n] for c in columns)] for n in names]
     return table(["best config", *(v.label for v in views)], rows)
+
+
+def _has(row: pd.Series, name: str) -> bool:
+    value = row.get(param_column(name))
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _branches(views: list[SearchView]) -> list[str]:
+    """Per branch of a conditional space: trials, finished ones, the best score and trial,
+    and per zoom stage the trials it got and its box."""
+    blocks = []
+    for view in views:
+        if not view.space.conditional:
+            continue
+        rows = []
+        for branch in view.space.branches:
+            mine = view.trials[view.trials[BRANCH] == branch.label]
+            scored = view.scored[view.scored[BRANCH] == branch.label]
+            best = scored.iloc[0] if not scored.empty else None
+            rows.append(
+                [
+                    branch.label,
+                    len(mine),
+                    len(scored),
+                    "-" if best is None else f"{best[SCORE]:.4f}",
+                    "-" if best is None else best["trial"],
+                ]
+            )
+        header = [f"{view.label} branch", "trials", "finished", "best score", "best trial"]
+        blocks.append(table(header, rows))
+        zoomed = []
+        for stage, per_branch in view.branches.items():
+            for label, record in per_branch.items():
+                ranges = ", ".join(f"{n} {r}" for n, r in record["ranges"].items())
+                zoomed.append([stage, label, record["trials"], ranges])
+        if zoomed:
+            header = [f"{view.label} stage", "branch", "trials", "box"]
+            blocks.append(table(header, zoomed))
+    return blocks
 
 
 def _stages(views: list[SearchView]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -27,7 +28,8 @@ class SearchView:
     """One search: its trials (with unit coordinates and run order) and its stage boxes.
 
     ``trials`` has dashboards.columns' layout: ``score``, ``params.<name>``, ``unit.<name>``,
-    plus ``order`` and ``start_time``."""
+    plus ``order`` and ``start_time`` (and ``branch`` in a conditional space: a trial's
+    ``unit.<name>`` is empty where the parameter was not active)."""
 
     search: SearchInfo
     space: SearchSpace
@@ -36,6 +38,7 @@ class SearchView:
     ranges: dict[int, dict[str, str]]
     warnings: list[str]
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    branches: dict[int, dict[str, Any]] = field(default_factory=dict)  # stage -> label -> box
 
     @property
     def label(self) -> str:

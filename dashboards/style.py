@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboards.columns import SCORE, param_column
+from dashboards.columns import SCORE, param_column, unit_column
 from dashboards.report_data import SearchView
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
@@ -52,17 +53,30 @@ def failed(view: SearchView) -> pd.DataFrame:
 
 def hover(view: SearchView, frame: pd.DataFrame) -> list[str]:
     """Hover text per trial: key, status, score and the tuned values."""
-    names = view.space.tuned_names
+    space = view.space
     out = []
     for _, row in frame.iterrows():
         values = "<br>".join(
-            f"{n}={view.space.params[n].format(row[param_column(n)])}" for n in names
+            f"{space.name_of(n)}={space.params[n].format(row[param_column(space.name_of(n))])}"
+            for n in active_names(view, row)
         )
         error = f"<br>error: {str(row['error'])[:80]}" if row.get("error") else ""
         out.append(
             f"{row['trial']} {row['status']}<br>{view.metric}={row[SCORE]:.4g}<br>{values}{error}"
         )
     return out
+
+
+def active_names(view: SearchView, row: pd.Series) -> list[str]:
+    """The tuned coordinates a trial had: all of them in a flat space."""
+    names = view.space.tuned_names
+    if not view.space.conditional:
+        return names
+    return [n for n in names if _present(row.get(unit_column(n)))]
+
+
+def _present(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def base_layout(title: str, **extra: object) -> dict[str, object]:

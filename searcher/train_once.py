@@ -56,8 +56,11 @@ class TrainOutcome:
 
 def single_params(spec: Spec) -> tuple[dict[str, Any], list[str]]:
     """Every parameter's value: fixed ones as given, tuned ones at the centre (u = 0.5)."""
-    tuned = spec.space.tuned_names
-    return spec.space.to_values({name: 0.5 for name in tuned}), tuned
+    space = spec.space
+    centre = {name: 0.5 for name in space.tuned_names}  # a conditional space: that branch
+    active = [n for n in space.active_names(centre) if space.params[n].tuned]
+    unit = {n: centre[n] for n in active}
+    return space.to_values(unit), [space.name_of(n) for n in active]
 
 
 def train_spec(

@@ -151,6 +151,14 @@ LIGHT_COMMANDS = {
         "from searcher.cli import cli; "
         "cli(['sample', 'spaces/adam_cnn.yaml', '-n', '5'], standalone_mode=False)"
     ),
+    "validate a conditional space": (
+        "from searcher.cli import cli; "
+        "cli(['validate', 'spaces/optimizers.yaml'], standalone_mode=False)"
+    ),
+    "sample a conditional space": (
+        "from searcher.cli import cli; "
+        "cli(['sample', 'spaces/optimizers.yaml', '-n', '5'], standalone_mode=False)"
+    ),
 }
 
 

@@ -86,6 +86,32 @@ KNOBS: dict[str, Constraint] = {
 }
 
 
+# The knobs each optimizer reads (trials.train); the others it ignores.
+OPTIMIZER_KNOBS: dict[str, frozenset[str]] = {
+    "sgd": frozenset({"momentum", "nesterov"}),
+    "adam": frozenset({"beta1", "beta2"}),
+    "rmsprop": frozenset({"rmsprop_alpha", "momentum"}),
+}
+
+
+def check_branch_knobs(names: list[str], optimizer: Any) -> None:
+    """A branch of a conditional space holds only knobs its optimizer reads, and nesterov
+    only beside the momentum it needs: a flat space tolerates both (it cannot say
+    otherwise), a branch can, so a stray knob there is a mistake in the spec."""
+    if "nesterov" in names and "momentum" not in names:
+        raise ParamError("nesterov", "expected momentum in the same branch for nesterov, got none")
+    if optimizer not in OPTIMIZER_KNOBS:
+        return
+    for name in names:
+        owners = [o for o, knobs in OPTIMIZER_KNOBS.items() if name in knobs]
+        if owners and optimizer not in owners:
+            raise ParamError(
+                name,
+                f"expected knobs that optimizer {optimizer} reads, got {name} "
+                f"(read by {' and '.join(owners)} only)",
+            )
+
+
 def check_params(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     """Merge params over defaults, rejecting unknown names and out-of-range or mistyped values.
 

@@ -10,11 +10,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from search_spaces.branches import Branch
 from search_spaces.scales import short_repr
 from search_spaces.space import SearchSpace
 from trials.config import IMAGE_DATASETS, MNIST_DATASETS
 from trials.errors import ParamError, UnknownWorkload
-from trials.hparams import CNN_DEFAULTS, COMMON_DEFAULTS, PHOTO_DEFAULTS, check_params
+from trials.hparams import (
+    CNN_DEFAULTS,
+    COMMON_DEFAULTS,
+    PHOTO_DEFAULTS,
+    check_branch_knobs,
+    check_params,
+)
 from trials.user_code import FunctionWorkload, failure_text, import_from, local_modules
 from trials.workload import Report, TrialContext, WorkloadMismatch
 from trials.workload import Workload as AnyWorkload
@@ -51,19 +58,35 @@ class ModelWorkload(AnyWorkload):
         """Known hyperparameters, each value the space can produce accepted, a data set and a
         metric that the training loop has; checked at range ends and every choice, so
         `optimizer: adamw` is a spec error now, not a FAILED trial in every stage later."""
-        unknown = [name for name in space.params if name not in self.defaults]
+        unknown = [name for name in space.value_names if name not in self.defaults]
         if unknown:
             allowed = ", ".join(sorted(self.defaults))
             raise WorkloadMismatch(
                 f"space.{unknown[0]}", f"unknown to workload {self.name}; expected one of {allowed}"
             )
-        fixed = space.fixed_values()  # rules that join knobs (nesterov needs momentum) too
-        for name, scale in space.params.items():
-            for value in scale.grid(2):
+        for branch in space.branches:  # one for a flat space
+            # Fixed values and the branch's choices: rules that join knobs (nesterov needs
+            # momentum) see them too.
+            fixed = {
+                space.name_of(n): space.params[n].from_unit(0.5)
+                for n in branch.names
+                if not space.params[n].tuned
+            }
+            fixed.update({space.name_of(n): v for n, v in branch.choices})
+            for coordinate in branch.names:
+                name, scale = space.name_of(coordinate), space.params[coordinate]
+                values = [fixed[name]] if name in fixed else scale.grid(2)
+                for value in values:
+                    try:
+                        check_params(self.defaults, {**fixed, name: value})
+                    except ParamError as exc:
+                        raise _mismatch(space, branch, exc) from None
+            if space.conditional:
+                names = [space.name_of(n) for n in branch.names]
                 try:
-                    check_params(self.defaults, {**fixed, name: value})
+                    check_branch_knobs(names, fixed.get("optimizer"))
                 except ParamError as exc:
-                    raise WorkloadMismatch(f"space.{exc.name}", exc.message) from None
+                    raise _mismatch(space, branch, exc) from None
         if self.datasets and dataset not in self.datasets:
             raise WorkloadMismatch(
                 "data.dataset",
@@ -169,3 +192,9 @@ def get_workload(name: str, code_dirs: Sequence[str] = ()) -> AnyWorkload:
     raise UnknownWorkload(
         name, known, "it is neither a function fit(params, report) nor a Workload"
     )
+
+
+def _mismatch(space: SearchSpace, branch: Branch, exc: ParamError) -> WorkloadMismatch:
+    """A knob's error, naming the branch it is in when the space has branches."""
+    where = f" (in branch {branch.label})" if space.conditional else ""
+    return WorkloadMismatch(f"space.{exc.name}", exc.message + where)

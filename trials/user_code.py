@@ -66,7 +66,7 @@ class CommandWorkload(Workload):
 
     def check(self, space: SearchSpace, metric: str, dataset: str) -> None:
         """A command's ``{name}`` placeholders must name space entries."""
-        missing = sorted(placeholders(self.command) - set(space.params))
+        missing = sorted(placeholders(self.command) - set(space.value_names))
         if missing:
             raise WorkloadMismatch(
                 "workload.command",

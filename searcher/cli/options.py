@@ -78,7 +78,8 @@ def emit(frame: pd.DataFrame, fmt: str) -> None:
             shown = frame.rename(
                 columns=readable_names(frame.columns, frame.attrs.get(METRIC_ATTR))
             )
-            click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            text = shown.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+            click.echo(text)
 
 
 def _json_value(value: object) -> object:

@@ -32,15 +32,20 @@ def trials(name: str, search_id: str | None, fmt: str, tracking_uri: str | None)
 @TRACKING
 def best(name: str, search_id: str | None, tracking_uri: str | None) -> None:
     """The best trial of the latest search of experiment NAME."""
-    from searcher.tracking.queries import best_row, find_search, trials_frame
+    from searcher.tracking.queries import best_of, branch_label, find_search, read_trials, table_of
+    from searcher.tracking.readers import read_search
     from searcher.tracking.store import open_for_reading
 
     client = open_for_reading(tracking_uri)
     search = find_search(client, name, search_id)
-    frame = trials_frame(client, search)
-    row = best_row(frame).drop(labels=["error"])
+    top = best_of(read_trials(client, search), search.mode)
+    frame = table_of([top], search)
+    row = frame.iloc[0].drop(labels=["error"])
     names = readable_names(frame.columns, search.metric)
     click.echo(row.rename(index=names).to_string())
+    branch = branch_label(read_search(client, search.run).space, top.trial)
+    if branch:
+        click.echo(f"branch    {branch}")
 
 
 @click.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections import Counter
 
 import click
 
@@ -106,9 +107,15 @@ def validate(spec_path: str, overrides: tuple[str, ...]) -> None:
     on = "" if spec.workload.owns_data else f" on {spec.data.dataset}"
     stages = getattr(strategy, "stages", None)
     split = f" (stages {' + '.join(str(s.trials) for s in stages)})" if stages else ""
+    branches = spec.space.branches
+    across = (
+        f" across {len(branches)} branches ({'; '.join(b.label for b in branches)})"
+        if spec.space.conditional
+        else ""
+    )
     click.echo(
         f"{spec_path}: ok — {spec.model.search.strategy}, {strategy.planned_trials} trials{split} "
-        f"of {spec.workload.name}{on}; tuning {tuned or 'nothing'}"
+        f"of {spec.workload.name}{on}; tuning {tuned or 'nothing'}{across}"
     )
 
 
@@ -119,12 +126,24 @@ def validate(spec_path: str, overrides: tuple[str, ...]) -> None:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="csv")
 def sample(spec_path: str, overrides: tuple[str, ...], count: int, seed: int, fmt: str) -> None:
-    """Print params sampled from a SPEC's space, to see its scales."""
+    """Print params sampled from a SPEC's space, to see its scales.
+
+    A conditional space leaves a parameter empty where its branch does not have it, and
+    says on stderr how often each branch came up."""
     import pandas as pd
 
     from searcher.spec import load_spec
 
     spec = load_spec(spec_path, list(overrides))
+    space = spec.space
     rng = random.Random(seed)
-    rows = [spec.space.to_values(spec.space.sample_unit(rng)) for _ in range(count)]
-    emit(pd.DataFrame(rows), fmt)
+    units = [space.sample_unit(rng) for _ in range(count)]
+    rows = [space.to_values(unit) for unit in units]
+    emit(pd.DataFrame(rows, columns=space.value_names), fmt)
+    if space.conditional:
+        seen = Counter(space.branch_of(unit).label for unit in units)
+        shares = ", ".join(
+            f"{b.label} {seen[b.label]} ({100 * seen[b.label] / max(1, count):.1f} %)"
+            for b in space.branches
+        )
+        click.echo(f"branches: {shares}", err=True)

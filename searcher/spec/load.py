@@ -174,7 +174,7 @@ def validate_spec(
     except ScaleError as exc:
         raise SpecError(source, f"space.{exc.field}".rstrip("."), exc.message) from None
     _check_size(source, model, space)
-    if model.metric.name in space.params:  # `best` would read the one for the other
+    if model.metric.name in space.value_names:  # `best` would read the one for the other
         raise SpecError(
             source,
             f"space.{model.metric.name}",

@@ -20,7 +20,8 @@ def numeric_mirrors(
 ) -> dict[str, float]:
     """The metric mirrors of one trial's params and unit coordinates."""
     out: dict[str, float] = {}
-    for name, scale in space.params.items():
+    for coordinate in space.active_names(unit) if unit else space.params:
+        name, scale = space.name_of(coordinate), space.params[coordinate]
         value = params.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue

@@ -15,6 +15,8 @@ from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
 from dashboards import columns as C
+from search_spaces.space import SearchSpace
+from search_spaces.trial import Trial
 from searcher.errors import NotFoundError
 from searcher.spec.yaml_io import dump_yaml
 from searcher.tracking import tags as T
@@ -131,9 +133,12 @@ def best_row(frame: pd.DataFrame) -> pd.Series:
 
 def best_spec(client: MlflowClient, search: Search) -> tuple[dict[str, Any], TrialRow]:
     """The search's spec with every space entry fixed to the best trial's value as it ran."""
-    spec = read_search(client, search.run).spec
+    recorded = read_search(client, search.run)
+    spec = recorded.spec
     best = best_of(read_trials(client, search), search.mode)
     space = {}
+    if recorded.space.conditional:  # the best branch only, every value fixed: no conditions
+        spec["space"] = {n: {"scale": "value", "value": v} for n, v in best.trial.params.items()}
     for name, entry in spec.get("space", {}).items():
         if name not in best.trial.params:
             space[name] = entry  # not a param of the trial (never expected): kept as it was
@@ -155,6 +160,14 @@ def best_spec(client: MlflowClient, search: Search) -> tuple[dict[str, Any], Tri
         # written (a folder gone since, or on another machine: found from here, as resume does).
         spec["code_dir"] = code_dir
     return spec, best
+
+
+def branch_label(space: SearchSpace, trial: Trial) -> str:
+    """The branch a trial ran in ('optimizer=sgd'); '' in a flat space."""
+    if not space.conditional:
+        return ""
+    unit = trial.unit if space.is_complete(trial.unit) else space.to_unit(trial.params)
+    return space.branch_of(unit).label
 
 
 def export_text(client: MlflowClient, search: Search) -> str:

@@ -109,13 +109,13 @@ def resume_plan(client: MlflowClient, search: Search, space: SearchSpace) -> Res
 def recorded_result(row: TrialRow, space: SearchSpace, metric: str) -> TrialResult:
     """A trial as the strategy was told it: its unit coordinates, params, score and error.
 
-    Without a unit coordinate for every tuned parameter (a 0.1.0 run whose mirrors were lost)
+    Without a unit coordinate for every active tuned parameter (a 0.1.0 run whose mirrors were lost)
     the unit is left empty: the strategy then keeps its own point for the key.
     """
     trial = row.trial
     unit = {name: trial.unit[name] for name in space.tuned_names if name in trial.unit}
     params = trial.params
-    if len(unit) < len(space.tuned_names):
+    if not space.is_complete(unit):
         unit = {}
     elif not row.recorded:  # a 0.1.0 run: its params were text, its unit coordinates exact
         params = space.to_values(unit)

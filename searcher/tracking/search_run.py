@@ -86,6 +86,8 @@ def finish_search_run(
     for record in boxes:
         tags[T.stage_tag(record.stage, "box")] = json.dumps(record.box)
         tags[T.stage_tag(record.stage, "ranges")] = json.dumps(record.ranges)
+        if record.branches:
+            tags[T.stage_tag(record.stage, "branches")] = json.dumps(record.branches)
     if boxes:
         client.log_text(run_id, json.dumps([vars(r) for r in boxes], indent=2), "stages.json")
     if warnings:

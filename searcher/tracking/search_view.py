@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from dashboards.columns import unit_column
+from dashboards.columns import BRANCH, unit_column
 from dashboards.report_data import SearchInfo, SearchView
 from search_spaces.box import Box
 from searcher.errors import NotFoundError, SearcherError
 from searcher.tracking import tags as T
-from searcher.tracking.queries import find_search, ranked_rows, read_trials, table_of
+from searcher.tracking.queries import (
+    branch_label,
+    find_search,
+    ranked_rows,
+    read_trials,
+    table_of,
+)
 from searcher.tracking.readers import read_search
 
 TOP_CURVES = 5
@@ -44,33 +51,35 @@ def load_view(client: MlflowClient, experiment: str, search_id: str | None = Non
     frame["start_time"] = [row.start_time or 0 for row in rows]
     for name in space.tuned_names:
         frame[unit_column(name)] = [row.trial.unit.get(name, math.nan) for row in rows]
+    if space.conditional:
+        frame[BRANCH] = [branch_label(space, row.trial) for row in rows]
     order = frame.sort_values(["start_time", "trial"], kind="stable").index
     frame.loc[order, "order"] = range(1, len(frame) + 1)
     frame["order"] = frame["order"].astype(int)
-    boxes, ranges = stages(client, search.run)
+    boxes, ranges, branches = stages(client, search.run)
     text = T.resolve_tag(client, search.run, T.WARNINGS)
     warnings = [w for w in text.splitlines() if w.strip()]
     info = SearchInfo(search.search_id, search.experiment, search.metric, search.mode)
-    view = SearchView(info, space, frame, boxes, ranges, warnings)
+    view = SearchView(info, space, frame, boxes, ranges, warnings, branches=branches)
     view.curves = _curves(client, view)
     return view
 
 
-def stages(client: MlflowClient, run: Run) -> tuple[dict[int, Box], dict[int, dict[str, str]]]:
-    """Each stage's box (unit coordinates) and readable ranges, from the parent run's tags."""
-    boxes: dict[int, Box] = {}
-    ranges: dict[int, dict[str, str]] = {}
+def stages(
+    client: MlflowClient, run: Run
+) -> tuple[dict[int, Box], dict[int, dict[str, str]], dict[int, dict[str, Any]]]:
+    """Each stage's box (unit coordinates), readable ranges and, in a conditional space,
+    each branch's trials, box and ranges: from the parent run's tags."""
+    parts: dict[str, dict[int, Any]] = {"box": {}, "ranges": {}, "branches": {}}
     for name in run.data.tags:
         parsed = T.parse_stage_tag(name)
         if parsed is None:
             continue
         stage, part = parsed
-        value = json.loads(T.resolve_tag(client, run, name))
-        if part == "box":
-            boxes[stage] = Box.from_dict(value)
-        else:
-            ranges[stage] = value
-    return dict(sorted(boxes.items())), dict(sorted(ranges.items()))
+        parts[part][stage] = json.loads(T.resolve_tag(client, run, name))
+    boxes = {stage: Box.from_dict(box) for stage, box in sorted(parts["box"].items())}
+    ranges, branches = (dict(sorted(parts[p].items())) for p in ("ranges", "branches"))
+    return boxes, ranges, branches
 
 
 def _curves(client: MlflowClient, view: SearchView) -> dict[str, list[tuple[int, float]]]:

@@ -68,7 +68,7 @@ SEARCH_QUERY = f"tags.`{KIND}` = '{KIND_SEARCH}'"
 
 ARTIFACT_POINTER = "artifact:"
 OVERFLOW_DIR = "tags"
-_STAGE_TAG = re.compile(r"^searcher\.stage\.(\d+)\.(box|ranges)$")
+_STAGE_TAG = re.compile(r"^searcher\.stage\.(\d+)\.(box|ranges|branches)$")
 
 
 def best_metric(metric: str) -> str:
@@ -82,12 +82,13 @@ def unit_metric(name: str) -> str:
 
 
 def stage_tag(stage: int, part: str) -> str:
-    """The parent-run tag of a stage's box (unit coordinates, JSON) or readable ranges."""
+    """The parent-run tag of a stage's box (unit coordinates, JSON), readable ranges, or (in
+    a conditional space) each branch's trials, box and ranges."""
     return f"{STAGE}.{stage}.{part}"
 
 
 def parse_stage_tag(name: str) -> tuple[int, str] | None:
-    """(stage, 'box' or 'ranges') for a stage tag's name, else None."""
+    """(stage, 'box', 'ranges' or 'branches') for a stage tag's name, else None."""
     found = _STAGE_TAG.match(name)
     return (int(found.group(1)), found.group(2)) if found else None
 

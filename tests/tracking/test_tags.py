@@ -72,9 +72,10 @@ def test_a_box_too_long_for_a_tag_is_read_back_whole(sqlite_store: SqliteStore) 
     assert run.info.status == "FINISHED"
     assert T.resolve_tag(client, run, T.WARNINGS) == "w" * 9000
     assert T.resolve_tag(client, run, T.LOGGING_ERRORS) == "OperationalError: database is locked"
-    boxes, read_ranges = stages(client, run)
+    boxes, read_ranges, branches = stages(client, run)
     assert boxes[2].intervals == {n: (0.125, 0.875) for n in names}
     assert read_ranges[2] == ranges
+    assert branches == {}  # a flat space's stages have no branches
 
 
 def test_short_values_stay_plain_tags(sqlite_store: SqliteStore) -> None:
