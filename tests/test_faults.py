@@ -80,12 +80,47 @@ def assert_complete(client: MlflowClient, name: str) -> list:
     return runs
 
 
+def conditional_paced_spec(name: str) -> dict:
+    """The paced search over a conditional space: width has its own range per branch, and
+    warmup exists in one branch only."""
+    spec = paced_spec(name)
+    spec["space"] = {
+        "arch": {
+            "scale": "choice",
+            "values": {
+                "narrow": {"width": {"scale": "pow2", "low": 8, "high": 32}},
+                "wide": {"width": {"scale": "pow2", "low": 64, "high": 128}, "warmup": [0, 1]},
+            },
+        },
+        "lr": {"scale": "log", "low": 1e-4, "high": 1.0},
+        "pace": 0.8,
+        "epochs": 3,
+    }
+    return spec
+
+
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_kill_9_of_the_driver_then_resume(
     ray_local: None, tmp_path: Path, store_uri: str, point: str
 ) -> None:
-    name = f"fault_{point}"
-    spec_path = write_spec(tmp_path / "paced.yaml", paced_spec(name))
+    kill_and_resume(tmp_path, store_uri, paced_spec(f"fault_{point}"), point)
+
+
+def test_kill_9_of_a_conditional_search_then_resume(
+    ray_local: None, tmp_path: Path, store_uri: str
+) -> None:
+    runs = kill_and_resume(tmp_path, store_uri, conditional_paced_spec("fault_branches"), "stage2")
+    for run in runs:
+        if run.info.status != "KILLED":  # each run has exactly its branch's parameters
+            wide = run.data.params["arch"] == "wide"
+            assert ("warmup" in run.data.params) == wide, run.data.params
+            assert (int(run.data.params["width"]) >= 64) == wide, run.data.params
+
+
+def kill_and_resume(tmp_path: Path, store_uri: str, raw: dict, point: str) -> list:
+    """kill -9 the driver at a point, resume, and check the guarantees; the search's runs."""
+    name = raw["name"]
+    spec_path = write_spec(tmp_path / "paced.yaml", raw)
     address = _address()
     log_path = tmp_path / "run.log"
     args = ["run", str(spec_path), "--tracking-uri", store_uri, "--address", address]
@@ -125,6 +160,7 @@ def test_kill_9_of_the_driver_then_resume(
     for key, unit in expected.items():
         assert got[key] == pytest.approx(unit), key
     print(f"\nkill -9 at {point} ({store_uri.split(':')[0]}): kept {len(before)}, redone {redone}")
+    return runs
 
 
 def test_two_resumes_started_at_the_same_instant_run_the_search_once(
