@@ -4,6 +4,8 @@
     python bench/quality.py --suite bbob      # BBOB functions in 2, 5 and 10 dimensions
     python bench/quality.py --suite cost      # each strategy's compute per suggestion
     python bench/quality.py --suite training  # the real training below, alone
+    python bench/quality.py --suite conditional           # branches: bench/conditional.py
+    python bench/quality.py --suite conditional_training  # the optimizer branches, Fashion-MNIST
     python bench/quality.py --quick           # synthetic: 10 seeds, budgets 20 and 50
     python bench/quality.py                   # synthetic: 60 seeds, budgets 20, 50 and 100
     python bench/quality.py --plot bench/quality.svg   # also draw the regret plot
@@ -185,11 +187,15 @@ def main() -> None:
     parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--real-seeds", type=int, default=3)
     parser.add_argument(
-        "--suite", choices=("synthetic", "real", "bbob", "cost", "training"), default="synthetic",
+        "--suite", default="synthetic",
+        choices=("synthetic", "real", "bbob", "cost", "training", "conditional",
+                 "conditional_training"),
         help="synthetic: the three functions above (and the real training); real: Bayesmark's "
         "scikit-learn problems; bbob: BBOB functions in 2, 5 and 10 dimensions; cost: each "
         "strategy's compute per suggestion at --budgets trials; training: only the real "
-        "training, --real-seeds seeds",
+        "training, --real-seeds seeds; conditional: three branches with their own parameters "
+        "and optima (budgets 30 and 60); conditional_training: the optimizer branches of "
+        "spaces/optimizers.yaml on Fashion-MNIST, --real-seeds seeds",
     )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, help="processes for --suite real/bbob")
     parser.add_argument("--problems", default="", help="only these problems (comma-separated)")
@@ -200,6 +206,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.suite == "training":
         real(args.real_seeds, _given(args) or list(REAL_SEARCH))
+        return
+    if args.suite in ("conditional", "conditional_training"):
+        import conditional
+
+        names = _given(args) or conditional.STRATEGIES
+        budgets = [int(b) for b in args.budgets.split(",")]
+        budgets = conditional.BUDGETS if args.budgets == "20,50,100" else budgets
+        if args.suite == "conditional":
+            workers = [int(w) for w in args.workers.split(",")]
+            conditional.main_conditional(10 if args.quick else args.seeds, budgets, workers, names)
+        else:
+            conditional.main_training(args.real_seeds, budgets, names)
         return
     if args.suite == "cost":
         from strategy_cost import main_cost
