@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from dashboards.axes import Axis, unit_ticks
 from dashboards.columns import SCORE, param_column, unit_column
-from dashboards.report_data import SearchView
+from dashboards.report_data import SearchView, finite
 from dashboards.style import FAILED_COLOUR, base_layout, colour, failed, groups, hover
 from search_spaces.box import Box
 from search_spaces.scales import Choice
@@ -137,6 +137,10 @@ def parallel_figure(views: list[SearchView]) -> go.Figure:
     """Every trial as a line through its unit coordinates, ticks labelled with values."""
     names = tuned_names(views)
     rows = [(i, view, row) for i, view in enumerate(views) for _, row in view.scored.iterrows()]
+    if any(v.space.conditional for v in views):
+        # Plotly draws a missing value at the bottom of its axis (plotly.js #4341): a
+        # conditional parameter's axis would show every trial that lacked it there.
+        names = [n for n in names if all(finite(r.get(unit_column(n))) for _, _, r in rows)]
     dims = []
     for name in names:
         ticks, texts = unit_ticks(axis_of(views, name).scale)

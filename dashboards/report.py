@@ -12,7 +12,7 @@ from dashboards.figures_params import parallel_figure, param_figure, tuned_names
 from dashboards.figures_search import curves_figure, history_figure, importance_figure
 from dashboards.report_data import SearchView
 from dashboards.report_html import Section, note, render_page, table
-from dashboards.style import active_names
+from dashboards.style import row_coordinates
 
 
 def build_report(views: list[SearchView]) -> str:
@@ -35,7 +35,13 @@ def build_report(views: list[SearchView]) -> str:
         ),
         Section("Optimisation history", [], [("history", history_figure(views))]),
         Section("Learning curves", [], [("curves", curves_figure(views))]),
-        Section("Parallel coordinates", [], [("parallel", parallel_figure(views))]),
+        Section(
+            "Parallel coordinates",
+            [note("Conditional spaces: the parameters every trial has.")]
+            if any(v.space.conditional for v in views)
+            else [],
+            [("parallel", parallel_figure(views))],
+        ),
         Section(
             "Parameter importance",
             [note(n) for n in notes],
@@ -81,10 +87,9 @@ def _best_config(views: list[SearchView]) -> str:
         best = view.scored.iloc[0] if not view.scored.empty else None
         shown = {}
         if best is not None:
-            had = set(active_names(view, best))
-            for n in view.space.params:  # a conditional parameter: the best trial's branch
+            for n in row_coordinates(view, best):  # a conditional space: the best's branch
                 name = view.space.name_of(n)
-                if (n in had or not view.space.params[n].tuned) and _has(best, name):
+                if _has(best, name):
                     shown[name] = view.space.params[n].format(best[param_column(name)])
         columns.append({n: shown.get(n, "-") for n in names})
     rows = [[n, *(c[n] for c in columns)] for n in names]

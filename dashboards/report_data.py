@@ -51,8 +51,9 @@ class SearchView:
     @property
     def scored(self) -> pd.DataFrame:
         """Trials with a finite score, best first."""
-        return self.trials[self.trials[SCORE].map(_finite)]
+        return self.trials[self.trials[SCORE].map(finite)]
 
 
-def _finite(value: object) -> bool:
+def finite(value: object) -> bool:
+    """A real number that is not NaN or infinite: a score, or a unit coordinate a trial had."""
     return isinstance(value, int | float) and math.isfinite(value)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
 
 from dashboards.columns import SCORE, param_column, unit_column
-from dashboards.report_data import SearchView
+from dashboards.report_data import SearchView, finite
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 SYMBOLS = ["circle", "diamond", "square", "triangle-up", "star", "hexagon"]
@@ -58,7 +57,8 @@ def hover(view: SearchView, frame: pd.DataFrame) -> list[str]:
     for _, row in frame.iterrows():
         values = "<br>".join(
             f"{space.name_of(n)}={space.params[n].format(row[param_column(space.name_of(n))])}"
-            for n in active_names(view, row)
+            for n in row_coordinates(view, row)
+            if space.params[n].tuned
         )
         error = f"<br>error: {str(row['error'])[:80]}" if row.get("error") else ""
         out.append(
@@ -67,16 +67,19 @@ def hover(view: SearchView, frame: pd.DataFrame) -> list[str]:
     return out
 
 
-def active_names(view: SearchView, row: pd.Series) -> list[str]:
-    """The tuned coordinates a trial had: all of them in a flat space."""
-    names = view.space.tuned_names
-    if not view.space.conditional:
-        return names
-    return [n for n in names if _present(row.get(unit_column(n)))]
-
-
-def _present(value: object) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
+def row_coordinates(view: SearchView, row: pd.Series) -> list[str]:
+    """The coordinates (tuned and fixed) a trial had, from its unit columns: every one in a
+    flat space."""
+    space = view.space
+    if not space.conditional:
+        return list(space.params)
+    unit = {
+        n: float(row[unit_column(n)]) for n in space.tuned_names if finite(row.get(unit_column(n)))
+    }
+    try:
+        return space.active_names(unit)
+    except ValueError:  # coordinates of no branch: show what it has
+        return [n for n in space.params if n in unit]
 
 
 def base_layout(title: str, **extra: object) -> dict[str, object]:

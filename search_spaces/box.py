@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from search_spaces.branches import Branch
 from search_spaces.scales import Choice, Scale, format_number
 from search_spaces.space import SearchSpace
 
@@ -43,6 +44,15 @@ class Box:
             else:
                 intervals[name] = (0.0, 1.0)
         return cls(intervals, categories)
+
+    @classmethod
+    def of_branch(cls, space: SearchSpace, branch: Branch) -> Box:
+        """The whole of one branch: its choices pinned to the branch's values."""
+        box = cls.full(space)
+        for name, value in branch.choices:
+            if name in box.categories:
+                box.categories[name] = (choice_scale(space, name).index(value),)
+        return box
 
     def sample(self, rng: random.Random, space: SearchSpace) -> dict[str, float]:
         """Uniform in each interval; choices land on the centre of an allowed category's cell."""

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from search_spaces.scales import Scale, ScaleError, format_number, same
+from search_spaces.scales import Choice, Scale, ScaleError, format_number, same
 
 MAX_BRANCHES = 1000  # combinations of branching choices a space may have
 
@@ -25,6 +25,7 @@ class Condition:
     values: tuple[Any, ...]
 
     def holds(self, value: Any) -> bool:
+        """Whether the parent's value is one of those the condition names."""
         return any(same(value, v) for v in self.values)
 
 
@@ -41,6 +42,11 @@ class Branch:
         return all(name in values and same(values[name], v) for name, v in self.choices)
 
 
+def branching_parents(conditions: Mapping[str, tuple[Condition, ...]]) -> frozenset[str]:
+    """The coordinates some entry depends on: the choices (or fixed values) that branch."""
+    return frozenset(c.parent for conds in conditions.values() for c in conds)
+
+
 def is_active(conditions: tuple[Condition, ...], values: Mapping[str, Any]) -> bool:
     """Whether every condition holds; ``values`` holds the active parents' values so far."""
     return all(c.parent in values and c.holds(values[c.parent]) for c in conditions)
@@ -52,7 +58,7 @@ def enumerate_branches(
     plain: Mapping[str, str],
 ) -> list[Branch]:
     """Every branch, in the order of the choices' values; params must list parents first."""
-    parents = {c.parent for conds in conditions.values() for c in conds}
+    parents = branching_parents(conditions)
     partial: list[tuple[dict[str, Any], list[str]]] = [({}, [])]
     for name, scale in params.items():
         grown: list[tuple[dict[str, Any], list[str]]] = []
@@ -66,7 +72,11 @@ def enumerate_branches(
                 grown.append((new_values, [*names, name]))
         partial = grown
         if len(partial) > MAX_BRANCHES:
-            raise ScaleError("", f"expected at most {MAX_BRANCHES} branches, got more")
+            raise ScaleError(
+                name,
+                f"expected choices that make at most {MAX_BRANCHES} branches together, got "
+                f"{len(partial)} once {name} splits them",
+            )
     out = []
     for values, names in partial:
         choices = tuple((n, values[n]) for n in params if n in values)
@@ -77,4 +87,4 @@ def enumerate_branches(
 
 def _all_values(scale: Scale, branching: bool) -> list[Any]:
     # Only a branching choice splits the branches; any other tuned entry is one placeholder.
-    return list(scale.values) if branching else [None]  # type: ignore[attr-defined]
+    return list(scale.values) if branching and isinstance(scale, Choice) else [None]

@@ -233,6 +233,17 @@ def _check_reachable(parsed: Parsed, by_coordinate: dict[str, _Entry]) -> None:
     active: set[str] = set()
     for branch in enumerate_branches(parsed.params, parsed.conditions, parsed.plain):
         active.update(branch.names)
+        seen: dict[str, str] = {}
+        for coordinate in branch.names:
+            name = parsed.plain.get(coordinate, coordinate)
+            if name in seen:  # a trial would get two values under one name
+                first, second = by_coordinate[seen[name]], by_coordinate[coordinate]
+                raise ScaleError(
+                    second.path,
+                    f"expected each name once in a branch, got {name} twice in branch "
+                    f"{branch.label} (space.{first.path} and space.{second.path})",
+                )
+            seen[name] = coordinate
     for coordinate in parsed.params:
         if coordinate not in active:
             entry = by_coordinate[coordinate]

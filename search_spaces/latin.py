@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from search_spaces.branches import is_active
-from search_spaces.scales import Choice
+from search_spaces.scales import Choice, Scale
 from search_spaces.space import SearchSpace
 
 
@@ -37,7 +37,7 @@ def latin_slices(space: SearchSpace, seed: int, stage: int, trials: int) -> Lati
 
     Built once per stage; drawing it per trial would cost O(trials) each time.
     """
-    branching = frozenset(c.parent for conds in space.conditions.values() for c in conds)
+    branching = space.branching
     values: list[dict[str, Any]] = [{} for _ in range(trials)]
     slice_of: dict[str, dict[int, int]] = {}
     count: dict[str, int] = {}
@@ -52,16 +52,15 @@ def latin_slices(space: SearchSpace, seed: int, stage: int, trials: int) -> Lati
         if name in branching:
             for i in members:
                 values[i][name] = (
-                    scale.values[_balanced_cell(scale, slice_of[name][i], count[name])]  # type: ignore[attr-defined]
-                    if scale.tuned
+                    scale.values[_balanced_cell(scale, slice_of[name][i], count[name])]
+                    if isinstance(scale, Choice)
                     else scale.from_unit(0.5)
                 )
     return LatinSlices(slice_of, count, branching)
 
 
-def _balanced_cell(scale: Any, slice_index: int, slices: int) -> int:
+def _balanced_cell(scale: Choice, slice_index: int, slices: int) -> int:
     """The category of a slice when the categories take the slices in equal shares."""
-    assert isinstance(scale, Choice)
     return slice_index * scale.cells // slices
 
 
@@ -73,9 +72,9 @@ def latin_point(
     Choices take the category whose cell holds the point, so they are balanced too.
     """
 
-    def draw(name: str, scale: Any) -> float:
+    def draw(name: str, scale: Scale) -> float:
         position, n = slices.slice_of[name][index], slices.count[name]
-        if name in slices.branching:
+        if name in slices.branching and isinstance(scale, Choice):
             return scale.cell_centre(_balanced_cell(scale, position, n))
         u = (position + rng.random()) / n
         return scale.cell_centre(scale.category(u)) if isinstance(scale, Choice) else u

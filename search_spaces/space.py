@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from search_spaces.branches import Branch, Condition, enumerate_branches, is_active
+from search_spaces.branches import (
+    Branch,
+    Condition,
+    branching_parents,
+    enumerate_branches,
+    is_active,
+)
 from search_spaces.conditional_spec import parse_space
 from search_spaces.scales import Choice, Scale, ScaleError, short_repr
 
@@ -39,6 +45,7 @@ class SearchSpace:
 
     @property
     def conditional(self) -> bool:
+        """Whether some parameter exists in some branches only."""
         return bool(self.conditions)
 
     def name_of(self, coordinate: str) -> str:
@@ -55,13 +62,20 @@ class SearchSpace:
         """The names trials see, each once, in space order."""
         return list(dict.fromkeys(self.name_of(n) for n in self.params))
 
+    @property
+    def tuned_value_names(self) -> list[str]:
+        """The names trials see of the tuned parameters, each once, in space order."""
+        return list(dict.fromkeys(self.name_of(n) for n in self.tuned_names))
+
     @cached_property
     def branches(self) -> list[Branch]:
+        """Every combination of the branching choices' values: one for a flat space."""
         return enumerate_branches(self.params, self.conditions, self.plain)
 
     @cached_property
-    def _parents(self) -> frozenset[str]:
-        return frozenset(c.parent for conds in self.conditions.values() for c in conds)
+    def branching(self) -> frozenset[str]:
+        """The coordinates other parameters depend on."""
+        return branching_parents(self.conditions)
 
     def walk(self, coordinate: Callable[[str, Scale], float]) -> dict[str, float]:
         """Unit coordinates of the active tuned parameters, each ``coordinate(name, scale)``.
@@ -75,7 +89,7 @@ class SearchSpace:
                 continue
             if scale.tuned:
                 unit[name] = coordinate(name, scale)
-            if name in self._parents:
+            if name in self.branching:
                 values[name] = scale.from_unit(unit[name] if scale.tuned else 0.5)
         return unit
 
@@ -95,7 +109,7 @@ class SearchSpace:
         """The branch a point (unit coordinates of its active tuned parameters) lies in."""
         values: dict[str, Any] = {}
         for name, scale in self.params.items():
-            if name not in self._parents or not is_active(self.conditions.get(name, ()), values):
+            if name not in self.branching or not is_active(self.conditions.get(name, ()), values):
                 continue
             if scale.tuned and name not in unit:
                 raise ValueError(f"the point {dict(unit)!r} has no coordinate for {name}")
@@ -110,9 +124,15 @@ class SearchSpace:
         params = {n: self.params[n] for n in branch.names}
         return SearchSpace(params, {}, {n: p for n, p in self.plain.items() if n in params})
 
-    def fixed_values(self) -> dict[str, Any]:
-        """Values of the fixed parameters of a flat space (per branch: ``branch_values``)."""
-        return {self.name_of(n): s.from_unit(0.5) for n, s in self.params.items() if not s.tuned}
+    def fixed_in(self, branch: Branch) -> dict[str, Any]:
+        """The values a branch fixes, by the names trials see: its fixed parameters and its
+        choices (for a flat space's one branch, the fixed parameters)."""
+        fixed = {
+            self.name_of(n): self.params[n].from_unit(0.5)
+            for n in branch.names
+            if not self.params[n].tuned
+        }
+        return {**fixed, **{self.name_of(n): v for n, v in branch.choices}}
 
     def sample_unit(self, rng: random.Random) -> dict[str, float]:
         """Coordinates of the tuned parameters, uniform over the whole space.

@@ -209,7 +209,7 @@ def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorde
         model.metric.name,
         model.metric.mode,
         strategy.planned_trials,
-        list(dict.fromkeys(spec.space.name_of(n) for n in spec.space.tuned_names)),
+        spec.space.tuned_value_names,
         run.out,
     )
     progress.count_kept(plan.kept if plan else ())

@@ -24,7 +24,7 @@ from tests.workloads.branches import ACTIVE
 pytestmark = pytest.mark.integration
 
 SEARCHES: dict[str, dict[str, Any]] = {
-    "random": {"strategy": "random", "seed": 2, "trials": 9},
+    "random": {"strategy": "random", "seed": 1, "trials": 9},  # a seed that meets every branch
     "grid": {"strategy": "grid", "grid_points": 1},
     "optuna_tpe": {"strategy": "optuna_tpe", "seed": 2, "trials": 9},
     "coarse_to_fine": {

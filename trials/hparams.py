@@ -95,11 +95,9 @@ OPTIMIZER_KNOBS: dict[str, frozenset[str]] = {
 
 
 def check_branch_knobs(names: list[str], optimizer: Any) -> None:
-    """A branch of a conditional space holds only knobs its optimizer reads, and nesterov
-    only beside the momentum it needs: a flat space tolerates both (it cannot say
-    otherwise), a branch can, so a stray knob there is a mistake in the spec."""
-    if "nesterov" in names and "momentum" not in names:
-        raise ParamError("nesterov", "expected momentum in the same branch for nesterov, got none")
+    """A branch of the optimizer holds only knobs that optimizer reads: a flat space cannot
+    say which knob goes with which optimizer, a branch can, so a stray one there (beta1
+    under sgd) is a mistake in the spec."""
     if optimizer not in OPTIMIZER_KNOBS:
         return
     for name in names:

@@ -65,26 +65,19 @@ class ModelWorkload(AnyWorkload):
                 f"space.{unknown[0]}", f"unknown to workload {self.name}; expected one of {allowed}"
             )
         for branch in space.branches:  # one for a flat space
-            # Fixed values and the branch's choices: rules that join knobs (nesterov needs
+            # The branch's fixed values and choices: rules that join knobs (nesterov needs
             # momentum) see them too.
-            fixed = {
-                space.name_of(n): space.params[n].from_unit(0.5)
-                for n in branch.names
-                if not space.params[n].tuned
-            }
-            fixed.update({space.name_of(n): v for n, v in branch.choices})
+            fixed = space.fixed_in(branch)
             for coordinate in branch.names:
                 name, scale = space.name_of(coordinate), space.params[coordinate]
-                values = [fixed[name]] if name in fixed else scale.grid(2)
-                for value in values:
+                for value in [fixed[name]] if name in fixed else scale.grid(2):
                     try:
                         check_params(self.defaults, {**fixed, name: value})
                     except ParamError as exc:
                         raise _mismatch(space, branch, exc) from None
-            if space.conditional:
-                names = [space.name_of(n) for n in branch.names]
+            if any(space.name_of(n) == "optimizer" for n, _ in branch.choices):  # its branch
                 try:
-                    check_branch_knobs(names, fixed.get("optimizer"))
+                    check_branch_knobs([space.name_of(n) for n in branch.names], fixed["optimizer"])
                 except ParamError as exc:
                     raise _mismatch(space, branch, exc) from None
         if self.datasets and dataset not in self.datasets:

@@ -187,7 +187,9 @@ class CoarseToFine(Strategy):
         for earlier in range(zoom.believed, index):
             if self._assigned[earlier] == which:
                 key = trial_key(self._stage, earlier)
-                zoom.model.believe((self._pending.get(key) or self._told[key]).unit)
+                point = (self._pending.get(key) or self._told[key]).unit
+                if zoom.space.is_complete(point):  # a resumed trial may have run elsewhere
+                    zoom.model.believe(point)
         zoom.believed = index
         return candidates[zoom.model.pick(candidates)]
 
@@ -227,23 +229,12 @@ class CoarseToFine(Strategy):
                 f"stage {self._stage + 1} samples the full range"
             )
         top = max(MIN_TOP, math.ceil(spec.keep_top * len(finished) - 1e-9))
+        labels = [self._label_of(r) for r in finished]  # ranked order
         self._zooms, places = [], []
         for branch, space in self._branch_spaces():
-            own = [r for r in finished if self._in_branch(r, branch)]
-            zoom = BranchZoom(branch, space, Box.full(space))
-            if own:
-                best = own[0].score
-                assert best is not None  # ranked() keeps finished trials only
-                label = branch.label
-                last = self._best_scores.get(label)
-                improved = last is None or better(best, last, self.mode)
-                self._sides[label] = next_side(self._sides.get(label), improved)
-                self._best_scores[label] = best
-                zoom.region = zoom_region(space, own, self._sides[label], spec.keep_top, spec.pad)
-                zoom.model = self._fit(own, zoom.region, space)
-                zoom.box = zoom.region.box()
-            self._zooms.append(zoom)
-            places.append(finished.index(own[0]) if own else len(finished))
+            own = [r for r, label in zip(finished, labels, strict=True) if label == branch.label]
+            self._zooms.append(self._zoom_branch(branch, space, own, spec))
+            places.append(labels.index(branch.label) if own else len(finished))
         weights = branch_weights(places, top) if finished else [1.0] * len(places)
         self._stage += 1
         self._asked = 0
@@ -252,8 +243,29 @@ class CoarseToFine(Strategy):
         self._box = _bounding_box(sampled)
         self._records.append(self._record(tuple(r.key for r in used)))
 
-    def _in_branch(self, result: TrialResult, branch: Branch) -> bool:
-        return not self.space.conditional or self.space.branch_of(result.unit) == branch
+    def _zoom_branch(
+        self, branch: Branch, space: SearchSpace, own: list[TrialResult], spec: StageSpec
+    ) -> BranchZoom:
+        """How a branch samples next: a zoom on its own finished trials (best first), or the
+        whole branch while it has none. Its trust region shrinks on its own record."""
+        zoom = BranchZoom(branch, space, Box.of_branch(space, branch))
+        if not own:
+            return zoom
+        best = own[0].score
+        assert best is not None  # ranked() keeps finished trials only
+        label = branch.label
+        last = self._best_scores.get(label)
+        self._sides[label] = next_side(
+            self._sides.get(label), last is None or better(best, last, self.mode)
+        )
+        self._best_scores[label] = best
+        zoom.region = zoom_region(space, own, self._sides[label], spec.keep_top, spec.pad)
+        zoom.model = self._fit(own, zoom.region, space)
+        zoom.box = zoom.region.box()
+        return zoom
+
+    def _label_of(self, result: TrialResult) -> str:
+        return self.space.branch_of(result.unit).label if self.space.conditional else ""
 
 
 def branch_weights(places: Sequence[int], top: int) -> list[float]:

@@ -65,7 +65,7 @@ def emit(frame: pd.DataFrame, fmt: str) -> None:
     people (dashboards.columns.readable_names: bare parameter names, the metric's name)."""
     import pandas as pd
 
-    from dashboards.columns import METRIC_ATTR, readable_names
+    from dashboards.columns import FIXED_COLUMNS, METRIC_ATTR, readable_names
 
     if fmt == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
@@ -75,11 +75,21 @@ def emit(frame: pd.DataFrame, fmt: str) -> None:
         click.echo(json.dumps(rows, indent=2, default=str))
     else:
         with pd.option_context("display.max_rows", None, "display.width", 200):
-            shown = frame.rename(
-                columns=readable_names(frame.columns, frame.attrs.get(METRIC_ATTR))
-            )
-            text = shown.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
-            click.echo(text)
+            names = readable_names(frame.columns, frame.attrs.get(METRIC_ATTR))
+            shown = frame.rename(columns=names)
+            # A parameter a trial did not have (a conditional space) shows empty; searcher's
+            # own columns (a missing score says NaN) print as before.
+            gaps = [c for c in frame.columns if c not in FIXED_COLUMNS and frame[c].isna().any()]
+            if gaps:
+                shown[[names[c] for c in gaps]] = frame[gaps].map(_blank_or_text)
+            click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def _blank_or_text(value: object) -> str:
+    """A table cell of a column with gaps: empty for a gap, else as the table prints numbers."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _json_value(value: object) -> object:

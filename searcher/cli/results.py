@@ -32,18 +32,31 @@ def trials(name: str, search_id: str | None, fmt: str, tracking_uri: str | None)
 @TRACKING
 def best(name: str, search_id: str | None, tracking_uri: str | None) -> None:
     """The best trial of the latest search of experiment NAME."""
-    from searcher.tracking.queries import best_of, branch_label, find_search, read_trials, table_of
+    from searcher.errors import NotFoundError
+    from searcher.tracking.queries import (
+        best_of,
+        best_row,
+        branch_label,
+        find_search,
+        ranked_rows,
+        read_trials,
+        table_of,
+    )
     from searcher.tracking.readers import read_search
     from searcher.tracking.store import open_for_reading
 
     client = open_for_reading(tracking_uri)
     search = find_search(client, name, search_id)
-    top = best_of(read_trials(client, search), search.mode)
-    frame = table_of([top], search)
-    row = frame.iloc[0].drop(labels=["error"])
+    rows = read_trials(client, search)
+    frame = table_of(ranked_rows(rows, search.mode), search)
+    row = best_row(frame).drop(labels=["error"])
     names = readable_names(frame.columns, search.metric)
     click.echo(row.rename(index=names).to_string())
-    branch = branch_label(read_search(client, search.run).space, top.trial)
+    try:
+        space = read_search(client, search.run).space
+    except NotFoundError:  # a store whose spec cannot be read: no branch to name
+        return
+    branch = branch_label(space, best_of(rows, search.mode).trial)
     if branch:
         click.echo(f"branch    {branch}")
 

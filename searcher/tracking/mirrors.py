@@ -15,12 +15,25 @@ from search_spaces.space import SearchSpace
 from searcher.tracking import tags as T
 
 
+def trial_coordinates(
+    space: SearchSpace, params: dict[str, Any], unit: dict[str, float]
+) -> list[str]:
+    """The coordinates a trial had: from its unit coordinates, else (a trained config, a
+    record without them) from its params; every one in a flat space."""
+    if not space.conditional:
+        return list(space.params)
+    try:
+        return space.active_names(unit if space.is_complete(unit) else space.to_unit(params))
+    except (KeyError, ValueError):  # params of another space: mirror none rather than guess
+        return []
+
+
 def numeric_mirrors(
     space: SearchSpace, params: dict[str, Any], unit: dict[str, float]
 ) -> dict[str, float]:
     """The metric mirrors of one trial's params and unit coordinates."""
     out: dict[str, float] = {}
-    for coordinate in space.active_names(unit) if unit else space.params:
+    for coordinate in trial_coordinates(space, params, unit):
         name, scale = space.name_of(coordinate), space.params[coordinate]
         value = params.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -136,10 +136,14 @@ def best_spec(client: MlflowClient, search: Search) -> tuple[dict[str, Any], Tri
     recorded = read_search(client, search.run)
     spec = recorded.spec
     best = best_of(read_trials(client, search), search.mode)
+    # A conditional search exports its best branch only: every value fixed, no conditions.
+    entries = (
+        {n: None for n in best.trial.params}
+        if recorded.space.conditional
+        else spec.get("space", {})
+    )
     space = {}
-    if recorded.space.conditional:  # the best branch only, every value fixed: no conditions
-        spec["space"] = {n: {"scale": "value", "value": v} for n, v in best.trial.params.items()}
-    for name, entry in spec.get("space", {}).items():
+    for name, entry in entries.items():
         if name not in best.trial.params:
             space[name] = entry  # not a param of the trial (never expected): kept as it was
             continue
@@ -166,8 +170,11 @@ def branch_label(space: SearchSpace, trial: Trial) -> str:
     """The branch a trial ran in ('optimizer=sgd'); '' in a flat space."""
     if not space.conditional:
         return ""
-    unit = trial.unit if space.is_complete(trial.unit) else space.to_unit(trial.params)
-    return space.branch_of(unit).label
+    try:
+        unit = trial.unit if space.is_complete(trial.unit) else space.to_unit(trial.params)
+        return space.branch_of(unit).label
+    except (KeyError, ValueError):  # a trial that ran at params of no branch of this space
+        return ""
 
 
 def export_text(client: MlflowClient, search: Search) -> str:

@@ -89,7 +89,8 @@ def finish_search_run(
         if record.branches:
             tags[T.stage_tag(record.stage, "branches")] = json.dumps(record.branches)
     if boxes:
-        client.log_text(run_id, json.dumps([vars(r) for r in boxes], indent=2), "stages.json")
+        records = [{k: v for k, v in vars(r).items() if k != "branches" or v} for r in boxes]
+        client.log_text(run_id, json.dumps(records, indent=2), "stages.json")
     if warnings:
         tags[T.WARNINGS] = "\n".join(warnings)
     if logging_errors:

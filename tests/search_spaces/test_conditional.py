@@ -173,6 +173,15 @@ def test_grid_enumerates_each_branch_own_grid() -> None:
             "expected a mapping of choice names to a value or a list of values, got 'a'",
         ),
         (
+            {
+                "optimizer": {"scale": "choice", "values": {"sgd": {"lr": 0.1}, "adam": None}},
+                "lr": {"scale": "log", "low": 0.01, "high": 1, "when": {"optimizer": "sgd"}},
+            },
+            "lr",
+            "expected each name once in a branch, got lr twice in branch optimizer=sgd "
+            "(space.optimizer.values.sgd.lr and space.lr)",
+        ),
+        (
             {"optimizer": {"scale": "choice", "values": {"sgd": [1, 2]}}},
             "optimizer.values.sgd",
             "expected a mapping of parameter names, got [1, 2]",
@@ -321,7 +330,7 @@ def test_conditional_coarse_to_fine_is_deterministic_and_replays() -> None:
 
 
 def test_failed_trials_never_shape_a_branch_region() -> None:
-    stages = [StageSpec(trials=9), StageSpec(trials=6)]
+    stages = [StageSpec(trials=9), StageSpec(trials=12)]
     failing = CoarseToFine(SPACE, "min", 5, stages)
     scored = CoarseToFine(SPACE, "min", 5, stages)  # its failures carry the best score
     first = [failing.ask() for _ in range(9)]
@@ -333,8 +342,24 @@ def test_failed_trials_never_shape_a_branch_region() -> None:
         else:
             failing.tell(trial.key, branch_objective(trial))
             scored.tell(trial.key, branch_objective(trial))
-    assert failing.ask().unit == scored.ask().unit  # type: ignore[union-attr]
+    second = [failing.ask() for _ in range(12)]
+    assert [t.unit for t in second] == [scored.ask().unit for _ in range(12)]  # type: ignore[union-attr]
     assert failing.boxes[1].branches == scored.boxes[1].branches
-    # The failed branch has no trials to zoom on: it samples its full box.
+    # The failed branch has no trials to zoom on: it samples the whole of its own branch.
     sgd = failing.boxes[1].branches["optimizer=sgd"]
     assert sgd["box"]["intervals"]["lr/optimizer:sgd"] == [0.0, 1.0]
+    assert sgd["ranges"]["optimizer"] == "{sgd}"
+    assert sgd["trials"] >= 1 and sgd["trials"] == sum(
+        t.params["optimizer"] == "sgd" for t in second
+    )
+    assert all(isinstance(t, Trial) and SPACE.is_complete(t.unit) for t in second)
+
+
+def test_a_search_whose_every_trial_failed_samples_every_branch_whole() -> None:
+    strategy = CoarseToFine(SPACE, "min", 5, [StageSpec(trials=6), StageSpec(trials=9)])
+    for _ in range(6):
+        trial = strategy.ask()
+        strategy.tell(trial.key, None, "boom")  # type: ignore[union-attr]
+    second = [strategy.ask() for _ in range(9)]
+    assert Counter(t.params["optimizer"] for t in second) == {"sgd": 3, "adam": 3, "rmsprop": 3}
+    assert all(SPACE.is_complete(t.unit) for t in second)

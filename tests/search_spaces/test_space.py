@@ -24,7 +24,7 @@ SPACE = SearchSpace.from_mapping(RAW)
 def test_from_mapping_keeps_order_and_splits_tuned_from_fixed() -> None:
     assert list(SPACE.params) == ["lr", "x", "epochs", "opt", "layers"]
     assert SPACE.tuned_names == ["lr", "x", "opt", "layers"]
-    assert SPACE.fixed_values() == {"epochs": 5}
+    assert SPACE.fixed_in(SPACE.branches[0]) == {"epochs": 5}
 
 
 def test_from_mapping_errors_name_the_parameter() -> None:

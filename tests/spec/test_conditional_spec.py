@@ -133,12 +133,15 @@ BAD = [
         "(in branch optimizer=sgd)",
     ),
     (
-        "nesterov without momentum",
+        "nesterov where its branch fixes momentum at 0",
         {
-            "optimizer": {"scale": "choice", "values": {"sgd": {"nesterov": [False, True]}}},
+            "optimizer": {
+                "scale": "choice",
+                "values": {"sgd": {"momentum": 0.0, "nesterov": [False, True]}, "adam": None},
+            },
             "dropout": None,
         },
-        "space.nesterov: expected momentum in the same branch for nesterov, got none (in branch "
+        "space.nesterov: expected momentum > 0 for nesterov, got momentum 0.0 (in branch "
         "optimizer=sgd)",
     ),
 ]
