@@ -159,33 +159,47 @@ def main_conditional(seeds: int, budgets: list[int], workers: list[int], names: 
 
 def main_training(seeds: int, budgets: list[int], names: list[str]) -> None:
     """The optimizer search of spaces/optimizers.yaml on Fashion-MNIST (an MLP), per strategy
-    and budget through ``searcher run``: best validation accuracy, mean over seeds."""
-    from quality import ci95
+    and budget through ``searcher run``: best validation accuracy, mean over seeds, mean
+    rank, and coarse_to_fine against each paired by seed."""
+    from quality import ci95, seeds_to_separate
+    from ranking import mean_ranks
 
-    example = json.loads(json.dumps(_example_space()))
+    example = _example_space()
     print(f"real optimizer search: SGD / Adam / RMSProp branches, MLP on 4,000 Fashion-MNIST "
           f"images, 2 epochs, {seeds} seed{'s' if seeds > 1 else ''}")  # fmt: skip
-    print(f"{'budget':>6} {'strategy':<16} {'best: mean ± 95% CI':>21} {'wall s':>7}")
+    print(f"{'budget':>6} {'strategy':<16} {'best: mean ± 95% CI':>21} {'mean rank':>9} "
+          f"{'wall s':>7}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="searcher-conditional-") as tmp:
         for budget in budgets:
-            for name in names:
-                bests, walls = [], []
-                for seed in range(seeds):
+            bests: dict[str, list[float]] = {n: [] for n in names}
+            walls: dict[str, list[float]] = {n: [] for n in names}
+            for seed in range(seeds):  # seed by seed, so a noisy minute hits every strategy
+                for name in names:
                     search = {"strategy": name, "trials": budget, "seed": seed}
-                    best, wall = _searcher_run(
-                        example, search, Path(tmp) / f"{name}-{budget}-{seed}"
-                    )
-                    bests.append(best)
-                    walls.append(wall)
-                mean, half = ci95(bests)
-                print(f"{budget:>6} {name:<16} {mean:>11.4f} ± {half:<7.4f} "
-                      f"{statistics.median(walls):>7.1f}")  # fmt: skip
+                    work = Path(tmp) / f"{name}-{budget}-{seed}"
+                    best, wall = _searcher_run(example, search, work)
+                    bests[name].append(best)
+                    walls[name].append(wall)
+            ranks = mean_ranks({n: [-b for b in v] for n, v in bests.items()})
+            for name in names:
+                mean, half = ci95(bests[name])
+                print(f"{budget:>6} {name:<16} {mean:>11.4f} ± {half:<7.4f} {ranks[name]:>9.2f} "
+                      f"{statistics.median(walls[name]):>7.1f}")  # fmt: skip
+            if "coarse_to_fine" in bests and seeds > 2:
+                mine = bests["coarse_to_fine"]
+                for name in names:
+                    if name != "coarse_to_fine":
+                        diff = [100 * (a - b) for a, b in zip(mine, bests[name], strict=True)]
+                        print(f"{'':>6} coarse_to_fine - {name}, paired (points): "
+                              f"{seeds_to_separate(diff)}")  # fmt: skip
 
 
 def _example_space() -> dict[str, Any]:
     import yaml
 
-    space = yaml.safe_load((ROOT / "spaces" / "optimizers.yaml").read_text())["space"]
+    space: dict[str, Any] = yaml.safe_load((ROOT / "spaces" / "optimizers.yaml").read_text())[
+        "space"
+    ]
     space.pop("channels", None)  # a CNN knob; the MLP here fits a CPU
     space["hidden_units"] = 128
     return space

@@ -7,10 +7,10 @@ from collections import Counter
 
 import pandas as pd
 
-from dashboards.columns import BRANCH, SCORE, param_column
+from dashboards.columns import BRANCH, GIVEN, SCORE, param_column
 from dashboards.figures_params import parallel_figure, param_figure, tuned_names
 from dashboards.figures_search import curves_figure, history_figure, importance_figure
-from dashboards.report_data import SearchView
+from dashboards.report_data import SearchView, finite
 from dashboards.report_html import Section, note, render_page, table
 from dashboards.style import row_coordinates
 
@@ -69,7 +69,7 @@ def _summary(views: list[SearchView]) -> list[str]:
             ]
         )
     header = ["experiment", "search", "metric", "trials", "best trial", "best score", "best run"]
-    blocks = [table(header, rows), _best_config(views)]
+    blocks = [table(header, rows), _best_config(views), *_given(views)]
     for view in views:
         blocks += [note(f"{view.label}: {w}", "warning") for w in view.warnings]
     if not any(v.warnings for v in views):
@@ -94,6 +94,23 @@ def _best_config(views: list[SearchView]) -> str:
         columns.append({n: shown.get(n, "-") for n in names})
     rows = [[n, *(c[n] for c in columns)] for n in names]
     return table(["best config", *(v.label for v in views)], rows)
+
+
+def _given(views: list[SearchView]) -> list[str]:
+    """Which trials ran the spec's start_with configurations, and how they did."""
+    out = []
+    for view in views:
+        if GIVEN not in view.trials:
+            continue
+        given = view.trials[view.trials[GIVEN].astype(bool)]
+        scores = ", ".join(
+            f"{row['trial']} {row[SCORE]:.4f}" if finite(row[SCORE]) else f"{row['trial']} -"
+            for _, row in given.iterrows()
+        )
+        out.append(
+            note(f"{view.label}: {len(given)} trials ran start_with configurations ({scores})")
+        )
+    return out
 
 
 def _has(row: pd.Series, name: str) -> bool:

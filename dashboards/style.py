@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboards.columns import SCORE, param_column, unit_column
+from dashboards.columns import GIVEN, SCORE, param_column, unit_column
 from dashboards.report_data import SearchView, finite
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
@@ -61,8 +61,10 @@ def hover(view: SearchView, frame: pd.DataFrame) -> list[str]:
             if space.params[n].tuned
         )
         error = f"<br>error: {str(row['error'])[:80]}" if row.get("error") else ""
+        given = " (start_with)" if bool(row.get(GIVEN, False)) else ""
         out.append(
-            f"{row['trial']} {row['status']}<br>{view.metric}={row[SCORE]:.4g}<br>{values}{error}"
+            f"{row['trial']}{given} {row['status']}<br>{view.metric}={row[SCORE]:.4g}<br>"
+            f"{values}{error}"
         )
     return out
 

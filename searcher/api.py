@@ -66,6 +66,7 @@ def run(
     tracking_uri: str | None = None,
     address: str | None = None,
     train: Callable[..., Any] | None = None,
+    start_with: list[dict[str, Any]] | None = None,
     out: TextIO | None = None,
 ) -> SearchSummary:
     """Run a search, exactly as ``searcher run`` does, and return its summary.
@@ -73,10 +74,13 @@ def run(
     ``spec``: a YAML file, a mapping with the same keys, or a loaded Spec. ``overrides``:
     ``{"search.seed": 3}``, as ``--set``. ``train``: a function ``fit(params, report)`` to use
     as the workload (e.g. one defined in a notebook); the spec may then omit ``workload``.
+    ``start_with``: known configurations to run first (the spec's ``search.start_with``).
     An interrupted search returns with ``summary.interrupted`` set.
     """
     from searcher.controller import run_search
 
+    if start_with is not None:
+        overrides = {**(overrides or {}), "search.start_with": start_with}
     loaded = load(spec, overrides, train)
     return run_search(loaded, tracking_uri=tracking_uri, address=address, out=out)
 

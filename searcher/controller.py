@@ -219,7 +219,7 @@ def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorde
             spec,
             strategy,
             run.source,
-            [TrackingSink(recorder, spec.space, model.metric.name), console],
+            [TrackingSink(recorder, spec.space, model.metric.name, spec.given_keys), console],
             run_name=f"{spec.name}-{run.search_id[:8]}{_resume_suffix(plan)}",
             storage=run.storage,
             concurrency=concurrency,

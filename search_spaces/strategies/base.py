@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from search_spaces.box import edge_warnings
+from search_spaces.given import GivenPoint, complete
 from search_spaces.space import SearchSpace
 from search_spaces.trial import Trial, TrialResult, ranked
 
@@ -66,6 +67,7 @@ class Strategy(ABC):
         self._told: dict[str, TrialResult] = {}
         self._replay: dict[str, TrialResult] = {}
         self._warnings: list[str] = []
+        self._given: list[GivenPoint] = []
 
     @abstractmethod
     def _next(self) -> Trial | Signal:
@@ -117,7 +119,18 @@ class Strategy(ABC):
     def _on_tell(self, result: TrialResult) -> None:  # noqa: B027 - optional hook
         """Hook for strategies that keep their own model of the results."""
 
+    def start_with(self, given: list[GivenPoint]) -> None:
+        """Known points (search_spaces.given): stage 1's first trials take their values, the
+        rest of each point sampled as the strategy would; they count in its budget."""
+        self._given = list(given)
+
     def _suggest(self, stage: int, index: int, unit: dict[str, float]) -> Trial:
+        if stage == 1 and index < len(self._given):
+            point = self._given[index]
+            rng = random.Random(f"{self.seed}:given:{index}")
+            unit = complete(self.space, point.unit, unit, rng)
+            params = {**self.space.to_values(unit), **point.values}
+            return Trial(trial_key(stage, index), stage, unit, params)
         return Trial(trial_key(stage, index), stage, unit, self.space.to_values(unit))
 
     @property

@@ -51,6 +51,8 @@ class OptunaSampler(Strategy):
         if recorded is not None and self.space.is_complete(recorded.unit):
             # A replayed trial enters the study at the point it ran, not at a fresh sample.
             self._study.enqueue_trial(recorded.unit)
+        elif index < len(self._given):  # a known point: the sampler fills in the rest
+            self._study.enqueue_trial(self._given[index].unit)
         if self.space.conditional:
             # Define-by-run: a choice's value decides which of its children are asked for.
             trial = self._study.ask()

@@ -13,9 +13,11 @@ import yaml
 from pydantic import ValidationError
 
 from search_spaces.constraints import MAX_TRIALS
+from search_spaces.given import given_points
 from search_spaces.scales import ScaleError, short_repr
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import REGISTRY, Strategy, make_strategy
+from search_spaces.strategies.base import trial_key
 from searcher.errors import SpecError
 from searcher.spec.messages import first_error
 from searcher.spec.models import DEFAULT_EPOCHS, CommandSpec, SpecModel
@@ -69,7 +71,7 @@ class Spec:
     def build_strategy(self) -> Strategy:
         """The spec's strategy over its space."""
         search = self.model.search
-        return make_strategy(
+        strategy = make_strategy(
             search.strategy,
             self.space,
             self.model.metric.mode,
@@ -78,6 +80,13 @@ class Spec:
             stages=search.stage_list(),
             grid_points=search.grid_points,
         )
+        strategy.start_with(given_points(self.space, search.start_with))
+        return strategy
+
+    @property
+    def given_keys(self) -> frozenset[str]:
+        """The keys of the trials that run the spec's start_with configurations."""
+        return frozenset(trial_key(1, i) for i in range(len(self.model.search.start_with)))
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
@@ -174,6 +183,7 @@ def validate_spec(
     except ScaleError as exc:
         raise SpecError(source, f"space.{exc.field}".rstrip("."), exc.message) from None
     _check_size(source, model, space)
+    _check_given(source, model, space)
     if model.metric.name in space.value_names:  # `best` would read the one for the other
         raise SpecError(
             source,
@@ -195,16 +205,35 @@ def validate_spec(
     return Spec(source, raw, model, space, model.data, workload, code_dir)
 
 
-def _check_size(source: str, model: SpecModel, space: SearchSpace) -> None:
-    """At most MAX_TRIALS planned trials, counted before a strategy builds any of them."""
+def _check_given(source: str, model: SpecModel, space: SearchSpace) -> None:
+    """Every start_with value one its scale can take, and no more of them than trials."""
+    try:
+        given_points(space, model.search.start_with)
+    except ScaleError as exc:
+        raise SpecError(source, f"search.start_with.{exc.field}", exc.message) from None
+    planned = _planned(model, space)
+    if len(model.search.start_with) > planned:
+        raise SpecError(
+            source,
+            "search.start_with",
+            f"expected at most {planned} configurations (the planned trials), "
+            f"got {len(model.search.start_with)}",
+        )
+
+
+def _planned(model: SpecModel, space: SearchSpace) -> int:
     search = model.search
     sized_by = REGISTRY[search.strategy].sized_by
     if sized_by == "stages":
-        planned = sum(stage.trials for stage in search.stage_list())
-    elif sized_by == "grid_points":
-        planned = space.grid_size(search.grid_points)
-    else:
-        planned = search.trial_count()
+        return sum(stage.trials for stage in search.stage_list())
+    if sized_by == "grid_points":
+        return space.grid_size(search.grid_points)
+    return search.trial_count()
+
+
+def _check_size(source: str, model: SpecModel, space: SearchSpace) -> None:
+    """At most MAX_TRIALS planned trials, counted before a strategy builds any of them."""
+    planned = _planned(model, space)
     if planned > MAX_TRIALS:
         raise SpecError(
             source, "search", f"expected at most {MAX_TRIALS} planned trials, got {planned}"

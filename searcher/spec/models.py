@@ -86,6 +86,8 @@ class SearchSpec(_Strict):
     trials: Annotated[int | None, OrNone(Integer(1, MAX_TRIALS))] = None
     stages: tuple[StageSpec, ...] | None = Field(None, max_length=MAX_STAGES)
     grid_points: Annotated[int, Integer(1, 1000)] = 3
+    # Known configurations, run first and counted in the budget (search_spaces.given).
+    start_with: tuple[Any, ...] = Field((), max_length=MAX_TRIALS)
 
     @field_validator("trials", "stages")
     @classmethod
@@ -105,6 +107,13 @@ class SearchSpec(_Strict):
                 raise ValueError("expected at least one stage")
             if info.data.get("trials") is not None:
                 raise ValueError("expected trials or stages, not both")
+        return value
+
+    @field_validator("start_with")
+    @classmethod
+    def _not_for_grid(cls, value: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
+        if value and info.data.get("strategy") == "grid":
+            raise ValueError("expected no start_with for strategy grid, which runs its grid")
         return value
 
     def stage_list(self) -> tuple[StageSpec, ...]:

@@ -97,7 +97,8 @@ def best_of(rows: list[TrialRow], mode: str) -> TrialRow:
 
 def table_of(rows: list[TrialRow], search: Search) -> pd.DataFrame:
     """The rows as a table, in the given order: searcher's columns, then ``params.<name>``
-    (dashboards.columns); the metric's name and mode in ``frame.attrs``."""
+    (dashboards.columns), and ``given`` where some trials ran start_with configurations; the
+    metric's name and mode in ``frame.attrs``."""
     records = []
     for row in rows:
         params = sorted(row.trial.params.items())
@@ -110,6 +111,7 @@ def table_of(rows: list[TrialRow], search: Search) -> pd.DataFrame:
                 **{C.param_column(name): value for name, value in params},
                 C.ERROR: row.error,
                 C.RUN_ID: row.run_id,
+                **({C.GIVEN: row.given} if any(r.given for r in rows) else {}),
             }
         )
     frame = pd.DataFrame(records) if records else pd.DataFrame(columns=list(C.FIXED_COLUMNS))

@@ -39,6 +39,7 @@ class TrialRow:
     start_time: int | None  # ms since the epoch, MLflow's
     end_time: int | None
     recorded: bool  # read from its record (False: a 0.1.0 run, read from mirrors and params)
+    given: bool = False  # it ran one of the spec's start_with configurations
 
     @property
     def scored(self) -> bool:
@@ -61,6 +62,7 @@ def read_trial(client: MlflowClient, run: Run, metric: str) -> TrialRow:
         info.start_time,
         info.end_time,
         recorded=bool(text),
+        given=tags.get(T.GIVEN) == "true",
     )
 
 

@@ -23,8 +23,15 @@ from searcher.tracking.records import trial_record
 class TrackingSink:
     """Enqueues each event's writes on the recorder (its thread writes; Tune never waits)."""
 
-    def __init__(self, recorder: RunRecorder, space: SearchSpace, metric: str) -> None:
+    def __init__(
+        self,
+        recorder: RunRecorder,
+        space: SearchSpace,
+        metric: str,
+        given: frozenset[str] = frozenset(),
+    ) -> None:
         self.recorder, self.space, self.metric = recorder, space, metric
+        self.given = given  # keys of the trials the spec's start_with configurations run
 
     def handle(self, event: Event) -> None:
         rec = self.recorder
@@ -36,6 +43,8 @@ class TrackingSink:
                 T.TRIAL_KEY: trial.key,
                 T.TRIAL_RECORD: trial_record(trial),
             }
+            if trial.key in self.given:
+                tags[T.GIVEN] = "true"
             mirrors = numeric_mirrors(self.space, trial.params, trial.unit)
             rec.trial_started(trial.key, tags, trial.params, mirrors)
         elif isinstance(event, TrialPlaced):
