@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from search_spaces.constraints import duration_seconds
 from searcher.console.lines import fmt_duration, fmt_params
 from searcher.engine.session import (
     interrupts_deferred,
@@ -213,6 +214,9 @@ def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorde
         run.out,
     )
     progress.count_kept(plan.kept if plan else ())
+    budget = model.search.time_budget
+    deadline = run.started + duration_seconds(budget) if budget else None
+    progress.deadline = deadline
     console = ConsoleSink(progress, recorder.stored)
     try:
         outcome = run_tuner(
@@ -224,6 +228,7 @@ def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorde
             storage=run.storage,
             concurrency=concurrency,
             halt=lambda: recorder.failing,  # a store that stopped taking writes ends the search
+            deadline=deadline,
         )
     finally:
         with interrupts_deferred():
@@ -335,8 +340,12 @@ def _finish(
     if recorded.store_failing is not None:
         _store_failed(run, recorded)
     stopped = outcome.stopped
-    unfinished = len(strategy.known_results) < strategy.planned_trials
-    interrupted = not stopped and (outcome.interrupted or late_interrupt or unfinished)
+    ran = len(strategy.known_results)
+    unfinished = ran < strategy.planned_trials
+    timed_out = unfinished and outcome.time_up and not (outcome.interrupted or late_interrupt)
+    interrupted = (
+        not stopped and not timed_out and (outcome.interrupted or late_interrupt or unfinished)
+    )
     best = strategy.best()
     summary = SearchSummary(
         search_id=run.search_id,
@@ -354,6 +363,11 @@ def _finish(
         interrupted=interrupted,
         stopped=stopped,
         run_ids=dict(recorded.run_ids),
+        ended_by=(
+            f"time budget reached after {ran} of {strategy.planned_trials} planned trials"
+            if timed_out
+            else None
+        ),
     )
     finish_search_run(
         run.client,
@@ -368,6 +382,7 @@ def _finish(
         status="FAILED" if stopped else "KILLED" if interrupted else "FINISHED",
         error=stopped,
         phases=run.phases,
+        ended_by=summary.ended_by,
     )
     summary.seconds = time.monotonic() - run.started
     _print_summary(summary, spec, run.out)
@@ -419,6 +434,8 @@ def _print_summary(summary: SearchSummary, spec: Spec, out: TextIO) -> None:
         else "search finished"
     )
     say(f"{head} in {fmt_duration(summary.seconds)}: {counts or 'no trials'}")
+    if summary.ended_by:
+        say(summary.ended_by)
     for warning in summary.warnings:
         say(f"warning: {warning}")
     if summary.logging_errors:

@@ -51,3 +51,4 @@ class SearchSummary:
     interrupted: bool = False
     stopped: str | None = None  # why the search stopped early on its own, if it did
     run_ids: dict[str, str] = field(default_factory=dict)
+    ended_by: str | None = None  # a search that ended before its plan on purpose: why

@@ -42,6 +42,7 @@ class ProgressPrinter:
         self.key_params = key_params
         self.out = out or sys.stdout
         self.start = time.monotonic()
+        self.deadline: float | None = None  # the time budget's end (time.monotonic()), if any
         self.done = 0
         self.best: tuple[float, str] | None = None
 

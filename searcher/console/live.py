@@ -111,9 +111,14 @@ class LiveProgress(ProgressPrinter):
         elapsed = time.monotonic() - self.start
         rest = elapsed / self.done * (self.total - self.done) if self.done else None
         left = "?" if rest is None else fmt_duration(rest)
+        budget = ""
+        if self.deadline is not None:
+            budget = (
+                f"   time budget: {fmt_duration(max(0.0, self.deadline - time.monotonic()))} left"
+            )
         head = Text(
             f"{self.done}/{self.total} trials done   elapsed {fmt_duration(elapsed)}   "
-            f"about {left} left",
+            f"about {left} left{budget}",
             style="bold",
         )
         stages = Table.grid(padding=(0, 2))

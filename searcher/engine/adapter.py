@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,13 +20,17 @@ class StrategySearcher(Searcher):
     search's state lives in the store (resume reads it there), so it has no Tune save/restore.
     """
 
-    def __init__(self, strategy: Strategy, outcomes: TrialOutcomes) -> None:
+    def __init__(
+        self, strategy: Strategy, outcomes: TrialOutcomes, deadline: float | None = None
+    ) -> None:
         # The metric is kept out of Searcher's own fields: failed trials report no metric and
         # Tune's strict metric check would otherwise turn that into a crash of the search.
         super().__init__(metric=None, mode=outcomes.mode)
         self.strategy = strategy
         self.outcomes = outcomes
         self.stage = 0
+        self.deadline = deadline  # time.monotonic() after which no trial starts
+        self.time_up = False
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its searcher with the experiment; the pipeline and its sinks (the
@@ -33,6 +38,9 @@ class StrategySearcher(Searcher):
         return {**self.__dict__, "outcomes": None}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.time_up = True  # the time budget: running trials finish, none starts
+            return Searcher.FINISHED
         trial = self.strategy.ask()
         if trial is WAIT:
             return None

@@ -33,6 +33,7 @@ class TunerOutcome:
     stopped: str | None = None  # why the search was stopped before its budget, if it was
     interrupted: bool = False  # Ctrl-C (or SIGTERM) was pressed more than once
     sink_errors: list[str] = field(default_factory=list)  # sinks that raised on an event
+    time_up: bool = False  # the time budget ended it: no trial started after it
 
 
 # Times a trial whose worker died is run again before it counts as FAILED.
@@ -148,6 +149,7 @@ def run_tuner(
     storage: str,
     concurrency: int,
     halt: Callable[[], str | None] = lambda: None,
+    deadline: float | None = None,
 ) -> TunerOutcome:
     """Run all trials of the strategy, publishing what happens to them to ``sinks``.
 
@@ -155,6 +157,7 @@ def run_tuner(
     custom searcher and no limit, Tune keeps a single trial pending and ramps up one by one.
     Trials still running when the search stops are published as KILLED before this returns.
     ``halt`` is asked at every step of Tune's loop: a reason stops the search at once.
+    ``deadline`` (time.monotonic()): no trial starts after it; running ones finish.
     """
     model = spec.model
     publisher = Publisher()
@@ -163,7 +166,7 @@ def run_tuner(
         model.metric.name, min(FIRST_TRIALS_CHECKED, strategy.planned_trials)
     )
     halting = Halt(halt, outcomes)
-    searcher = StrategySearcher(strategy, outcomes)
+    searcher = StrategySearcher(strategy, outcomes, deadline)
     # The strategy and the stopper hear each verdict first, then the store and the console.
     publisher.sinks = [searcher, stopper, *sinks]
     tuner = tune.Tuner(
@@ -196,4 +199,4 @@ def run_tuner(
         with interrupts_deferred():  # a further Ctrl-C must not cut the recording short
             outcomes.interrupted()
     statuses, errors = dict(outcomes.statuses), list(publisher.errors)
-    return TunerOutcome(statuses, stopper.reason(), interrupted, errors)
+    return TunerOutcome(statuses, stopper.reason(), interrupted, errors, searcher.time_up)

@@ -88,6 +88,8 @@ class SearchSpec(_Strict):
     grid_points: Annotated[int, Integer(1, 1000)] = 3
     # Known configurations, run first and counted in the budget (search_spaces.given).
     start_with: tuple[Any, ...] = Field((), max_length=MAX_TRIALS)
+    # No trial starts once this much time has passed (running trials finish); unset: none.
+    time_budget: Annotated[str | None, OrNone(Duration())] = None
 
     @field_validator("trials", "stages")
     @classmethod

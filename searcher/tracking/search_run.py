@@ -76,6 +76,7 @@ def finish_search_run(
     status: str,
     error: str | None = None,
     phases: Phases | None = None,
+    ended_by: str | None = None,
 ) -> None:
     """Record stage boxes, warnings, logging errors, the best trial and where the time went
     (``phases``), then end the run."""
@@ -97,6 +98,8 @@ def finish_search_run(
         tags[T.LOGGING_ERRORS] = "\n".join(logging_errors)
     if error:
         tags[T.ERROR] = error
+    if ended_by:
+        tags[T.ENDED_BY] = ended_by
     if best is not None:
         tags[T.BEST_TRIAL] = best.key
         tags[T.BEST_RUN_ID] = best_run_id or ""

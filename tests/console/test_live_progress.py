@@ -153,3 +153,18 @@ def test_running_trials_show_their_age_and_a_quiet_one_is_warned_about(
         "running 1-001  1:45, last report 1:45 ago  lr=0.2",
         "  warning: 1-001 has not reported for 1:45; trials take 0:10 per report",
     ]
+
+
+def test_live_view_shows_the_time_budget_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, record=True)
+    live = LiveProgress("acc", "max", 4, ["lr"], console)
+    live.deadline = live.start + 150  # a 2:30 budget
+    monkeypatch.setattr(live_module, "time", SimpleNamespace(monotonic=lambda: live.start + 60))
+    try:
+        head = _panel_lines(live)[0]
+        live.deadline = live.start + 30  # already past: never a negative time
+        past = _panel_lines(live)[0]
+    finally:
+        live.close()
+    assert head == "0/4 trials done   elapsed 1:00   about ? left   time budget: 1:30 left"
+    assert past.endswith("time budget: 0:00 left")
