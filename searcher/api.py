@@ -101,7 +101,7 @@ def resume(
     ``train``: the workload function again, for a search started with ``run(train=...)``
     (a function from a notebook cannot be found by its name).
     """
-    from searcher.resume import resume_search
+    from searcher.resuming import resume_search
 
     return resume_search(
         name,
@@ -111,6 +111,31 @@ def resume(
         address=address,
         force=force,
         train=train,
+        out=out,
+    )
+
+
+def extend(
+    name: str,
+    trials: int,
+    *,
+    search: str | None = None,
+    time_budget: str | None = None,
+    tracking_uri: str | None = None,
+    address: str | None = None,
+    out: TextIO | None = None,
+) -> SearchSummary:
+    """More trials for a finished search, exactly as ``searcher extend`` does; returns the
+    summary of the whole search."""
+    from searcher.extending import extend_search
+
+    return extend_search(
+        name,
+        trials=trials,
+        search_id=search,
+        time_budget=time_budget,
+        tracking_uri=tracking_uri,
+        address=address,
         out=out,
     )
 

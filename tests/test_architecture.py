@@ -174,3 +174,14 @@ def test_light_commands_import_no_torch_ray_or_mlflow(name: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_no_submodule_shadows_a_function_of_the_api() -> None:
+    """`import searcher.x` sets the attribute `searcher.x` to the module: a module named like
+    an API function (searcher.resume was one) would replace that function after first use."""
+    import pkgutil
+
+    import searcher
+
+    modules = {m.name for m in pkgutil.iter_modules(searcher.__path__)}
+    assert modules & set(searcher.__all__) == set()

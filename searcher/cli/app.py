@@ -19,7 +19,7 @@ import click
 from searcher.cli.cluster import jobs, logs, stop, submit
 from searcher.cli.report import report, ui
 from searcher.cli.results import best, export, trials
-from searcher.cli.search import resume, run, sample, validate
+from searcher.cli.search import extend, resume, run, sample, validate
 from searcher.cli.train import train_command
 from searcher.errors import SearcherError
 
@@ -41,7 +41,19 @@ def cli() -> None:
     """Coarse-to-fine hyperparameter search on Ray Tune, tracked in MLflow."""
 
 
-for _command in (run, resume, validate, sample, trials, best, export, train_command, report, ui):
+for _command in (
+    run,
+    resume,
+    extend,
+    validate,
+    sample,
+    trials,
+    best,
+    export,
+    train_command,
+    report,
+    ui,
+):
     cli.add_command(_command)
 for _command in (submit, jobs, logs, stop):
     cli.add_command(_command)

@@ -69,7 +69,7 @@ def resume(
     Finished trials are kept, trials cut short run again under their keys, and the search's
     run ends FINISHED. Only --set resources.*, storage_path or tracking.uri may change.
     """
-    from searcher.resume import resume_search
+    from searcher.resuming import resume_search
 
     try:
         summary = resume_search(
@@ -83,6 +83,46 @@ def resume(
         )
     except KeyboardInterrupt:
         click.echo("resume interrupted before its trials ran", err=True)
+        sys.exit(130)
+    sys.exit(exit_code(summary))
+
+
+@click.command()
+@click.argument("name", metavar="NAME")
+@click.option("--trials", type=click.IntRange(1, 100_000), required=True, help="How many more.")
+@SEARCH_ID
+@click.option("--time-budget", help="A budget in time for the extension, e.g. 30m or 2h.")
+@TRACKING
+@ADDRESS
+@STORAGE_PATH
+def extend(
+    name: str,
+    trials: int,
+    search_id: str | None,
+    time_budget: str | None,
+    tracking_uri: str | None,
+    address: str | None,
+    storage_path: str | None,
+) -> None:
+    """Run more trials for the latest finished search of experiment NAME, under its run.
+
+    coarse_to_fine adds zoom stages shaped by every trial the search has; the others ask for
+    more of the same. A crash during it is completed by `searcher resume NAME`.
+    """
+    from searcher.extending import extend_search
+
+    try:
+        summary = extend_search(
+            name,
+            trials=trials,
+            search_id=search_id,
+            time_budget=time_budget,
+            tracking_uri=tracking_uri,
+            address=address,
+            storage_path=storage_path,
+        )
+    except KeyboardInterrupt:
+        click.echo("extend interrupted before its trials ran", err=True)
         sys.exit(130)
     sys.exit(exit_code(summary))
 

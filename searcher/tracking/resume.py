@@ -20,6 +20,7 @@ from searcher.tracking.claim import claim_search
 from searcher.tracking.orphans import owner_alive, owner_tags, retire_runs
 from searcher.tracking.queries import Search, find_search, trial_runs
 from searcher.tracking.readers import TrialRow, read_trial
+from searcher.tracking.runs import log_long_tags
 
 DONE = ("FINISHED", "FAILED")  # a trial with such a run is never run again
 UNFINISHED = ("KILLED", "FAILED")  # a search that ended so can be resumed
@@ -36,6 +37,7 @@ class ResumePlan:
     cut_short: list[Run] = field(default_factory=list)  # runs to mark KILLED and run again
     resumes: int = 0  # how many times the search was resumed before
     force: bool = False  # resume even if another host's process is recorded as running it
+    new_record: str | None = None  # `searcher extend`: the search's record with its new plan
 
     @property
     def search_id(self) -> str:
@@ -140,6 +142,8 @@ def reopen_search_run(client: MlflowClient, plan: ResumePlan) -> None:
     )
     tags = {**owner_tags(), T.RESUMES: str(plan.resumes + 1)}
     client.log_batch(plan.search_id, tags=[RunTag(k, v) for k, v in tags.items()])
+    if plan.new_record is not None:  # written once the search is claimed: a crash from here
+        log_long_tags(client, plan.search_id, {T.SEARCH_RECORD: plan.new_record})  # resumes it
     client.update_run(plan.search_id, status="RUNNING")
 
 

@@ -53,13 +53,14 @@ def test_a_setting_that_changes_the_search_is_refused(store: tuple, setting: str
     key = setting.split("=")[0]
     assert output.strip().splitlines() == [
         f"error: --set: {key}: a resumed search keeps its space, strategy and trials; "
-        "expected one of resources.*, budget.trial_timeout, storage_path, tracking.uri"
+        "expected one of resources.*, budget.trial_timeout, search.time_budget, storage_path, "
+        "tracking.uri"
     ]
     assert _count_runs(client, experiment) == ["KILLED"]
 
 
 def test_limits_may_change_on_resume() -> None:
-    from searcher.resume import check_overrides
+    from searcher.resuming import check_overrides
 
     check_overrides({"budget": {"trial_timeout": "10m"}, "resources": {"memory": "8GB"}})
 

@@ -70,7 +70,7 @@ def test_a_function_passed_to_the_api_is_the_recorded_workload() -> None:
 
 def test_a_resume_refuses_a_spec_that_plans_other_stages_than_recorded() -> None:
     from searcher.errors import SpecError
-    from searcher.resume import check_plan
+    from searcher.resuming import check_plan
     from searcher.tracking.records import SearchRecord
 
     spec = validate_spec(paced_spec("p"), "<spec>")

@@ -200,7 +200,7 @@ def test_a_new_search_unlike_the_last_one_is_warned_about(uri: str, tmp_path: Pa
 
 
 def test_resume_notes_a_spec_file_edited_since_the_search_ran(uri: str, tmp_path: Path) -> None:
-    from searcher.resume import file_differs
+    from searcher.resuming import file_differs
     from searcher.tracking.queries import find_search
     from searcher.tracking.readers import written_spec
     from searcher.tracking.store import open_store

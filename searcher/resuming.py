@@ -22,7 +22,13 @@ if TYPE_CHECKING:
 
 # --set paths a resume accepts: where trials run, with what, and where Ray keeps its state.
 # What a resume may change: where and with what the trials run, how long one may take.
-RESUMABLE_SETTINGS = ("resources", "budget.trial_timeout", "storage_path", "tracking.uri")
+RESUMABLE_SETTINGS = (
+    "resources",
+    "budget.trial_timeout",
+    "search.time_budget",
+    "storage_path",
+    "tracking.uri",
+)
 
 
 def resume_search(
@@ -147,7 +153,8 @@ def check_overrides(changes: dict[str, Any]) -> None:
                 "--set",
                 path,
                 "a resumed search keeps its space, strategy and trials; expected one of "
-                "resources.*, budget.trial_timeout, storage_path, tracking.uri",
+                "resources.*, budget.trial_timeout, search.time_budget, storage_path, "
+                "tracking.uri",
             )
 
 
