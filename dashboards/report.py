@@ -103,13 +103,16 @@ def _given(views: list[SearchView]) -> list[str]:
         if GIVEN not in view.trials:
             continue
         given = view.trials[view.trials[GIVEN].astype(bool)]
+        # One per key: a run cut short and run again by resume is the same trial.
+        ended = given.assign(_ended=given["status"].isin(["FINISHED", "FAILED"]))
+        ended = ended.sort_values("_ended", ascending=False, kind="stable")
+        given = ended.drop_duplicates("trial").sort_values("trial")
         scores = ", ".join(
             f"{row['trial']} {row[SCORE]:.4f}" if finite(row[SCORE]) else f"{row['trial']} -"
             for _, row in given.iterrows()
         )
-        out.append(
-            note(f"{view.label}: {len(given)} trials ran start_with configurations ({scores})")
-        )
+        count = "1 trial" if len(given) == 1 else f"{len(given)} trials"
+        out.append(note(f"{view.label}: {count} ran start_with configurations ({scores})"))
     return out
 
 

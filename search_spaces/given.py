@@ -8,6 +8,7 @@ and not a trial that runs somewhere else.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -62,12 +63,18 @@ def _given_point(space: SearchSpace, config: Any, field: str) -> GivenPoint:
     for name, value in config.items():
         coordinates = {n for b in branches for n in b.names if space.name_of(n) == name}
         holding = [b for b in branches if any(space.name_of(n) == name for n in b.names)]
+        if not holding:
+            chosen = "; ".join(b.label for b in branches)
+            raise ScaleError(
+                f"{field}.{name}",
+                f"expected a parameter of the branch these values choose ({chosen}), got "
+                f"{name}, which is inactive there",
+            )
         if len(holding) < len(branches) or len(coordinates) > 1:
-            where = "; ".join(b.label for b in holding) or "no branch these values choose"
             raise ScaleError(
                 f"{field}.{name}",
                 f"expected the values that choose its branch too, got {name} alone "
-                f"(it exists in {where})",
+                f"(it exists in {'; '.join(b.label for b in holding)})",
             )
         (coordinate,) = coordinates
         scale = space.params[coordinate]
@@ -101,7 +108,7 @@ def _unit_of(scale: Scale, value: Any, field: str) -> float:
     if not is_number(value):
         raise ScaleError(field, f"expected a number ({scale.describe()}), got {short_repr(value)}")
     if isinstance(scale, Int | IntLog | Pow2):
-        if float(value) != int(value):
+        if not math.isfinite(value) or not float(value).is_integer():
             raise ScaleError(field, f"expected an integer ({scale.describe()}), got {value!r}")
         value = int(value)
         if isinstance(scale, Pow2) and value & (value - 1):

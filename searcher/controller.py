@@ -273,8 +273,9 @@ def _begin(run: SearchRun) -> str:
         run.say(f"marked KILLED: search {orphan}, whose process is gone")
     if plan is not None:
         reopen_search_run(client, plan)
+        doing = "extending" if plan.new_record is not None else "resuming"
         run.say(
-            f"resuming search {plan.search_id}: {len(plan.kept)} of {planned} trials kept, "
+            f"{doing} search {plan.search_id}: {len(plan.kept)} of {planned} trials kept, "
             f"{planned - len(plan.kept)} to run ({len(plan.cut_short)} cut short, marked KILLED)"
         )
         return plan.search_id
@@ -342,7 +343,12 @@ def _finish(
     stopped = outcome.stopped
     ran = len(strategy.known_results)
     unfinished = ran < strategy.planned_trials
-    timed_out = unfinished and outcome.time_up and not (outcome.interrupted or late_interrupt)
+    # The budget ended it only if every trial it started finished: a Ctrl-C after the
+    # deadline cuts running trials short (KILLED), and that is an interrupted search.
+    cut_short = "KILLED" in outcome.statuses.values()
+    timed_out = (
+        unfinished and outcome.time_up and not (outcome.interrupted or late_interrupt or cut_short)
+    )
     interrupted = (
         not stopped and not timed_out and (outcome.interrupted or late_interrupt or unfinished)
     )

@@ -13,8 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
+from search_spaces.constraints import MAX_STAGES
 from search_spaces.strategies import REGISTRY
-from search_spaces.strategies.coarse_to_fine import ZOOM_STAGE_TRIALS
+from search_spaces.strategies.coarse_to_fine import zoom_sizes
 from searcher.errors import NotFoundError, SpecError
 from searcher.summary import SearchSummary
 
@@ -55,6 +56,13 @@ def extend_search(
             f"search {search.search_id} ended {status}, not FINISHED: `searcher resume "
             f"{experiment}` completes it before it can be extended"
         )
+    ended_by = search.run.data.tags.get(T.ENDED_BY)
+    if ended_by:  # its plan has trials left: they come first, so N more would not be N
+        raise NotFoundError(
+            f"search {search.search_id} ended early ({ended_by}): `searcher resume "
+            f"{experiment} --search {search.search_id} --set search.time_budget=...` runs the "
+            "rest of its plan first"
+        )
     recorded = read_search(client, search.run)
     if recorded.record is None:
         raise NotFoundError(
@@ -63,6 +71,7 @@ def extend_search(
         )
     source = f"search {search.search_id}"
     raw = longer(recorded.spec, trials, recorded.record.planned_trials, source)
+    raw["search"].pop("time_budget", None)  # the first run's budget is not the extension's
     if time_budget is not None:
         raw["search"]["time_budget"] = time_budget
     code_dir = search.run.data.tags.get(T.CODE_DIR)
@@ -79,7 +88,8 @@ def extend_search(
 
 def longer(spec: dict[str, Any], more: int, planned: int, source: str) -> dict[str, Any]:
     """The recorded spec with ``more`` trials planned after its ``planned`` ones:
-    coarse_to_fine gets zoom stages of about ZOOM_STAGE_TRIALS, the others a larger count."""
+    coarse_to_fine gets zoom stages of about ZOOM_STAGE_TRIALS (zooming as its last stage
+    did), the others a larger count."""
     search = dict(spec.get("search", {}))
     strategy = search.get("strategy", "coarse_to_fine")
     sized_by = REGISTRY[strategy].sized_by
@@ -91,9 +101,17 @@ def longer(spec: dict[str, Any], more: int, planned: int, source: str) -> dict[s
         )
     if sized_by == "stages":
         stages = list(search.get("stages") or [])
-        count = max(1, round(more / ZOOM_STAGE_TRIALS))
-        sizes = [more // count + (1 if i < more % count else 0) for i in range(count)]
-        search["stages"] = [*stages, *({"trials": n} for n in sizes)]
+        room = MAX_STAGES - len(stages)
+        if room < 1:
+            raise SpecError(
+                source,
+                "--trials",
+                f"expected a search with fewer than {MAX_STAGES} stages, got one with "
+                f"{len(stages)}: start a new search from its best (searcher export)",
+            )
+        last = stages[-1] if stages else {}
+        zoom = {k: last[k] for k in ("keep_top", "pad") if k in last}  # as it zoomed last
+        search["stages"] = [*stages, *({"trials": n, **zoom} for n in zoom_sizes(more, room))]
         search.pop("trials", None)
     else:
         search["trials"] = planned + more

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from searcher.spec import Spec
     from searcher.tracking.records import SearchRecord
 
-# --set paths a resume accepts: where trials run, with what, and where Ray keeps its state.
-# What a resume may change: where and with what the trials run, how long one may take.
+# --set paths a resume accepts: where and with what the trials run, how long one (or the
+# search, from the resume on) may take, and where Ray keeps its state.
 RESUMABLE_SETTINGS = (
     "resources",
     "budget.trial_timeout",
@@ -153,8 +153,7 @@ def check_overrides(changes: dict[str, Any]) -> None:
                 "--set",
                 path,
                 "a resumed search keeps its space, strategy and trials; expected one of "
-                "resources.*, budget.trial_timeout, search.time_budget, storage_path, "
-                "tracking.uri",
+                + ", ".join(f"{p}.*" if p == "resources" else p for p in RESUMABLE_SETTINGS),
             )
 
 

@@ -51,7 +51,8 @@ def _spec(start_with: Any, **search: Any) -> dict[str, Any]:
         (
             [{"lr": 0.01 + i / 1000} for i in range(11)],
             {},
-            "search.start_with: expected at most 10 configurations (the planned trials), got 11",
+            "search.start_with: expected at most 6 configurations (the coarse stage's trials), "
+            "got 11",
         ),
         (
             [{"lr": 0.01}],

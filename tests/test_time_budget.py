@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
+from searcher.cli import cli
 from searcher.controller import run_search
 from searcher.spec import load_spec
 from searcher.spec.yaml_io import dump_yaml
@@ -45,6 +48,22 @@ def test_a_time_budget_ends_the_search_finished_with_what_it_ran(
     # clocks of the driver and the store).
     last_start = max(r.info.start_time for r in runs)
     assert last_start <= parent.info.start_time + 5000
+    # Its plan has trials left: extend refuses to stack more on them; resume, with a new
+    # budget, runs the rest and the search ends with its whole plan.
+    runner = CliRunner()
+    refused = runner.invoke(
+        cli, ["extend", "budgeted", "--trials", "3", "--tracking-uri", sqlite_uri]
+    )
+    assert refused.exit_code == 2 and "ended early (time budget reached" in refused.output
+    resumed = runner.invoke(
+        cli, ["resume", "budgeted", "--set", "search.time_budget=1h", "--tracking-uri", sqlite_uri]
+    )
+    assert resumed.exit_code == 0, resumed.output
+    runs = trial_runs(client, search)
+    keys = Counter(r.data.tags["searcher.trial_key"] for r in runs if r.info.status == "FINISHED")
+    assert sum(keys.values()) == 10 and set(keys.values()) == {1}
+    parent = client.get_run(search.search_id)
+    assert parent.info.status == "FINISHED" and "searcher.ended_by" not in parent.data.tags
 
 
 def test_a_bad_time_budget_is_one_line(tmp_path: Path) -> None:

@@ -70,10 +70,17 @@ def stages_for(trials: int) -> list[StageSpec]:
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
     first = min(trials, max(MIN_COARSE, round(COARSE_FRACTION * trials)))
-    rest = trials - first
-    count = min(MAX_STAGES - 1, max(1, round(rest / ZOOM_STAGE_TRIALS))) if rest else 0
-    sizes = [rest // count + (1 if i < rest % count else 0) for i in range(count)]
+    sizes = zoom_sizes(trials - first, MAX_STAGES - 1)
     return [StageSpec(trials=first), *(StageSpec(trials=size) for size in sizes)]
+
+
+def zoom_sizes(trials: int, most: int) -> list[int]:
+    """``trials`` zoom trials in stages of about ZOOM_STAGE_TRIALS, at most ``most`` stages
+    (they grow past that), sizes differing by one at most."""
+    if trials <= 0:
+        return []
+    count = min(most, max(1, round(trials / ZOOM_STAGE_TRIALS)))
+    return [trials // count + (1 if i < trials % count else 0) for i in range(count)]
 
 
 @dataclass

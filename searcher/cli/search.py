@@ -67,7 +67,8 @@ def resume(
     """Continue the latest unfinished search of experiment NAME (or of spec file NAME).
 
     Finished trials are kept, trials cut short run again under their keys, and the search's
-    run ends FINISHED. Only --set resources.*, storage_path or tracking.uri may change.
+    run ends FINISHED. Only --set resources.*, budget.trial_timeout, search.time_budget,
+    storage_path or tracking.uri may change. A search its time budget ended is resumed too.
     """
     from searcher.resuming import resume_search
 

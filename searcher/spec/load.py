@@ -211,13 +211,16 @@ def _check_given(source: str, model: SpecModel, space: SearchSpace) -> None:
         given_points(space, model.search.start_with)
     except ScaleError as exc:
         raise SpecError(source, f"search.start_with.{exc.field}", exc.message) from None
-    planned = _planned(model, space)
-    if len(model.search.start_with) > planned:
+    search = model.search
+    if REGISTRY[search.strategy].sized_by == "stages":  # they are coarse trials: stage 1's
+        room, what = search.stage_list()[0].trials, "the coarse stage's trials"
+    else:
+        room, what = _planned(model, space), "the planned trials"
+    if len(search.start_with) > room:
         raise SpecError(
             source,
             "search.start_with",
-            f"expected at most {planned} configurations (the planned trials), "
-            f"got {len(model.search.start_with)}",
+            f"expected at most {room} configurations ({what}), got {len(search.start_with)}",
         )
 
 

@@ -100,6 +100,7 @@ def table_of(rows: list[TrialRow], search: Search) -> pd.DataFrame:
     (dashboards.columns), and ``given`` where some trials ran start_with configurations; the
     metric's name and mode in ``frame.attrs``."""
     records = []
+    has_given = any(r.given for r in rows)
     for row in rows:
         params = sorted(row.trial.params.items())
         records.append(
@@ -111,7 +112,7 @@ def table_of(rows: list[TrialRow], search: Search) -> pd.DataFrame:
                 **{C.param_column(name): value for name, value in params},
                 C.ERROR: row.error,
                 C.RUN_ID: row.run_id,
-                **({C.GIVEN: row.given} if any(r.given for r in rows) else {}),
+                **({C.GIVEN: row.given} if has_given else {}),
             }
         )
     frame = pd.DataFrame(records) if records else pd.DataFrame(columns=list(C.FIXED_COLUMNS))

@@ -55,7 +55,7 @@ def find_resumable(
     checked from here) unless ``force``.
     """
     search = find_search(client, experiment, search_id)
-    if search_id is None and search.run.info.status == "FINISHED":
+    if search_id is None and ended_for_good(search.run):
         query = f"{T.SEARCH_QUERY} and attributes.status != 'FINISHED'"
         exp = search.run.info.experiment_id
         runs = client.search_runs([exp], query, order_by=["attributes.start_time DESC"])
@@ -71,7 +71,7 @@ def find_resumable(
             f"`searcher resume {experiment} --search {older.run_id}` continues that one"
         )
     status, tags = search.run.info.status, search.run.data.tags
-    if status == "FINISHED":
+    if ended_for_good(search.run):
         raise NotFoundError(f"search {search.search_id} finished; there is nothing to resume")
     if status == "RUNNING":
         alive = owner_alive(tags)
@@ -142,9 +142,16 @@ def reopen_search_run(client: MlflowClient, plan: ResumePlan) -> None:
     )
     tags = {**owner_tags(), T.RESUMES: str(plan.resumes + 1)}
     client.log_batch(plan.search_id, tags=[RunTag(k, v) for k, v in tags.items()])
-    if plan.new_record is not None:  # written once the search is claimed: a crash from here
-        log_long_tags(client, plan.search_id, {T.SEARCH_RECORD: plan.new_record})  # resumes it
     client.update_run(plan.search_id, status="RUNNING")
+    if T.ENDED_BY in plan.search.run.data.tags:  # it goes on: what ended it no longer holds
+        client.delete_tag(plan.search_id, T.ENDED_BY)
+    if plan.new_record is not None:  # once claimed and RUNNING: a crash from here is resumed
+        log_long_tags(client, plan.search_id, {T.SEARCH_RECORD: plan.new_record})
+
+
+def ended_for_good(run: Run) -> bool:
+    """FINISHED with its whole plan: a search its time budget ended can still be resumed."""
+    return run.info.status == "FINISHED" and T.ENDED_BY not in run.data.tags
 
 
 def latest_search(client: MlflowClient, experiment_id: str) -> Run | None:

@@ -25,10 +25,10 @@ PARENT = "mlflow.parentRunId"  # MLflow's own: makes a trial a nested child run 
 KIND = "searcher.kind"  # search | trial | train
 # The machine-readable records (JSON with a schema version, see records.py): what resume, the
 # report, trials, best and export read. Everything else on a run is for people and the UI.
-ENDED_BY = "searcher.ended_by"  # on a search run that ended before its plan on purpose
-GIVEN = "searcher.given"  # on a trial run of a start_with configuration
 TRIAL_RECORD = "searcher.trial"  # on each trial run: key, stage, unit coordinates, params
 SEARCH_RECORD = "searcher.search"  # on the search's run: normalised spec, stage plan
+ENDED_BY = "searcher.ended_by"  # on a search run that ended before its plan on purpose
+GIVEN = "searcher.given"  # on a trial run of a start_with configuration
 SPEC = "searcher.spec"
 SPEC_FILE = "searcher.spec_file"
 CODE_DIR = "searcher.code_dir"  # where the workload's module or command lives

@@ -38,6 +38,7 @@ GIVEN = [
         ({"lr": True}, "0.lr", "expected a number (log [0.0001, 0.1]), got True"),
         ({"batch_size": 48}, "0.batch_size", "expected a power of two (pow2 [16, 256]), got 48"),
         ({"layers": 1.5}, "0.layers", "expected an integer (int [1, 4]), got 1.5"),
+        ({"layers": float("inf")}, "0.layers", "expected an integer (int [1, 4]), got inf"),
         ({"optimizer": "adamw"}, "0.optimizer", "expected one of sgd, adam, got 'adamw'"),
         (
             {"beta1": 0.9},
@@ -60,7 +61,10 @@ def test_a_conditional_configuration_names_its_branch() -> None:
     with pytest.raises(ScaleError) as caught:
         given_points(BRANCHES, [{"optimizer": "sgd", "beta1": 0.9}])
     assert caught.value.field == "0.beta1"
-    assert "exists in no branch these values choose" in caught.value.message
+    assert caught.value.message == (
+        "expected a parameter of the branch these values choose (optimizer=sgd), got beta1, "
+        "which is inactive there"
+    )
     with pytest.raises(ScaleError) as caught:
         given_points(BRANCHES, [{"lr": 0.001}])  # which lr: sgd's, adam's or rmsprop's?
     assert caught.value.message.startswith("expected the values that choose its branch too")
