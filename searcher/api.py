@@ -123,10 +123,11 @@ def extend(
     time_budget: str | None = None,
     tracking_uri: str | None = None,
     address: str | None = None,
+    train: Callable[..., Any] | None = None,
     out: TextIO | None = None,
 ) -> SearchSummary:
     """More trials for a finished search, exactly as ``searcher extend`` does; returns the
-    summary of the whole search."""
+    summary of the whole search. ``train``: the workload function again, as for resume."""
     from searcher.extending import extend_search
 
     return extend_search(
@@ -136,6 +137,7 @@ def extend(
         time_budget=time_budget,
         tracking_uri=tracking_uri,
         address=address,
+        train=train,
         out=out,
     )
 

@@ -10,6 +10,7 @@ so a crash during the extension is one `searcher resume` completes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,9 +30,11 @@ def extend_search(
     tracking_uri: str | None = None,
     address: str | None = None,
     storage_path: str | None = None,
+    train: Callable[..., Any] | None = None,
     out: TextIO | None = None,
 ) -> SearchSummary:
-    """Run ``trials`` more trials of the latest (or the given) finished search of ``name``."""
+    """Run ``trials`` more trials of the latest (or the given) finished search of ``name``;
+    ``train``: the workload function again, for a search started with ``run(train=...)``."""
     from searcher.controller import run_search
     from searcher.resuming import experiment_of
     from searcher.spec import validate_spec
@@ -77,7 +80,10 @@ def extend_search(
     code_dir = search.run.data.tags.get(T.CODE_DIR)
     if code_dir and Path(code_dir).is_dir():
         raw["code_dir"] = code_dir
-    spec = validate_spec(raw, source)
+    if train is not None:  # as resume does: a notebook's function is not found by its name
+        module = getattr(train, "__module__", "__main__")
+        raw["workload"] = f"{module}:{getattr(train, '__qualname__', 'train')}"
+    spec = validate_spec(raw, source, train=train)
     planned = recorded.record.planned_trials + trials
     plan = resume_plan(client, search, spec.space)
     plan.new_record = SearchRecord(normalised(spec), stage_plan(spec, planned), planned).to_json()

@@ -263,6 +263,10 @@ def test_the_python_api_tunes_a_function_and_reads_the_trials(
     top = searcher.best("own_api", tracking_uri=uri)
     assert top.key == summary.best_key and top.score == pytest.approx(summary.best_score)
     assert top.params == {"x": pytest.approx(summary.best_params["x"])}
+    # A notebook's function extends its search too, given again as for resume.
+    more = searcher.extend("own_api", 2, tracking_uri=uri, train=fit, out=io.StringIO())
+    assert more.search_id == summary.search_id and more.counts == {"FINISHED": 5}
+    assert len(searcher.trials("own_api", tracking_uri=uri)) == 5
     with pytest.raises(searcher.SearcherError, match=r"^<spec>: search.trials: expected"):
         searcher.run({**spec, "search": {"trials": 0}}, train=fit, tracking_uri=uri)
     with pytest.raises(searcher.SearcherError, match="outside a trial"):
