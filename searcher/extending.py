@@ -11,7 +11,6 @@ so a crash during the extension is one `searcher resume` completes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO
 
 from search_spaces.constraints import MAX_STAGES
@@ -36,7 +35,7 @@ def extend_search(
     """Run ``trials`` more trials of the latest (or the given) finished search of ``name``;
     ``train``: the workload function again, for a search started with ``run(train=...)``."""
     from searcher.controller import run_search
-    from searcher.resuming import experiment_of
+    from searcher.resuming import experiment_of, where_it_ran
     from searcher.spec import validate_spec
     from searcher.spec.normalise import normalised, stage_plan
     from searcher.tracking import tags as T
@@ -77,13 +76,7 @@ def extend_search(
     raw["search"].pop("time_budget", None)  # the first run's budget is not the extension's
     if time_budget is not None:
         raw["search"]["time_budget"] = time_budget
-    code_dir = search.run.data.tags.get(T.CODE_DIR)
-    if code_dir and Path(code_dir).is_dir():
-        raw["code_dir"] = code_dir
-    if train is not None:  # as resume does: a notebook's function is not found by its name
-        module = getattr(train, "__module__", "__main__")
-        raw["workload"] = f"{module}:{getattr(train, '__qualname__', 'train')}"
-    spec = validate_spec(raw, source, train=train)
+    spec = validate_spec(where_it_ran(raw, search.run, train), source, train=train)
     planned = recorded.record.planned_trials + trials
     plan = resume_plan(client, search, spec.space)
     plan.new_record = SearchRecord(normalised(spec), stage_plan(spec, planned), planned).to_json()

@@ -17,6 +17,8 @@ from searcher.errors import SpecError
 from searcher.summary import SearchSummary
 
 if TYPE_CHECKING:
+    from mlflow.entities import Run
+
     from searcher.spec import Spec
     from searcher.tracking.records import SearchRecord
 
@@ -47,7 +49,6 @@ def resume_search(
     ``search_id``; returns the summary of the whole search, kept trials included."""
     from searcher.controller import run_search
     from searcher.spec import apply_overrides, validate_spec
-    from searcher.tracking import tags as T
     from searcher.tracking.readers import read_search, written_spec
     from searcher.tracking.resume import find_resumable, resume_plan
     from searcher.tracking.store import open_existing_store
@@ -65,14 +66,7 @@ def resume_search(
     # The record's normalised spec (a 0.1.0 search: the raw one), so the stage plan it
     # recorded is the one that runs even if a default changed since.
     recorded = read_search(client, search.run)
-    raw = apply_overrides(recorded.spec, overrides, source)
-    code_dir = search.run.data.tags.get(T.CODE_DIR)
-    if code_dir and Path(code_dir).is_dir():
-        raw["code_dir"] = code_dir  # the spec's folder when it ran: its own code lives there
-    if train is not None:
-        raw.pop("workload", None)
-        module = getattr(train, "__module__", "__main__")
-        raw["workload"] = f"{module}:{getattr(train, '__qualname__', 'train')}"
+    raw = where_it_ran(apply_overrides(recorded.spec, overrides, source), search.run, train)
     spec = validate_spec(raw, source, train=train)
     if recorded.record is not None:
         check_plan(spec, recorded.record, source)
@@ -90,6 +84,20 @@ def resume_search(
         out=out,
         plan=plan,
     )
+
+
+def where_it_ran(raw: dict[str, Any], run: Run, train: Callable[..., Any] | None) -> dict[str, Any]:
+    """A recorded spec set to run again: in the folder its code lived in when it ran, and
+    with ``train`` (a notebook's function, not found by its name) as its workload."""
+    from searcher.tracking import tags as T
+
+    code_dir = run.data.tags.get(T.CODE_DIR)
+    if code_dir and Path(code_dir).is_dir():
+        raw["code_dir"] = code_dir
+    if train is not None:
+        module = getattr(train, "__module__", "__main__")
+        raw["workload"] = f"{module}:{getattr(train, '__qualname__', 'train')}"
+    return raw
 
 
 def file_differs(path: str, written: dict[str, Any], search_id: str) -> str | None:
