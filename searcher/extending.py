@@ -76,7 +76,7 @@ def extend_search(
     raw["search"].pop("time_budget", None)  # the first run's budget is not the extension's
     if time_budget is not None:
         raw["search"]["time_budget"] = time_budget
-    spec = validate_spec(where_it_ran(raw, search.run, train), source, train=train)
+    spec = validate_spec(where_it_ran(raw, search.run.data.tags, train), source, train=train)
     planned = recorded.record.planned_trials + trials
     plan = resume_plan(client, search, spec.space)
     plan.new_record = SearchRecord(normalised(spec), stage_plan(spec, planned), planned).to_json()

@@ -17,8 +17,6 @@ from searcher.errors import SpecError
 from searcher.summary import SearchSummary
 
 if TYPE_CHECKING:
-    from mlflow.entities import Run
-
     from searcher.spec import Spec
     from searcher.tracking.records import SearchRecord
 
@@ -66,7 +64,9 @@ def resume_search(
     # The record's normalised spec (a 0.1.0 search: the raw one), so the stage plan it
     # recorded is the one that runs even if a default changed since.
     recorded = read_search(client, search.run)
-    raw = where_it_ran(apply_overrides(recorded.spec, overrides, source), search.run, train)
+    raw = where_it_ran(
+        apply_overrides(recorded.spec, overrides, source), search.run.data.tags, train
+    )
     spec = validate_spec(raw, source, train=train)
     if recorded.record is not None:
         check_plan(spec, recorded.record, source)
@@ -86,12 +86,15 @@ def resume_search(
     )
 
 
-def where_it_ran(raw: dict[str, Any], run: Run, train: Callable[..., Any] | None) -> dict[str, Any]:
-    """A recorded spec set to run again: in the folder its code lived in when it ran, and
-    with ``train`` (a notebook's function, not found by its name) as its workload."""
+def where_it_ran(
+    raw: dict[str, Any], tags: dict[str, str], train: Callable[..., Any] | None
+) -> dict[str, Any]:
+    """A recorded spec set to run again: in the folder its code lived in when it ran (from
+    its search run's ``tags``), and with ``train`` (a notebook's function, not found by its
+    name) as its workload."""
     from searcher.tracking import tags as T
 
-    code_dir = run.data.tags.get(T.CODE_DIR)
+    code_dir = tags.get(T.CODE_DIR)
     if code_dir and Path(code_dir).is_dir():
         raw["code_dir"] = code_dir
     if train is not None:
