@@ -14,6 +14,7 @@ from collections.abc import Iterable
 TRIAL, STAGE, STATUS, SCORE, ERROR, RUN_ID = "trial", "stage", "status", "score", "error", "run_id"
 FIXED_COLUMNS = (TRIAL, STAGE, STATUS, SCORE, ERROR, RUN_ID)
 GIVEN = "given"  # True on trials that ran a start_with configuration (only where some did)
+RERUN_OF = "rerun_of"  # a warm start's rerun: the earlier search's trial key (where some are)
 BRANCH = "branch"  # the report's trials, in a conditional space: e.g. 'optimizer=sgd'
 PARAM_PREFIX = "params."
 UNIT_PREFIX = "unit."

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from dashboards.axes import Axis, unit_ticks
 from dashboards.columns import SCORE, param_column, unit_column
 from dashboards.report_data import SearchView, finite
-from dashboards.style import FAILED_COLOUR, base_layout, colour, failed, groups, hover
+from dashboards.style import FAILED_COLOUR, PRIOR_COLOUR, base_layout, colour, failed, groups, hover
 from search_spaces.box import Box
 from search_spaces.scales import Choice
 
@@ -48,6 +48,7 @@ def param_figure(views: list[SearchView], name: str) -> go.Figure:
         )
     for view in views:
         _add_failed(fig, view, axis)
+        _add_prior(fig, view, axis)
     for i, view in enumerate(views):
         for stage, box in view.boxes.items():
             _shade(fig, axis, box, colour(views, i, stage), f"stage {stage}")
@@ -91,6 +92,29 @@ def _add_failed(fig: go.Figure, view: SearchView, axis: Axis) -> None:
         name=f"failed ({view.search.experiment})",
         marker={"color": FAILED_COLOUR, "symbol": "x", "size": 11},
         text=hover(view, rows),
+        hoverinfo="text",
+    )
+
+
+def _add_prior(fig: go.Figure, view: SearchView, axis: Axis) -> None:
+    """A warm start's earlier trials, in their own colour, at the scores they had then."""
+    warm = view.warm_start
+    if warm is None or warm.prior.empty or axis.name not in view.space.tuned_names:
+        return
+    rows = active_rows(view, warm.prior, axis.name)
+    if rows.empty:
+        return
+    label = f"earlier search ({warm.experiment} {warm.search_id[:8]})"
+    fig.add_scatter(
+        x=_positions(view, axis, rows),
+        y=rows[SCORE].tolist(),
+        mode="markers",
+        name=label,
+        marker={"color": PRIOR_COLOUR, "symbol": "circle-open", "size": 9, "line": {"width": 2}},
+        text=[
+            f"{key} of the {label}<br>{view.metric}={v:.4g}"
+            for key, v in zip(rows["trial"], rows[SCORE], strict=True)
+        ],
         hoverinfo="text",
     )
 

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pandas as pd
 
+from dashboards import columns as C
 from dashboards.columns import BRANCH, GIVEN, SCORE, param_column
 from dashboards.figures_params import parallel_figure, param_figure, tuned_names
 from dashboards.figures_search import curves_figure, history_figure, importance_figure
@@ -69,7 +70,7 @@ def _summary(views: list[SearchView]) -> list[str]:
             ]
         )
     header = ["experiment", "search", "metric", "trials", "best trial", "best score", "best run"]
-    blocks = [table(header, rows), _best_config(views), *_given(views)]
+    blocks = [table(header, rows), _best_config(views), *_given(views), *_warm_starts(views)]
     for view in views:
         blocks += [note(f"{view.label}: {w}", "warning") for w in view.warnings]
     if not any(v.warnings for v in views):
@@ -113,6 +114,39 @@ def _given(views: list[SearchView]) -> list[str]:
         )
         count = "1 trial" if len(given) == 1 else f"{len(given)} trials"
         out.append(note(f"{view.label}: {count} ran start_with configurations ({scores})"))
+    return out
+
+
+def _warm_starts(views: list[SearchView]) -> list[str]:
+    """Where a warm start began, what it could use, and its reruns' old and new scores."""
+    out = []
+    for view in views:
+        warm = view.warm_start
+        if warm is None:
+            continue
+        left = sum(warm.unusable.values())
+        why = "; ".join(f"{n} {reason}" for reason, n in warm.unusable.items())
+        out.append(
+            note(
+                f"{view.label}: warm start from search {warm.search_id} of experiment "
+                f"{warm.experiment}: {len(warm.prior)} of {len(warm.prior) + left} earlier "
+                f"trials used{'; ' + why if why else ''}. They are drawn as open circles "
+                "at the scores they had then."
+            )
+        )
+        if not warm.reruns:
+            continue
+        old = dict(zip(warm.prior[C.TRIAL], warm.prior[SCORE], strict=True))
+        now = view.trials.drop_duplicates("trial").set_index("trial")[SCORE]
+        rows = []
+        for key, earlier in sorted(warm.reruns.items()):
+            new = now.get(key, math.nan)
+            change = f"{new - old[earlier]:+.4f}" if finite(new) else "-"
+            rows.append(
+                [key, earlier, f"{old[earlier]:.4f}", f"{new:.4f}" if finite(new) else "-", change]
+            )
+        header = ["rerun", "earlier trial", f"{view.metric} then", "now", "change"]
+        out.append(table(header, rows))
     return out
 
 

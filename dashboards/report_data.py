@@ -23,6 +23,19 @@ class SearchInfo:
     mode: str
 
 
+@dataclass(frozen=True)
+class WarmStartView:
+    """Where a warm-started search began: the earlier search, why some of its trials were
+    left out, its usable trials (``prior``: key, score, ``params.<name>``, ``unit.<name>``)
+    and the reruns (this search's key -> the earlier trial's key)."""
+
+    experiment: str
+    search_id: str
+    unusable: dict[str, int]
+    prior: pd.DataFrame
+    reruns: dict[str, str]
+
+
 @dataclass
 class SearchView:
     """One search: its trials (with unit coordinates and run order) and its stage boxes.
@@ -39,6 +52,7 @@ class SearchView:
     warnings: list[str]
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     branches: dict[int, dict[str, Any]] = field(default_factory=dict)  # stage -> label -> box
+    warm_start: WarmStartView | None = None
 
     @property
     def label(self) -> str:

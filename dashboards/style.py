@@ -13,6 +13,7 @@ from dashboards.report_data import SearchView, finite
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 SYMBOLS = ["circle", "diamond", "square", "triangle-up", "star", "hexagon"]
 FAILED_COLOUR = "#555555"
+PRIOR_COLOUR = "#17becf"  # a warm start's earlier trials: in no stage's colour
 TEMPLATE = "plotly_white"
 
 

@@ -78,7 +78,7 @@ def _given_point(space: SearchSpace, config: Any, field: str) -> GivenPoint:
             )
         (coordinate,) = coordinates
         scale = space.params[coordinate]
-        unit[coordinate] = _unit_of(scale, value, f"{field}.{name}")
+        unit[coordinate] = unit_of(scale, value, f"{field}.{name}")
         if isinstance(scale, Linear | Log | OneMinusLog):
             exact[name] = float(value)
     return GivenPoint(unit, exact)
@@ -98,7 +98,7 @@ def _branches_of(space: SearchSpace, config: Mapping[str, Any], field: str) -> l
     return agreeing
 
 
-def _unit_of(scale: Scale, value: Any, field: str) -> float:
+def unit_of(scale: Scale, value: Any, field: str) -> float:
     """The unit coordinate of a given value, which must be one the scale can produce."""
     if isinstance(scale, Choice):
         if not any(same(value, v) for v in scale.values):

@@ -67,6 +67,7 @@ def run(
     address: str | None = None,
     train: Callable[..., Any] | None = None,
     start_with: list[dict[str, Any]] | None = None,
+    warm_start: str | dict[str, Any] | None = None,
     out: TextIO | None = None,
 ) -> SearchSummary:
     """Run a search, exactly as ``searcher run`` does, and return its summary.
@@ -75,12 +76,17 @@ def run(
     ``{"search.seed": 3}``, as ``--set``. ``train``: a function ``fit(params, report)`` to use
     as the workload (e.g. one defined in a notebook); the spec may then omit ``workload``.
     ``start_with``: known configurations to run first (the spec's ``search.start_with``).
-    An interrupted search returns with ``summary.interrupted`` set.
+    ``warm_start``: an earlier search to start from, as ``searcher run --from``: an experiment
+    name, or the spec's ``search.warm_start`` mapping (``{"from": ..., "search": ...,
+    "uri": ..., "rerun": 3}``). An interrupted search returns with ``summary.interrupted`` set.
     """
     from searcher.controller import run_search
 
     if start_with is not None:
         overrides = {**(overrides or {}), "search.start_with": start_with}
+    if warm_start is not None:
+        warm = {"from": warm_start} if isinstance(warm_start, str) else warm_start
+        overrides = {**(overrides or {}), "search.warm_start": warm}
     loaded = load(spec, overrides, train)
     return run_search(loaded, tracking_uri=tracking_uri, address=address, out=out)
 

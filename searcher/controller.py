@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from search_spaces.constraints import duration_seconds
+from search_spaces.prior import PRIOR_KEY
 from searcher.console.lines import fmt_duration, fmt_params
 from searcher.engine.session import (
     interrupts_deferred,
@@ -35,6 +36,7 @@ from trials.sources import check_size, resolve_source
 if TYPE_CHECKING:
     from search_spaces.strategies.base import Strategy
     from searcher.engine.tuner import TunerOutcome
+    from searcher.tracking.records import WarmStartRecord
     from searcher.tracking.resume import ResumePlan, Run  # MLflow's, through tracking
     from searcher.tracking.store import Store
 
@@ -70,6 +72,7 @@ class SearchRun:
     client: Store | None = None
     experiment_id: str = ""
     search_id: str | None = None
+    warm_start: WarmStartRecord | None = None  # the earlier trials it began from
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -139,16 +142,39 @@ def _prepare(
     phases.mark("imports")
     uri = resolve_tracking_uri(tracking_uri, spec.model.tracking.uri)
     storage = resolve_storage(storage_path or spec.model.storage_path)
-    strategy = spec.build_strategy()
+    probe(uri)  # a store that is not there fails here, before the data and Ray
+    spec, strategy, warm = _strategy(spec, uri, plan, out)
     if plan is not None:
         strategy.replay(plan.kept)
-    probe(uri)  # a store that is not there fails here, before the data and Ray
-    run = SearchRun(spec, strategy, None, uri, storage, plan, out, phases, started)
+    run = SearchRun(spec, strategy, None, uri, storage, plan, out, phases, started, warm_start=warm)
     if not spec.workload.owns_data:
         run.source = prepare_data(spec, out)
         run.say(f"data: {run.source.description}")
         phases.mark("data")
     return run
+
+
+def _strategy(
+    spec: Spec, uri: str, plan: ResumePlan | None, out: TextIO
+) -> tuple[Spec, Strategy, WarmStartRecord | None]:
+    """The spec's strategy, told a warm start's earlier trials: read from the earlier search
+    (the spec then plans around them), or on resume and extend from what the search recorded."""
+    if spec.model.search.warm_start is None:
+        return spec, spec.build_strategy(), None
+    from searcher.warm_starting import effect, read_warm_start, warm_strategy
+
+    if plan is not None:
+        warm = plan.warm_start
+        if warm is None:  # recorded cold (its first run never got to record the warm start)
+            return spec, spec.build_strategy(), None
+        strategy = spec.build_strategy()
+        return spec, strategy, warm_strategy(spec, strategy, warm)
+    cold_coarse = spec.model.search.stage_list()[0].trials
+    spec, warm = read_warm_start(spec, uri, out)
+    strategy = spec.build_strategy()
+    warm = warm_strategy(spec, strategy, warm)
+    print(effect(spec, strategy, warm, cold_coarse), file=out, flush=True)
+    return spec, strategy, warm
 
 
 def _start_and_run(run: SearchRun) -> tuple[TunerOutcome, Recorded]:
@@ -223,7 +249,12 @@ def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorde
             spec,
             strategy,
             run.source,
-            [TrackingSink(recorder, spec.space, model.metric.name, spec.given_keys), console],
+            [
+                TrackingSink(
+                    recorder, spec.space, model.metric.name, strategy.given_keys, strategy.reruns
+                ),
+                console,
+            ],
             run_name=f"{spec.name}-{run.search_id[:8]}{_resume_suffix(plan)}",
             storage=run.storage,
             concurrency=concurrency,
@@ -290,7 +321,9 @@ def _begin(run: SearchRun) -> str:
             f"ended {stopped.info.status}; `searcher resume {experiment}` continues it "
             "instead of starting over"
         )
-    return start_search_run(client, run.experiment_id, run.spec, planned, run.source)
+    return start_search_run(
+        client, run.experiment_id, run.spec, planned, run.source, run.warm_start
+    )
 
 
 def _drift_from_last(run: SearchRun, last: Run | None) -> list[str]:
@@ -353,6 +386,7 @@ def _finish(
         not stopped and not timed_out and (outcome.interrupted or late_interrupt or unfinished)
     )
     best = strategy.best()
+    reruns, drift_note = _reruns(run)
     summary = SearchSummary(
         search_id=run.search_id,
         experiment=spec.experiment,
@@ -363,7 +397,7 @@ def _finish(
         best_score=best.score if best else None,
         best_params=dict(best.params) if best else {},
         best_run_id=recorded.run_ids.get(best.key) if best else None,
-        warnings=strategy.warnings(),
+        warnings=[*strategy.warnings(), *drift_note],
         error_kinds=error_kinds([r.error for r in strategy.known_results if r.error]),
         logging_errors=recorded.logging_errors,
         interrupted=interrupted,
@@ -374,6 +408,7 @@ def _finish(
             if timed_out
             else None
         ),
+        reruns=reruns,
     )
     finish_search_run(
         run.client,
@@ -395,6 +430,23 @@ def _finish(
     if stopped:
         raise SearchStopped(f"search stopped: {stopped}")
     return summary
+
+
+def _reruns(run: SearchRun) -> tuple[list[tuple[str, str, float, float]], list[str]]:
+    """A warm start's reruns (key, earlier key, old score, new score) and, when the scores
+    moved by more than the reruns' scatter, a warning saying so."""
+    if run.warm_start is None or not run.warm_start.reruns:
+        return [], []
+    from searcher.warm_starting import rerun_drift
+
+    pairs, drift = rerun_drift(run.warm_start, run.strategy.known_results)
+    if drift is None or not drift.significant:
+        return pairs, []
+    metric = run.spec.model.metric.name
+    return pairs, [
+        f"{drift.describe(metric)} since search {run.warm_start.search_id}: "
+        "the objective drifted, so its scores are a rough guide to this search's"
+    ]
 
 
 def _count(n: int, noun: str) -> str:
@@ -442,6 +494,11 @@ def _print_summary(summary: SearchSummary, spec: Spec, out: TextIO) -> None:
     say(f"{head} in {fmt_duration(summary.seconds)}: {counts or 'no trials'}")
     if summary.ended_by:
         say(summary.ended_by)
+    if summary.reruns:
+        say(f"reruns of the earlier search's best ({spec.model.metric.name}, then -> now):")
+        for key, earlier, old, new in summary.reruns:
+            was = earlier.removeprefix(PRIOR_KEY)
+            say(f"  {key} (was {was}): {old:.4f} -> {new:.4f} ({new - old:+.4f})")
     for warning in summary.warnings:
         say(f"warning: {warning}")
     if summary.logging_errors:

@@ -35,8 +35,9 @@ def extend_search(
     """Run ``trials`` more trials of the latest (or the given) finished search of ``name``;
     ``train``: the workload function again, for a search started with ``run(train=...)``."""
     from searcher.controller import run_search
-    from searcher.resuming import experiment_of, where_it_ran
+    from searcher.resuming import where_it_ran
     from searcher.spec import validate_spec
+    from searcher.spec.load import experiment_of
     from searcher.spec.normalise import normalised, stage_plan
     from searcher.tracking import tags as T
     from searcher.tracking.queries import find_search

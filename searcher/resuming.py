@@ -47,6 +47,7 @@ def resume_search(
     ``search_id``; returns the summary of the whole search, kept trials included."""
     from searcher.controller import run_search
     from searcher.spec import apply_overrides, validate_spec
+    from searcher.spec.load import experiment_of
     from searcher.tracking.readers import read_search, written_spec
     from searcher.tracking.resume import find_resumable, resume_plan
     from searcher.tracking.store import open_existing_store
@@ -137,22 +138,6 @@ def check_plan(spec: Spec, record: SearchRecord, source: str) -> None:
             "search.stages",
             f"expected the recorded stage plan {list(record.stages)}, got {list(planned)}",
         )
-
-
-def experiment_of(name: str) -> tuple[str, str | None]:
-    """The experiment NAME means, and the store a spec file names: NAME is an experiment, or a
-    spec file (then its experiment and tracking.uri)."""
-    from searcher.spec.load import read_spec_file
-
-    if Path(name).suffix in (".yaml", ".yml") and Path(name).is_file():
-        raw = read_spec_file(name)
-        tracking = raw.get("tracking") if isinstance(raw.get("tracking"), dict) else {}
-        experiment = tracking.get("experiment") or raw.get("name")
-        if not isinstance(experiment, str) or not experiment:
-            raise SpecError(name, "name", "expected the spec's name (its experiment)")
-        uri = tracking.get("uri")
-        return experiment, uri if isinstance(uri, str) else None
-    return name, None
 
 
 def check_overrides(changes: dict[str, Any]) -> None:

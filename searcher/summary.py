@@ -52,3 +52,5 @@ class SearchSummary:
     stopped: str | None = None  # why the search stopped early on its own, if it did
     run_ids: dict[str, str] = field(default_factory=dict)
     ended_by: str | None = None  # a search that ended before its plan on purpose: why
+    # A warm start's reruns: (key, the earlier trial's key, its old score, its new score).
+    reruns: list[tuple[str, str, float, float]] = field(default_factory=list)

@@ -6,12 +6,13 @@ import enum
 import math
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from search_spaces.box import edge_warnings
 from search_spaces.given import GivenPoint, complete
+from search_spaces.prior import best_usable, rerun_point
 from search_spaces.space import SearchSpace
 from search_spaces.trial import Trial, TrialResult, ranked
 
@@ -67,7 +68,10 @@ class Strategy(ABC):
         self._told: dict[str, TrialResult] = {}
         self._replay: dict[str, TrialResult] = {}
         self._warnings: list[str] = []
-        self._given: list[GivenPoint] = []
+        self._given: list[GivenPoint] = []  # reruns first, then start_with's
+        self._start_points: list[GivenPoint] = []
+        self._prior: list[TrialResult] = []  # an earlier search's usable trials
+        self.reruns: dict[str, str] = {}  # this search's key -> the prior trial it runs again
 
     @abstractmethod
     def _next(self) -> Trial | Signal:
@@ -122,7 +126,32 @@ class Strategy(ABC):
     def start_with(self, given: list[GivenPoint]) -> None:
         """Known points (search_spaces.given): stage 1's first trials take their values, the
         rest of each point sampled as the strategy would; they count in its budget."""
-        self._given = list(given)
+        self._start_points = list(given)
+        self._given = [*self._given[: len(self.reruns)], *self._start_points]
+
+    def warm_start(self, prior: Sequence[TrialResult], reruns: int = 0) -> None:
+        """An earlier search's usable trials (search_spaces.prior), known before anything is
+        asked; the ``reruns`` best of them run again first (before start_with's points), so
+        their old and new scores show how far the objective moved. What the trials are worth
+        to the strategy is ``_on_prior``'s: by default nothing (random search)."""
+        self._prior = list(prior)
+        again = best_usable(self._prior, self.mode, reruns)
+        self.reruns = {trial_key(1, i): r.key for i, r in enumerate(again)}
+        self._given = [*(rerun_point(self.space, r) for r in again), *self._start_points]
+        self._on_prior()
+
+    def _on_prior(self) -> None:  # noqa: B027 - optional hook
+        """Hook for strategies that learn from an earlier search's trials."""
+
+    @property
+    def prior(self) -> list[TrialResult]:
+        return list(self._prior)
+
+    @property
+    def given_keys(self) -> frozenset[str]:
+        """The keys of the trials that run start_with's configurations."""
+        first = len(self.reruns)
+        return frozenset(trial_key(1, first + i) for i in range(len(self._start_points)))
 
     def _suggest(self, stage: int, index: int, unit: dict[str, float]) -> Trial:
         if stage == 1 and index < len(self._given):

@@ -9,8 +9,9 @@ may start, and records each stage's box and the trials that shaped it.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict
@@ -41,6 +42,8 @@ READY_FRACTION = 0.75  # of a stage's trials (its first, by index) that fix the 
 CANDIDATES = 64  # points a zoom trial draws in its region; the stage's model picks one
 BEHIND_SHARE = 0.1  # a branch with none of the top trials: its weight in a zoom stage
 BRANCH_DECAY = 0.5  # the k-th best branch's weight (k = 0 for the best) is BRANCH_DECAY ** k
+WARM_COARSE = 5  # the shortest coarse stage a warm start leaves (bench/quality.py --suite warm)
+SHIFT_PRIOR = True  # move a warm start's earlier scores by the reruns' median change
 
 
 class StageSpec(BaseModel):
@@ -56,9 +59,11 @@ class StageSpec(BaseModel):
     pad: Annotated[float, Number(0, below=1)] = 0.0
 
 
-def stages_for(trials: int) -> list[StageSpec]:
+def stages_for(trials: int, prior: int = 0, given: int = 0) -> list[StageSpec]:
     """The stage plan for a budget: 30 % coarse (at least 10 trials), the rest in zoom
-    stages of about 5.
+    stages of about 5. A warm start's ``prior`` usable trials are coarse evidence: the
+    coarse stage is that many shorter, down to WARM_COARSE (and never below the ``given``
+    points it must run: reruns and start_with's).
 
     bench/quality.py measured the alternatives (a coarse 15 %, a fifth, a quarter, a half; at
     least 2, 6, 8 or 12 coarse trials; zoom stages of 5, 7, 10 and 14): see bench/README.md.
@@ -70,6 +75,8 @@ def stages_for(trials: int) -> list[StageSpec]:
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
     first = min(trials, max(MIN_COARSE, round(COARSE_FRACTION * trials)))
+    if prior:
+        first = min(first, max(WARM_COARSE, given, first - prior))
     sizes = zoom_sizes(trials - first, MAX_STAGES - 1)
     return [StageSpec(trials=first), *(StageSpec(trials=size) for size in sizes)]
 
@@ -167,8 +174,30 @@ class CoarseToFine(Strategy):
         used = self._zoom_keys()
         if any(key not in self._told for key in used):
             return WAIT
-        self._advance([self._told[key] for key in used])
+        self._advance([*self._prior_evidence(), *(self._told[key] for key in used)])
         return self._next()
+
+    def _prior_evidence(self) -> list[TrialResult]:
+        """The earlier search's trials as coarse evidence: each one run again is replaced by
+        its rerun (told among this search's own), and while reruns have finished the rest
+        are moved by their median change, so old and new scores rank on one scale."""
+        told = {
+            prior: self._told[key]
+            for key, prior in self.reruns.items()
+            if key in self._told and not self._told[key].failed
+        }
+        changes = [
+            r.score - p.score  # type: ignore[operator]
+            for p in self._prior
+            if (r := told.get(p.key)) is not None
+        ]
+        shift = statistics.median(changes) if changes and SHIFT_PRIOR else 0.0
+        again = set(told)
+        return [
+            replace(p, score=p.score + shift)  # type: ignore[operator]
+            for p in self._prior
+            if p.key not in again
+        ]
 
     def _sample(self, index: int) -> dict[str, float]:
         """Trial ``index`` of the current stage; its coordinates depend on nothing else."""

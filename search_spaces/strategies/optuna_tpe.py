@@ -64,6 +64,15 @@ class OptunaSampler(Strategy):
         self._numbers[suggestion.key] = trial.number
         return suggestion
 
+    def _on_prior(self) -> None:
+        """An earlier search's usable trials join the study as completed trials."""
+        for result in self._prior:
+            dists = {name: FloatDistribution(0.0, 1.0) for name in result.unit}
+            trial = optuna.trial.create_trial(
+                params=dict(result.unit), distributions=dists, value=result.score
+            )
+            self._study.add_trial(trial)
+
     def _on_tell(self, result: TrialResult) -> None:
         number = self._numbers[result.key]
         if result.failed:

@@ -21,18 +21,37 @@ STORAGE_PATH = click.option("--storage-path", default=None, help="Where Ray keep
 @TRACKING
 @ADDRESS
 @STORAGE_PATH
+@click.option(
+    "--from",
+    "warm_from",
+    default=None,
+    metavar="NAME",
+    help="Warm start from the latest search of experiment (or spec file) NAME.",
+)
+@click.option("--from-search", default=None, metavar="ID", help="That experiment's search ID.")
+@click.option("--from-uri", default=None, metavar="URI", help="The store it is in [this one].")
 def run(
     spec_path: str,
     overrides: tuple[str, ...],
     tracking_uri: str | None,
     address: str | None,
     storage_path: str | None,
+    warm_from: str | None,
+    from_search: str | None,
+    from_uri: str | None,
 ) -> None:
-    """Run the search a SPEC file describes."""
-    from searcher.controller import run_search
-    from searcher.spec import load_spec
+    """Run the search a SPEC file describes.
 
-    spec = load_spec(spec_path, list(overrides))
+    With --from, the search starts from an earlier one's trials (search.warm_start): those its
+    space can place are told to the strategy first, and the best few run again.
+    """
+    from searcher.controller import run_search
+    from searcher.spec import apply_overrides, validate_spec
+    from searcher.spec.load import read_spec_file
+
+    raw = apply_overrides(read_spec_file(spec_path), list(overrides), spec_path)
+    warm = warm_start_overrides(raw, warm_from, from_search, from_uri)
+    spec = validate_spec(apply_overrides(raw, warm, spec_path), spec_path)
     try:
         summary = run_search(
             spec, tracking_uri=tracking_uri, address=address, storage_path=storage_path
@@ -41,6 +60,23 @@ def run(
         click.echo("search interrupted before its trials ran", err=True)
         sys.exit(130)
     sys.exit(exit_code(summary))
+
+
+def warm_start_overrides(
+    raw: dict[str, object], warm_from: str | None, search: str | None, uri: str | None
+) -> dict[str, str]:
+    """``search.warm_start`` settings from --from, --from-search and --from-uri (the last two
+    refine a warm start: --from's, or the spec's own)."""
+    from searcher.errors import SpecError
+
+    section = raw.get("search")
+    has_warm = isinstance(section, dict) and isinstance(section.get("warm_start"), dict)
+    if warm_from is None and not has_warm:
+        for option, value in (("--from-search", search), ("--from-uri", uri)):
+            if value is not None:
+                raise SpecError(option, "", "expected --from NAME too (the search to start from)")
+    settings = {"from": warm_from, "search": search, "uri": uri}
+    return {f"search.warm_start.{k}": v for k, v in settings.items() if v is not None}
 
 
 @click.command()

@@ -17,7 +17,6 @@ from search_spaces.given import given_points
 from search_spaces.scales import ScaleError, short_repr
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import REGISTRY, Strategy, make_strategy
-from search_spaces.strategies.base import trial_key
 from searcher.errors import SpecError
 from searcher.spec.messages import first_error
 from searcher.spec.models import DEFAULT_EPOCHS, CommandSpec, SpecModel
@@ -83,11 +82,6 @@ class Spec:
         strategy.start_with(given_points(self.space, search.start_with))
         return strategy
 
-    @property
-    def given_keys(self) -> frozenset[str]:
-        """The keys of the trials that run the spec's start_with configurations."""
-        return frozenset(trial_key(1, i) for i in range(len(self.model.search.start_with)))
-
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
     """Read a spec file into a mapping, with clear errors for missing files and bad YAML."""
@@ -117,6 +111,20 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise SpecError(source, "", f"expected a mapping at the top level, got {_kind(raw)}")
     return raw
+
+
+def experiment_of(name: str) -> tuple[str, str | None]:
+    """The experiment NAME means, and the store a spec file names: NAME is an experiment, or a
+    spec file (then its experiment and tracking.uri)."""
+    if Path(name).suffix in (".yaml", ".yml") and Path(name).is_file():
+        raw = read_spec_file(name)
+        tracking = raw.get("tracking") if isinstance(raw.get("tracking"), dict) else {}
+        experiment = tracking.get("experiment") or raw.get("name")
+        if not isinstance(experiment, str) or not experiment:
+            raise SpecError(name, "name", "expected the spec's name (its experiment)")
+        uri = tracking.get("uri")
+        return experiment, uri if isinstance(uri, str) else None
+    return name, None
 
 
 def apply_overrides(

@@ -25,6 +25,7 @@ from search_spaces.constraints import (
     OrNone,
     String,
 )
+from search_spaces.prior import DEFAULT_RERUNS
 from search_spaces.strategies import REGISTRY, StageSpec, stages_for
 from trials.config import DataConfig
 
@@ -76,6 +77,21 @@ class CommandSpec(_Strict):
         return value
 
 
+class WarmStartSpec(BaseModel):
+    """An earlier search to start from (searcher.warm_start): its experiment (or spec file),
+    which of its searches (default: the latest), in which store (default: this search's), and
+    how many of its best trials to run again first."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True
+    )
+
+    from_: Annotated[str, String(max_length=MAX_PATH)] = Field(alias="from")
+    search: Annotated[str | None, OrNone(NAME)] = None
+    uri: Annotated[str | None, PATH] = None
+    rerun: Annotated[int, Integer(0, 100)] = DEFAULT_RERUNS
+
+
 DEFAULT_TRIALS = 16
 DEFAULT_STAGED_TRIALS = 32  # coarse_to_fine's default budget, split by stages_for
 
@@ -90,6 +106,7 @@ class SearchSpec(_Strict):
     start_with: tuple[Any, ...] = Field((), max_length=MAX_TRIALS)
     # No trial starts once this much time has passed (running trials finish); unset: none.
     time_budget: Annotated[str | None, OrNone(Duration())] = None
+    warm_start: WarmStartSpec | None = None
 
     @field_validator("trials", "stages")
     @classmethod

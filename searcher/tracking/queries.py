@@ -97,10 +97,12 @@ def best_of(rows: list[TrialRow], mode: str) -> TrialRow:
 
 def table_of(rows: list[TrialRow], search: Search) -> pd.DataFrame:
     """The rows as a table, in the given order: searcher's columns, then ``params.<name>``
-    (dashboards.columns), and ``given`` where some trials ran start_with configurations; the
-    metric's name and mode in ``frame.attrs``."""
+    (dashboards.columns), ``given`` where some trials ran start_with configurations and
+    ``rerun_of`` where a warm start ran earlier trials again; the metric's name and mode in
+    ``frame.attrs``."""
     records = []
     has_given = any(r.given for r in rows)
+    has_reruns = any(r.rerun_of for r in rows)
     for row in rows:
         params = sorted(row.trial.params.items())
         records.append(
@@ -113,6 +115,7 @@ def table_of(rows: list[TrialRow], search: Search) -> pd.DataFrame:
                 C.ERROR: row.error,
                 C.RUN_ID: row.run_id,
                 **({C.GIVEN: row.given} if has_given else {}),
+                **({C.RERUN_OF: row.rerun_of} if has_reruns else {}),
             }
         )
     frame = pd.DataFrame(records) if records else pd.DataFrame(columns=list(C.FIXED_COLUMNS))

@@ -40,6 +40,7 @@ class TrialRow:
     end_time: int | None
     recorded: bool  # read from its record (False: a 0.1.0 run, read from mirrors and params)
     given: bool = False  # it ran one of the spec's start_with configurations
+    rerun_of: str = ""  # the earlier search's trial a warm start ran again
 
     @property
     def scored(self) -> bool:
@@ -63,6 +64,7 @@ def read_trial(client: MlflowClient, run: Run, metric: str) -> TrialRow:
         info.end_time,
         recorded=bool(text),
         given=tags.get(T.GIVEN) == "true",
+        rerun_of=tags.get(T.RERUN_OF, ""),
     )
 
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from search_spaces.trial import Trial
+from search_spaces.trial import Trial, TrialResult
 from searcher.errors import SearcherError
 
 SCHEMA = 1  # the records' layout; a reader refuses records from a newer searcher
@@ -78,4 +78,44 @@ class SearchRecord:
             tuple(int(n) for n in data["stages"]),
             int(data["planned_trials"]),
             int(data["schema"]),
+        )
+
+
+@dataclass(frozen=True)
+class WarmStartRecord:
+    """Where a warm-started search started from and what it took: the earlier search (its
+    experiment, id and store), its usable trials as this search's space reads them, how many
+    were unusable and why, and which of this search's trials ran which of them again. Resume
+    and extend read the trials from here, never from the earlier store again."""
+
+    experiment: str
+    search_id: str
+    uri: str  # as shown to people (no password)
+    usable: tuple[TrialResult, ...]
+    unusable: dict[str, int]
+    reruns: dict[str, str]  # this search's key -> the prior trial's key
+
+    def to_json(self) -> str:
+        body = {
+            "from": {"experiment": self.experiment, "search": self.search_id, "uri": self.uri},
+            "usable": [{**r.to_wire(), "score": r.score} for r in self.usable],
+            "unusable": self.unusable,
+            "reruns": self.reruns,
+        }
+        return _dump("warm_start", body)
+
+    @classmethod
+    def from_json(cls, text: str) -> WarmStartRecord:
+        data = _load(text, "warm_start")
+        source = data["from"]
+        usable = tuple(
+            TrialResult.of(Trial.from_wire(item), float(item["score"])) for item in data["usable"]
+        )
+        return cls(
+            str(source["experiment"]),
+            str(source["search"]),
+            str(source.get("uri", "")),
+            usable,
+            {str(k): int(v) for k, v in data.get("unusable", {}).items()},
+            {str(k): str(v) for k, v in data.get("reruns", {}).items()},
         )

@@ -17,9 +17,11 @@ from search_spaces.trial import TrialResult
 from searcher.errors import NotFoundError, SearcherError
 from searcher.tracking import tags as T
 from searcher.tracking.claim import claim_search
+from searcher.tracking.earlier import read_warm_start
 from searcher.tracking.orphans import owner_alive, owner_tags, retire_runs
 from searcher.tracking.queries import Search, find_search, trial_runs
 from searcher.tracking.readers import TrialRow, read_trial
+from searcher.tracking.records import WarmStartRecord
 from searcher.tracking.runs import log_long_tags
 
 DONE = ("FINISHED", "FAILED")  # a trial with such a run is never run again
@@ -38,6 +40,7 @@ class ResumePlan:
     resumes: int = 0  # how many times the search was resumed before
     force: bool = False  # resume even if another host's process is recorded as running it
     new_record: str | None = None  # `searcher extend`: the search's record with its new plan
+    warm_start: WarmStartRecord | None = None  # the earlier trials a warm start began from
 
     @property
     def search_id(self) -> str:
@@ -95,7 +98,14 @@ def resume_plan(client: MlflowClient, search: Search, space: SearchSpace) -> Res
     for run in runs.values():
         row = read_trial(client, run, search.metric)
         by_key.setdefault(row.trial.key, []).append(row)
-    plan = ResumePlan(search, [], {}, {}, resumes=_count(search.run.data.tags.get(T.RESUMES)))
+    plan = ResumePlan(
+        search,
+        [],
+        {},
+        {},
+        resumes=_count(search.run.data.tags.get(T.RESUMES)),
+        warm_start=read_warm_start(client, search.run),
+    )
     for key in sorted(by_key):
         rows = sorted(by_key[key], key=lambda r: r.start_time or 0)
         done = [r for r in rows if r.status in DONE]

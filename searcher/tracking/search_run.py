@@ -15,8 +15,9 @@ from searcher.spec import Spec
 from searcher.spec.normalise import normalised, stage_plan
 from searcher.tracking import tags as T
 from searcher.tracking.claim import release_search
+from searcher.tracking.earlier import warm_start_tags
 from searcher.tracking.orphans import owner_tags
-from searcher.tracking.records import SearchRecord
+from searcher.tracking.records import SearchRecord, WarmStartRecord
 from searcher.tracking.runs import log_long_tags, log_params, start_spec_run
 from trials.config import DataSource
 
@@ -27,9 +28,10 @@ def start_search_run(
     spec: Spec,
     planned: int,
     source: DataSource | None,
+    warm_start: WarmStartRecord | None = None,
 ) -> str:
     """Create the search's run with its record (the normalised spec and stage plan), the spec
-    as written, the strategy, seed and data source."""
+    as written, the strategy, seed and data source, and where a warm start began."""
     model = spec.model
     record = SearchRecord(normalised(spec), stage_plan(spec, planned), planned)
     tags = {
@@ -40,6 +42,8 @@ def start_search_run(
     }
     if source is not None:
         tags |= {T.DATA_SOURCE: source.kind, T.DATA_DESCRIPTION: source.description}
+    if warm_start is not None:
+        tags |= warm_start_tags(warm_start)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_id = start_spec_run(
         client, experiment_id, spec, kind=T.KIND_SEARCH, run_name=f"{spec.name}-{stamp}", tags=tags

@@ -6,14 +6,19 @@ import json
 import math
 from typing import Any
 
+import pandas as pd
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
+from dashboards import columns as C
 from dashboards.columns import BRANCH, unit_column
-from dashboards.report_data import SearchInfo, SearchView
+from dashboards.report_data import SearchInfo, SearchView, WarmStartView
 from search_spaces.box import Box
+from search_spaces.prior import PRIOR_KEY
+from search_spaces.space import SearchSpace
 from searcher.errors import NotFoundError, SearcherError
 from searcher.tracking import tags as T
+from searcher.tracking.earlier import read_warm_start
 from searcher.tracking.queries import (
     branch_label,
     find_search,
@@ -62,7 +67,29 @@ def load_view(client: MlflowClient, experiment: str, search_id: str | None = Non
     info = SearchInfo(search.search_id, search.experiment, search.metric, search.mode)
     view = SearchView(info, space, frame, boxes, ranges, warnings, branches=branches)
     view.curves = _curves(client, view)
+    view.warm_start = _warm_start(client, search.run, space)
     return view
+
+
+def _warm_start(client: MlflowClient, run: Run, space: SearchSpace) -> WarmStartView | None:
+    """The earlier search a warm start began from, its usable trials as a table."""
+    record = read_warm_start(client, run)
+    if record is None:
+        return None
+    rows = []
+    for result in record.usable:
+        rows.append(
+            {
+                C.TRIAL: result.key.removeprefix(PRIOR_KEY),
+                C.SCORE: result.score,
+                **{C.param_column(n): v for n, v in result.params.items()},
+                **{C.unit_column(n): result.unit.get(n, math.nan) for n in space.tuned_names},
+            }
+        )
+    reruns = {k: v.removeprefix(PRIOR_KEY) for k, v in record.reruns.items()}
+    return WarmStartView(
+        record.experiment, record.search_id, dict(record.unusable), pd.DataFrame(rows), reruns
+    )
 
 
 def stages(

@@ -3,6 +3,7 @@ its placement tags, its best-metric value and its error text are decided here.""
 
 from __future__ import annotations
 
+from search_spaces.prior import PRIOR_KEY
 from search_spaces.space import SearchSpace
 from searcher.events import (
     Event,
@@ -29,9 +30,11 @@ class TrackingSink:
         space: SearchSpace,
         metric: str,
         given: frozenset[str] = frozenset(),
+        reruns: dict[str, str] | None = None,
     ) -> None:
         self.recorder, self.space, self.metric = recorder, space, metric
         self.given = given  # keys of the trials the spec's start_with configurations run
+        self.reruns = reruns or {}  # key -> the earlier search's trial it runs again
 
     def handle(self, event: Event) -> None:
         rec = self.recorder
@@ -45,6 +48,8 @@ class TrackingSink:
             }
             if trial.key in self.given:
                 tags[T.GIVEN] = "true"
+            if trial.key in self.reruns:
+                tags[T.RERUN_OF] = self.reruns[trial.key].removeprefix(PRIOR_KEY)
             mirrors = numeric_mirrors(self.space, trial.params, trial.unit)
             rec.trial_started(trial.key, tags, trial.params, mirrors)
         elif isinstance(event, TrialPlaced):

@@ -1,7 +1,8 @@
 """A test workload of the user's own kind: a known score, reported once per paced epoch.
 
 Fault tests kill things in the middle of a search; the pace gives them a middle to aim at.
-With a `pids` folder in the config, each trial leaves a file there named by its worker's pid.
+With a `pids` folder in the config, each trial leaves a file there named by its worker's pid;
+an `offset` in the config moves every score by that much (an objective that drifted).
 """
 
 from __future__ import annotations
@@ -25,4 +26,5 @@ def fit(config: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> Non
         Path(folder, str(os.getpid())).write_text(f"{config['lr']} {config['width']}\n")
     for epoch in range(1, int(config["epochs"]) + 1):
         time.sleep(float(config["pace"]))
-        report({"epoch": epoch, "score": score(config["lr"], config["width"]) - 1 / epoch})
+        value = score(config["lr"], config["width"]) - 1 / epoch + float(config.get("offset", 0))
+        report({"epoch": epoch, "score": value})
