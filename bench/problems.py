@@ -158,6 +158,28 @@ def _cv_loss(kind: str, dataset: str) -> Callable[[int], Callable[[Mapping[str, 
     return make
 
 
+def subsampled_loss(
+    kind: str, dataset: str, share: float, seed: int
+) -> Callable[[Mapping[str, Any]], float]:
+    """The CV loss on a random ``share`` of the rows (drawn by ``seed``; 1.0: all of them):
+    the data before a change, for bench/warm_start.py."""
+    from sklearn.model_selection import cross_val_score
+
+    x, y, classify = _data(dataset)
+    if share < 1.0:
+        rows = np.random.default_rng(seed).permutation(len(y))[: round(share * len(y))]
+        x, y = x[rows], y[rows]
+    scoring = "accuracy" if classify else "neg_mean_squared_error"
+
+    def loss(params: Mapping[str, Any]) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores = cross_val_score(_model(kind, params), x, y, scoring=scoring, cv=CV_FOLDS)
+        return -float(np.mean(scores))
+
+    return loss
+
+
 # Bayesmark's ranges, searcher's scales.
 REAL_SPACES: dict[str, dict[str, Any]] = {
     "SVM": {"C": _log(1.0, 1e3), "gamma": _log(1e-4, 1e-3), "tol": _log(1e-5, 1e-1)},

@@ -6,6 +6,7 @@
     python bench/quality.py --suite training  # the real training below, alone
     python bench/quality.py --suite conditional           # branches: bench/conditional.py
     python bench/quality.py --suite conditional_training  # the optimizer branches, Fashion-MNIST
+    python bench/quality.py --suite warm      # what a warm start is worth: bench/warm_start.py
     python bench/quality.py --quick           # synthetic: 10 seeds, budgets 20 and 50
     python bench/quality.py                   # synthetic: 60 seeds, budgets 20, 50 and 100
     python bench/quality.py --plot bench/quality.svg   # also draw the regret plot
@@ -189,13 +190,15 @@ def main() -> None:
     parser.add_argument(
         "--suite", default="synthetic",
         choices=("synthetic", "real", "bbob", "cost", "training", "conditional",
-                 "conditional_training"),
+                 "conditional_training", "warm"),
         help="synthetic: the three functions above (and the real training); real: Bayesmark's "
         "scikit-learn problems; bbob: BBOB functions in 2, 5 and 10 dimensions; cost: each "
         "strategy's compute per suggestion at --budgets trials; training: only the real "
         "training, --real-seeds seeds; conditional: three branches with their own parameters "
         "and optima (budgets 30 and 60); conditional_training: the optimizer branches of "
-        "spaces/optimizers.yaml on Fashion-MNIST, --real-seeds seeds",
+        "spaces/optimizers.yaml on Fashion-MNIST, --real-seeds seeds; warm: a 30-trial search "
+        "warm-started from an earlier one after the objective changed, against cold 30 and 60 "
+        "(--no-real: the synthetic changes only)",
     )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, help="processes for --suite real/bbob")
     parser.add_argument("--problems", default="", help="only these problems (comma-separated)")
@@ -218,6 +221,12 @@ def main() -> None:
             conditional.main_conditional(10 if args.quick else args.seeds, budgets, workers, names)
         else:
             conditional.main_training(args.real_seeds, budgets, names)
+        return
+    if args.suite == "warm":
+        from warm_start import main_warm
+
+        workers = [int(w) for w in args.workers.split(",")]
+        main_warm(10 if args.quick else args.seeds, workers, args.jobs, args.real)
         return
     if args.suite == "cost":
         from strategy_cost import main_cost

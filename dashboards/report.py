@@ -193,6 +193,14 @@ def _stages(views: list[SearchView]) -> list[str]:
     blocks = []
     for view in views:
         names = view.space.tuned_names
+        if view.rounds:  # a one-stage strategy, extended: each run a stage
+            counts = Counter(view.trials.drop_duplicates("trial")["stage"])
+            rows = [
+                [i + 1, counts.get(i + 1, 0), "the search" if i == 0 else "searcher extend"]
+                for i in range(len(view.rounds))
+            ]
+            blocks.append(table([f"{view.label} stage", "trials", "run by"], rows))
+            continue
         if not view.ranges:
             blocks.append(note(f"{view.label}: one stage over the full space"))
             continue

@@ -53,6 +53,9 @@ class SearchView:
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     branches: dict[int, dict[str, Any]] = field(default_factory=dict)  # stage -> label -> box
     warm_start: WarmStartView | None = None
+    # A one-stage strategy extended by `searcher extend`: its planned trials after each run;
+    # ``trials``' stage column then numbers the runs (the first run's trials stage 1).
+    rounds: tuple[int, ...] = ()
 
     @property
     def label(self) -> str:

@@ -42,7 +42,6 @@ def extend_search(
     from searcher.tracking import tags as T
     from searcher.tracking.queries import find_search
     from searcher.tracking.readers import read_search
-    from searcher.tracking.records import SearchRecord
     from searcher.tracking.resume import resume_plan
     from searcher.tracking.store import open_existing_store
     from searcher.tracking.uri import resolve_tracking_uri
@@ -80,7 +79,8 @@ def extend_search(
     spec = validate_spec(where_it_ran(raw, search.run.data.tags, train), source, train=train)
     planned = recorded.record.planned_trials + trials
     plan = resume_plan(client, search, spec.space)
-    plan.new_record = SearchRecord(normalised(spec), stage_plan(spec, planned), planned).to_json()
+    record = recorded.record.extended(normalised(spec), stage_plan(spec, planned), planned)
+    plan.new_record = record.to_json()
     return run_search(
         spec, tracking_uri=uri, address=address, storage_path=storage_path, out=out, plan=plan
     )

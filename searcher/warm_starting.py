@@ -113,8 +113,12 @@ def effect(spec: Spec, strategy: Strategy, record: WarmStartRecord, cold_coarse:
     again = f"; the best {len(record.reruns)} run again first" if record.reruns else ""
     if REGISTRY[name].sized_by == "stages":
         first = spec.model.search.stage_list()[0].trials
-        shorter = f"a coarse stage of {first} trials instead of {cold_coarse}"
-        return f"warm start: {count} earlier trials are coarse evidence ({shorter}){again}"
+        shorter = (
+            f" (a coarse stage of {first} trials instead of {cold_coarse})"
+            if first < cold_coarse
+            else ""
+        )
+        return f"warm start: {count} earlier trials are coarse evidence{shorter}{again}"
     if name == "grid":
         skipped = spec.space.grid_size(spec.model.search.grid_points) - strategy.planned_trials
         return f"warm start: the grid skips the {skipped} points the earlier search ran"

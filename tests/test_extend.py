@@ -15,12 +15,14 @@ from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 import searcher
+from dashboards.report import build_report
 from searcher.cli import cli
 from searcher.controller import run_search
 from searcher.errors import SpecError
 from searcher.extending import longer
 from searcher.spec import load_spec
 from searcher.tracking.queries import find_search, trial_runs
+from searcher.tracking.search_view import load_views
 from tests.conftest import paced_spec, write_spec
 from tests.processes import searcher_running
 
@@ -57,6 +59,14 @@ def test_extend_adds_the_asked_trials_under_the_same_run(
         assert set(after) == expected
     else:  # the 10 ran as stages 10; 7 more are zoom stages after them
         assert len([k for k in after if not k.startswith("1-")]) == 7
+    # The report shows the extension as a later stage: zoom stages, or the extend's own.
+    (view,) = load_views(client, [spec.name])
+    stages = Counter(view.trials["stage"])
+    assert sum(n for s, n in stages.items() if s > 1) >= 7 and len(stages) >= 2
+    if strategy == "random":
+        assert stages == {1: 10, 2: 7}
+        page = build_report([view])
+        assert "<td>2</td><td>7</td><td>searcher extend</td>" in page
 
 
 def _asked(spec) -> list[str]:  # noqa: ANN001

@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
+import searcher
 from dashboards.figures_params import param_figure
 from dashboards.report import build_report
 from search_spaces.prior import PRIOR_KEY
@@ -82,8 +83,10 @@ def test_a_warm_start_uses_the_earlier_trials_and_reruns_the_best(
     usable = [t for t in earlier if t["lr"] <= NARROW_LR["high"]]
     assert 5 < len(usable) < 20  # the narrower range leaves some out
     out = io.StringIO()
-    spec = load_spec(write_spec(tmp_path / "r.yaml", _retune(tmp_path)))
-    summary = run_search(spec, tracking_uri=sqlite_uri, out=out)
+    raw = _retune(tmp_path)
+    spec = load_spec(write_spec(tmp_path / "r.yaml", raw))
+    del raw["search"]["warm_start"]  # given through the Python API instead
+    summary = searcher.run(raw, warm_start="earlier", tracking_uri=sqlite_uri, out=out)
     text = out.getvalue()
     assert (
         f"warm start: search {earlier_id} of experiment earlier: {len(usable)} of 20 earlier "

@@ -43,6 +43,7 @@ CANDIDATES = 64  # points a zoom trial draws in its region; the stage's model pi
 BEHIND_SHARE = 0.1  # a branch with none of the top trials: its weight in a zoom stage
 BRANCH_DECAY = 0.5  # the k-th best branch's weight (k = 0 for the best) is BRANCH_DECAY ** k
 WARM_COARSE = 5  # the shortest coarse stage a warm start leaves (bench/quality.py --suite warm)
+PRIOR_ZOOMS: int | None = 2  # zoom stages a warm start's earlier trials shape (None: all)
 SHIFT_PRIOR = True  # move a warm start's earlier scores by the reruns' median change
 
 
@@ -174,7 +175,8 @@ class CoarseToFine(Strategy):
         used = self._zoom_keys()
         if any(key not in self._told for key in used):
             return WAIT
-        self._advance([*self._prior_evidence(), *(self._told[key] for key in used)])
+        prior = self._prior_evidence() if PRIOR_ZOOMS is None or self._stage <= PRIOR_ZOOMS else []
+        self._advance([*prior, *(self._told[key] for key in used)])
         return self._next()
 
     def _prior_evidence(self) -> list[TrialResult]:

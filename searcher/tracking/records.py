@@ -55,20 +55,30 @@ def read_trial_record(text: str) -> Trial:
 
 @dataclass(frozen=True)
 class SearchRecord:
-    """What a search ran: its spec with every default applied, and its stage plan."""
+    """What a search ran: its spec with every default applied, and its stage plan; after a
+    `searcher extend`, ``rounds`` holds the planned trials after the first run and after each
+    extension (so the report can show a one-stage strategy's extensions as later stages)."""
 
     spec: dict[str, Any]  # normalised: validating it again gives the same search
     stages: tuple[int, ...]  # trials per stage as planned (one stage for unstaged strategies)
     planned_trials: int
     schema: int = SCHEMA
+    rounds: tuple[int, ...] = ()  # empty: never extended
 
     def to_json(self) -> str:
-        body = {
+        body: dict[str, Any] = {
             "spec": self.spec,
             "stages": list(self.stages),
             "planned_trials": self.planned_trials,
         }
+        if self.rounds:
+            body["rounds"] = list(self.rounds)
         return _dump("search", body)
+
+    def extended(self, spec: dict[str, Any], stages: tuple[int, ...], planned: int) -> SearchRecord:
+        """The record of this search extended to ``planned`` trials."""
+        rounds = (*(self.rounds or (self.planned_trials,)), planned)
+        return SearchRecord(spec, stages, planned, rounds=rounds)
 
     @classmethod
     def from_json(cls, text: str) -> SearchRecord:
@@ -78,6 +88,7 @@ class SearchRecord:
             tuple(int(n) for n in data["stages"]),
             int(data["planned_trials"]),
             int(data["schema"]),
+            tuple(int(n) for n in data.get("rounds", ())),
         )
 
 

@@ -48,7 +48,8 @@ def load_view(client: MlflowClient, experiment: str, search_id: str | None = Non
     """Everything the report needs about one search: the trials table plus each trial's
     ``start_time``, ``order`` (by start) and ``unit.<name>`` coordinates."""
     search = find_search(client, experiment, search_id)
-    space = read_search(client, search.run).space
+    recorded = read_search(client, search.run)
+    space = recorded.space
     rows = ranked_rows(read_trials(client, search), search.mode)
     if not rows:
         raise NotFoundError(f"search {search.search_id} of '{experiment}' has no trials yet")
@@ -66,6 +67,10 @@ def load_view(client: MlflowClient, experiment: str, search_id: str | None = Non
     warnings = [w for w in text.splitlines() if w.strip()]
     info = SearchInfo(search.search_id, search.experiment, search.metric, search.mode)
     view = SearchView(info, space, frame, boxes, ranges, warnings, branches=branches)
+    record = recorded.record
+    if record is not None and len(record.stages) == 1 and len(record.rounds) > 1:
+        view.rounds = record.rounds
+        frame["stage"] = [round_of(row.trial.key, record.rounds) for row in rows]
     view.curves = _curves(client, view)
     view.warm_start = _warm_start(client, search.run, space)
     return view
@@ -90,6 +95,12 @@ def _warm_start(client: MlflowClient, run: Run, space: SearchSpace) -> WarmStart
     return WarmStartView(
         record.experiment, record.search_id, dict(record.unusable), pd.DataFrame(rows), reruns
     )
+
+
+def round_of(key: str, rounds: tuple[int, ...]) -> int:
+    """Which run of an extended one-stage search asked trial ``key`` ('1-012'), from 1."""
+    index = int(key.rpartition("-")[2])
+    return 1 + sum(index >= planned for planned in rounds[:-1])
 
 
 def stages(

@@ -148,3 +148,12 @@ def test_a_scored_trial_with_a_note_is_kept_as_finished_on_resume() -> None:
     assert recorded_result(unscored, space, "acc").error == "no acc was recorded"
     failed = TrialRow(trial, "FAILED", 0.3, "boom", "r", 0, 1, True)
     assert recorded_result(failed, space, "acc").error == "boom"
+
+
+def test_an_extended_record_keeps_its_rounds_and_an_older_one_has_none() -> None:
+    first = SearchRecord({"name": "exp"}, (10,), 10)
+    assert SearchRecord.from_json(first.to_json()).rounds == ()
+    assert '"rounds"' not in first.to_json()  # a record never extended reads as before
+    twice = first.extended({"name": "exp"}, (17,), 17).extended({"name": "exp"}, (20,), 20)
+    back = SearchRecord.from_json(twice.to_json())
+    assert back.rounds == (10, 17, 20) and back.planned_trials == 20 and back.stages == (20,)
