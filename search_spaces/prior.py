@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from search_spaces.given import GivenPoint, unit_of
-from search_spaces.scales import Choice, Scale, ScaleError
+from search_spaces.scales import Choice, Scale, ScaleError, format_number, same
 from search_spaces.space import SearchSpace
 from search_spaces.trial import TrialResult, ranked
 
@@ -41,20 +41,26 @@ class PriorTrials:
 
     usable: list[TrialResult]
     unusable: Counter[str] = field(default_factory=Counter)
+    # Usable trials that ran with another value of a parameter this space fixes: still
+    # evidence (their tuned values are what a strategy learns from), but from that setting.
+    other_fixed: Counter[str] = field(default_factory=Counter)
 
     @property
     def summary(self) -> str:
-        """'12 of 20 earlier trials usable; 5 had lr outside 1e-05..0.01 (log), 3 failed'."""
+        """'12 of 20 earlier trials usable; 5 had lr outside log [1e-05, 0.01]; 3 failed or
+        recorded no score; 12 of them ran with epochs=3 (now 5)'."""
         total = len(self.usable) + sum(self.unusable.values())
         head = f"{len(self.usable)} of {total} earlier trials usable"
         why = [f"{n} {reason}" for reason, n in self.unusable.most_common()]
-        return "; ".join([head, *why])
+        fixed = [f"{n} of them {note}" for note, n in self.other_fixed.most_common()]
+        return "; ".join([head, *why, *fixed])
 
 
 def usable_trials(space: SearchSpace, trials: Sequence[EarlierTrial]) -> PriorTrials:
     """Each earlier trial in this space's unit coordinates, or the reason it cannot be."""
     usable: list[TrialResult] = []
     unusable: Counter[str] = Counter()
+    other_fixed: Counter[str] = Counter()
     for trial in trials:
         if trial.score is None or not math.isfinite(trial.score):
             unusable["failed or recorded no score"] += 1
@@ -68,9 +74,25 @@ def usable_trials(space: SearchSpace, trials: Sequence[EarlierTrial]) -> PriorTr
         # the fixed ones as this space has them.
         tuned = {space.name_of(n): trial.params[space.name_of(n)] for n in unit}
         params = {**space.to_values(unit), **tuned}
+        for name, now in params.items():
+            if name not in tuned and name in trial.params and not _alike(trial.params[name], now):
+                other_fixed[
+                    f"ran with {name}={_shown(trial.params[name])} (now {_shown(now)})"
+                ] += 1
         key = PRIOR_KEY + trial.key
         usable.append(TrialResult(key, PRIOR_STAGE, unit, params, trial.score))
-    return PriorTrials(usable, unusable)
+    return PriorTrials(usable, unusable, other_fixed)
+
+
+def _alike(a: Any, b: Any) -> bool:
+    """Equal values, floats to rounding (a value read back from a store may differ in the
+    last digit)."""
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+    return math.isclose(a, b, rel_tol=1e-9) if numbers else same(a, b) or a == b
+
+
+def _shown(value: Any) -> str:
+    return format_number(value) if isinstance(value, int | float) else str(value)
 
 
 def _unit_in(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, float]:

@@ -168,11 +168,20 @@ def _strategy(
         if warm is None:  # recorded cold (its first run never got to record the warm start)
             return spec, spec.build_strategy(), None
         strategy = spec.build_strategy()
-        return spec, strategy, warm_strategy(spec, strategy, warm)
+        # As many reruns as the first run had: extend may have raised what would fit now.
+        strategy.warm_start(warm.usable, len(warm.reruns))
+        return spec, strategy, warm
     cold_coarse = spec.model.search.stage_list()[0].trials
     spec, warm = read_warm_start(spec, uri, out)
     strategy = spec.build_strategy()
     warm = warm_strategy(spec, strategy, warm)
+    if strategy.planned_trials == 0:  # a grid the earlier search ran whole
+        raise SpecError(
+            spec.source,
+            "search.warm_start.from",
+            f"expected a search that leaves grid points to run, got search {warm.search_id}, "
+            "which ran every one",
+        )
     print(effect(spec, strategy, warm, cold_coarse), file=out, flush=True)
     return spec, strategy, warm
 

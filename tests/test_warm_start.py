@@ -257,3 +257,47 @@ def test_kill_9_of_a_warm_search_resumes_without_the_earlier_store(
     assert record is not None and len(record.reruns) == 3
     reruns = {r.data.tags[T.TRIAL_KEY]: r.data.tags.get(T.RERUN_OF) for r in runs}
     assert all(reruns[k] for k in ("1-000", "1-001", "1-002"))
+
+
+def test_a_grid_the_earlier_search_ran_whole_is_refused(
+    ray_local: None, tmp_path: Path, sqlite_uri: str
+) -> None:
+    raw = paced_spec("grid_then", pace=0.0)
+    raw["search"] = {"strategy": "grid", "grid_points": 2}
+    run_search(load_spec(write_spec(tmp_path / "g.yaml", raw)), tracking_uri=sqlite_uri,
+               out=io.StringIO())  # fmt: skip
+    before = _count_runs(sqlite_uri)
+    raw["name"] = "grid_again"
+    path = write_spec(tmp_path / "g2.yaml", raw)
+    result = CliRunner().invoke(
+        cli, ["run", str(path), "--from", "grid_then", "--tracking-uri", sqlite_uri]
+    )
+    assert result.exit_code == 2, result.output
+    assert "g2.yaml: search.warm_start.from: expected a search that leaves grid points" in (
+        result.output
+    )
+    assert _count_runs(sqlite_uri) == before
+
+
+def test_extend_of_a_warm_search_keeps_its_reruns(
+    ray_local: None, tmp_path: Path, sqlite_uri: str
+) -> None:
+    """8 trials, 6 of them start_with configurations: 2 reruns fit. Extended to 16, the
+    search still has those 2 (more would fit now), and each configuration runs once."""
+    _earlier(tmp_path, sqlite_uri)
+    raw = _retune(tmp_path, "warm_ext")
+    given = [{"lr": 0.001 * (i + 1)} for i in range(6)]
+    raw["search"] = {**raw["search"], "strategy": "random", "trials": 8, "start_with": given}
+    summary = run_search(load_spec(write_spec(tmp_path / "x.yaml", raw)), tracking_uri=sqlite_uri,
+                         out=io.StringIO())  # fmt: skip
+    assert len(summary.reruns) == 2
+    extended = searcher.extend("warm_ext", 8, tracking_uri=sqlite_uri, out=io.StringIO())
+    assert not any("other values" in w for w in extended.warnings)
+    client = MlflowClient(sqlite_uri)
+    runs = _by_key(client, "warm_ext")
+    assert sorted(runs) == [f"1-{i:03d}" for i in range(16)]
+    assert sorted(k for k, r in runs.items() if T.RERUN_OF in r.data.tags) == ["1-000", "1-001"]
+    given_keys = sorted(k for k, r in runs.items() if r.data.tags.get(T.GIVEN) == "true")
+    assert given_keys == [f"1-{i:03d}" for i in range(2, 8)]
+    lrs = [read_trial(client, runs[k], "score").trial.params["lr"] for k in given_keys]
+    assert lrs == [g["lr"] for g in given]

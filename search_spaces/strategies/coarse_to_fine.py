@@ -175,18 +175,20 @@ class CoarseToFine(Strategy):
         used = self._zoom_keys()
         if any(key not in self._told for key in used):
             return WAIT
-        prior = self._prior_evidence() if PRIOR_ZOOMS is None or self._stage <= PRIOR_ZOOMS else []
+        shaped = PRIOR_ZOOMS is None or self._stage <= PRIOR_ZOOMS
+        prior = self._prior_evidence(set(used)) if shaped else []
         self._advance([*prior, *(self._told[key] for key in used)])
         return self._next()
 
-    def _prior_evidence(self) -> list[TrialResult]:
+    def _prior_evidence(self, used: set[str]) -> list[TrialResult]:
         """The earlier search's trials as coarse evidence: each one run again is replaced by
-        its rerun (told among this search's own), and while reruns have finished the rest
-        are moved by their median change, so old and new scores rank on one scale."""
+        its rerun (among this search's own ``used`` trials, those the stage waits for), and
+        the rest are moved by those reruns' median change, so old and new scores rank on one
+        scale. Only ``used`` reruns count: which others have finished is down to timing."""
         told = {
             prior: self._told[key]
             for key, prior in self.reruns.items()
-            if key in self._told and not self._told[key].failed
+            if key in used and not self._told[key].failed
         }
         changes = [
             r.score - p.score  # type: ignore[operator]

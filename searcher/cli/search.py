@@ -76,6 +76,8 @@ def warm_start_overrides(
             if value is not None:
                 raise SpecError(option, "", "expected --from NAME too (the search to start from)")
     settings = {"from": warm_from, "search": search, "uri": uri}
+    if warm_from is not None:  # another search to start from: the spec's id and store go too
+        return {f"search.warm_start.{k}": v for k, v in settings.items()}
     return {f"search.warm_start.{k}": v for k, v in settings.items() if v is not None}
 
 

@@ -239,3 +239,37 @@ def test_drift_is_significant_beyond_the_reruns_scatter() -> None:
     one = drift([0.9], [0.5])
     assert one is not None and not one.significant and "too few" in one.describe("acc")
     assert drift([], []) is None
+
+
+def test_the_first_zoom_uses_only_the_reruns_it_waits_for() -> None:
+    """With 5 reruns in a 5-trial coarse stage the first zoom waits for 4 of them: whether
+    the fifth has finished when it starts must not change it (nor, so, a resume)."""
+    space = SearchSpace.from_mapping(SPACE)
+    prior = usable_trials(space, _earlier(20)).usable
+    boxes = []
+    for tell_last_first in (False, True):
+        strategy = CoarseToFine(space, "max", 0, stages_for(20, prior=20, given=5))
+        strategy.warm_start(prior, reruns=5)
+        coarse = [strategy.ask() for _ in range(5)]
+        assert [t.key for t in coarse] == [f"1-00{i}" for i in range(5)]
+        told = coarse if tell_last_first else coarse[:4]
+        for trial in told:
+            strategy.tell(trial.key, _score(trial.params) - 0.3 - 0.1 * (trial.key == "1-004"))
+        assert isinstance(strategy.ask(), Trial)  # stage 2 began
+        boxes.append(strategy.boxes[1])
+    assert boxes[0] == boxes[1]
+
+
+def test_trials_run_with_another_fixed_value_are_usable_and_noted() -> None:
+    space = SearchSpace.from_mapping(SPACE)  # epochs: 2
+    prior = usable_trials(
+        space,
+        [
+            EarlierTrial("1-000", {"lr": 0.01, "width": 32, "epochs": 5}, 0.9),
+            EarlierTrial("1-001", {"lr": 0.02, "width": 32, "epochs": 5}, 0.8),
+            EarlierTrial("1-002", {"lr": 0.02, "width": 64, "epochs": 2.0}, 0.8),
+        ],
+    )
+    assert len(prior.usable) == 3
+    assert dict(prior.other_fixed) == {"ran with epochs=5 (now 2)": 2}
+    assert prior.summary == "3 of 3 earlier trials usable; 2 of them ran with epochs=5 (now 2)"
