@@ -75,7 +75,7 @@ def usable_trials(space: SearchSpace, trials: Sequence[EarlierTrial]) -> PriorTr
         tuned = {space.name_of(n): trial.params[space.name_of(n)] for n in unit}
         params = {**space.to_values(unit), **tuned}
         for name, now in params.items():
-            if name not in tuned and name in trial.params and not _alike(trial.params[name], now):
+            if name not in tuned and name in trial.params and not alike(trial.params[name], now):
                 other_fixed[
                     f"ran with {name}={_shown(trial.params[name])} (now {_shown(now)})"
                 ] += 1
@@ -84,11 +84,11 @@ def usable_trials(space: SearchSpace, trials: Sequence[EarlierTrial]) -> PriorTr
     return PriorTrials(usable, unusable, other_fixed)
 
 
-def _alike(a: Any, b: Any) -> bool:
-    """Equal values, floats to rounding (a value read back from a store may differ in the
-    last digit)."""
+def alike(a: Any, b: Any) -> bool:
+    """Equal values, numbers to rounding (a value read back from a store may differ in the
+    last digit), others as choices compare (1 and True differ)."""
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
-    return math.isclose(a, b, rel_tol=1e-9) if numbers else same(a, b) or a == b
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) if numbers else same(a, b)
 
 
 def _shown(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -102,6 +103,21 @@ def searcher_running(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(30)
+
+
+def sigkill_when_logged(
+    args: list[str], log_path: Path, pattern: str, timeout: float = 120
+) -> None:
+    """Run `searcher ARGS` until its output matches ``pattern`` (it must stay up), then
+    SIGKILL it and wait for it to go."""
+    with searcher_running(args, log_path) as proc:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, log_path.read_text()):
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
 
 
 @contextmanager

@@ -5,8 +5,6 @@ completed by resume."""
 from __future__ import annotations
 
 import io
-import re
-import signal
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from searcher.spec import load_spec
 from searcher.tracking.queries import find_search, trial_runs
 from searcher.tracking.search_view import load_views
 from tests.conftest import paced_spec, write_spec
-from tests.processes import searcher_running
+from tests.processes import sigkill_when_logged
 
 pytestmark = pytest.mark.integration
 
@@ -97,18 +95,8 @@ def test_kill_9_during_extend_is_completed_by_resume(
     raw["search"] = {"strategy": "random", "seed": 0, "trials": 4}
     spec = load_spec(write_spec(tmp_path / "s.yaml", raw))
     run_search(spec, tracking_uri=sqlite_uri, out=io.StringIO())
-    log = tmp_path / "extend.log"
     args = ["extend", "ext_kill", "--trials", "6", "--tracking-uri", sqlite_uri]
-    with searcher_running(args, log) as proc:
-        import time
-
-        deadline = time.monotonic() + 120
-        while not re.search(r"\] 1-00[4-9] FINISHED", log.read_text()):
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
+    sigkill_when_logged(args, tmp_path / "extend.log", r"\] 1-00[4-9] FINISHED")
     client = MlflowClient(sqlite_uri)
     assert 4 < sum(_keys(client, "ext_kill").values()) < 10
     again = CliRunner().invoke(

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
-import signal
 import statistics
 import time
 from collections import Counter
@@ -36,7 +34,7 @@ from searcher.tracking.queries import find_search, trial_runs
 from searcher.tracking.readers import read_trial
 from searcher.tracking.search_view import load_views
 from tests.conftest import paced_spec, write_spec
-from tests.processes import searcher_running
+from tests.processes import sigkill_when_logged
 
 pytestmark = pytest.mark.integration
 
@@ -229,15 +227,8 @@ def test_kill_9_of_a_warm_search_resumes_without_the_earlier_store(
     _earlier(tmp_path, earlier_uri)
     raw = _retune(tmp_path, "warm_kill", pace=0.3, uri=earlier_uri)
     path = write_spec(tmp_path / "k.yaml", raw)
-    log = tmp_path / "run.log"
-    with searcher_running(["run", str(path), "--tracking-uri", sqlite_uri], log) as proc:
-        deadline = time.monotonic() + 120
-        while not re.search(r"\] 1-00[3-9] FINISHED", log.read_text()):
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
+    args = ["run", str(path), "--tracking-uri", sqlite_uri]
+    sigkill_when_logged(args, tmp_path / "run.log", r"\] 1-00[3-9] FINISHED")
     (tmp_path / "earlier.db").unlink()  # resume reads the record, never the earlier store
     client = MlflowClient(sqlite_uri)
     done_before = {

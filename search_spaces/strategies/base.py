@@ -144,10 +144,6 @@ class Strategy(ABC):
         """Hook for strategies that learn from an earlier search's trials."""
 
     @property
-    def prior(self) -> list[TrialResult]:
-        return list(self._prior)
-
-    @property
     def given_keys(self) -> frozenset[str]:
         """The keys of the trials that run start_with's configurations."""
         first = len(self.reruns)
