@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import statistics
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -34,7 +36,7 @@ from searcher.tracking.queries import find_search, trial_runs
 from searcher.tracking.readers import read_trial
 from searcher.tracking.search_view import load_views
 from tests.conftest import paced_spec, write_spec
-from tests.processes import sigkill_when_logged
+from tests.processes import mounted_tmpfs, sigkill_when_logged
 
 pytestmark = pytest.mark.integration
 
@@ -292,3 +294,35 @@ def test_extend_of_a_warm_search_keeps_its_reruns(
     assert given_keys == [f"1-{i:03d}" for i in range(2, 8)]
     lrs = [read_trial(client, runs[k], "score").trial.params["lr"] for k in given_keys]
     assert lrs == [g["lr"] for g in given]
+
+
+def test_a_warm_start_reads_an_earlier_store_it_may_not_write(
+    ray_local: None, tmp_path: Path, sqlite_uri: str
+) -> None:
+    """A colleague's store on a read-only share: the warm start and `searcher trials` read it,
+    and nothing there changes."""
+    made = tmp_path / "made.db"
+    _earlier(tmp_path, f"sqlite:///{made}")
+    shared = tmp_path / "share"
+    with mounted_tmpfs(shared, "size=20m") as folder:
+        for part in (made, made.with_name("made.db-wal")):  # the log too: the writer is open
+            if part.exists():
+                shutil.copyfile(part, folder / part.name.replace("made", "earlier"))
+        remounted = subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=False)
+        if remounted.returncode != 0:
+            pytest.skip("cannot remount the tmpfs read-only here")
+        ro_uri = f"sqlite:///{folder / 'earlier.db'}"
+        listing = sorted((p.name, p.stat().st_size) for p in folder.iterdir())
+        table = CliRunner().invoke(
+            cli, ["trials", "earlier", "--format", "json", "--tracking-uri", ro_uri]
+        )
+        assert table.exit_code == 0, table.output
+        assert len(json.loads(table.output)) == 20
+        path = write_spec(tmp_path / "r.yaml", _retune(tmp_path, "from_ro", uri=ro_uri))
+        result = CliRunner().invoke(cli, ["run", str(path), "--tracking-uri", sqlite_uri])
+        assert result.exit_code == 0, result.output
+        assert sorted((p.name, p.stat().st_size) for p in folder.iterdir()) == listing
+    client = MlflowClient(sqlite_uri)
+    record = read_warm_start(client, find_search(client, "from_ro").run)
+    assert record is not None and record.uri == ro_uri  # the share, not the private copy
+    assert len(record.usable) + sum(record.unusable.values()) == 20 and record.usable

@@ -33,7 +33,7 @@ class EarlierSearch:
 def read_earlier(uri: str, experiment: str, search_id: str | None) -> EarlierSearch:
     """The trials of the latest (or the given) search of ``experiment`` in the store ``uri``;
     a missing store, experiment or search is a NotFoundError (one line, exit 2)."""
-    client = open_existing_store(uri)
+    client = open_existing_store(uri, read_only=True)
     search = find_search(client, experiment, search_id)
     by_key: dict[str, TrialRow] = {}
     for row in sorted(read_trials(client, search), key=lambda r: r.start_time or 0):

@@ -7,7 +7,9 @@ import contextlib
 import functools
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 from filelock import FileLock
@@ -105,22 +107,39 @@ def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
     return client.create_experiment(name, artifact_location=artifact_location(uri, name))
 
 
-def open_existing_store(uri: str) -> MlflowClient:
-    """A client for reading, on a store that already holds MLflow's schema.
+def open_existing_store(uri: str, *, read_only: bool = False) -> MlflowClient:
+    """A client on a store that already holds MLflow's schema.
 
     A missing SQLite file, or a database without MLflow's tables, is an error: a command that
-    only reads never creates or migrates a schema.
+    only reads never creates or migrates a schema. ``read_only``: the caller only reads, so a
+    SQLite file it may not write (a colleague's store on a read-only share) is read from a
+    snapshot, since SQLite cannot open a WAL-mode file without writing its lock files beside it.
     """
     require_store(uri)
-    probe(uri)
-    if not uri.startswith(("http://", "https://")) and not has_schema(uri):
+    opened = readable_copy(uri) if read_only else uri
+    probe(opened)
+    if not uri.startswith(("http://", "https://")) and not has_schema(opened):
         raise NotFoundError(
             f"no MLflow store at {display_uri(uri)} (no MLflow tables); run a search first "
             "or pass --tracking-uri"
         )
-    return open_store(uri)
+    return open_store(opened, probed=True)
 
 
 def open_for_reading(cli_uri: str | None) -> MlflowClient:
     """The store a read command names (same precedence as a search), which must exist."""
-    return open_existing_store(resolve_tracking_uri(cli_uri))
+    return open_existing_store(resolve_tracking_uri(cli_uri), read_only=True)
+
+
+def readable_copy(uri: str) -> str:
+    """``uri`` itself, or for a SQLite file in a folder this process may not write, the URI of
+    a private copy of it (and its write-ahead log) removed at exit."""
+    db = sqlite_path(uri)
+    if db is None or not db.is_file() or os.access(db.parent, os.W_OK):
+        return uri
+    folder = Path(tempfile.mkdtemp(prefix="searcher-readonly-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for part in (db, db.with_name(f"{db.name}-wal")):
+        if part.exists():
+            shutil.copyfile(part, folder / part.name)
+    return f"sqlite:///{folder / db.name}"
