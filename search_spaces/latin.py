@@ -14,6 +14,7 @@ and a parameter that exists in some branches only is sliced over the trials that
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +33,21 @@ class LatinSlices:
     branching: frozenset[str]
 
 
-def latin_slices(space: SearchSpace, seed: int, stage: int, trials: int) -> LatinSlices:
+def latin_slices(
+    space: SearchSpace,
+    seed: int,
+    stage: int,
+    trials: int,
+    given: Mapping[int, Mapping[str, float]] | None = None,
+) -> LatinSlices:
     """A seeded permutation per tuned parameter over the trials it is active in.
 
-    Built once per stage; drawing it per trial would cost O(trials) each time.
+    ``given``: the unit coordinates that trials with these indices take whatever their slice
+    (start_with's configurations, reruns). Each takes the slice its value lies in, so the
+    other trials fill the slices no given value covers instead of leaving them empty. Built
+    once per stage; drawing it per trial would cost O(trials) each time.
     """
+    given = given or {}
     branching = space.branching
     values: list[dict[str, Any]] = [{} for _ in range(trials)]
     slice_of: dict[str, dict[int, int]] = {}
@@ -47,7 +58,10 @@ def latin_slices(space: SearchSpace, seed: int, stage: int, trials: int) -> Lati
         if scale.tuned:
             order = list(range(len(members)))
             random.Random(f"{seed}:{stage}:latin:{name}").shuffle(order)
-            slice_of[name] = dict(zip(members, order, strict=True))
+            taken = {} if name in branching else {
+                i: given[i][name] for i in members if name in given.get(i, {})
+            }  # fmt: skip
+            slice_of[name] = _assign(members, order, taken)
             count[name] = len(members)
         if name in branching:
             for i in members:
@@ -57,6 +71,22 @@ def latin_slices(space: SearchSpace, seed: int, stage: int, trials: int) -> Lati
                     else scale.from_unit(0.5)
                 )
     return LatinSlices(slice_of, count, branching)
+
+
+def _assign(members: list[int], order: list[int], taken: Mapping[int, float]) -> dict[int, int]:
+    """Each member's slice: a given coordinate's own slice (the first to claim it), then the
+    free slices in the seeded ``order`` for the others, with the given trials that found
+    their slice claimed last (their value is fixed; the slice they take stays empty)."""
+    n = len(members)
+    claimed: dict[int, int] = {}
+    for i, u in taken.items():
+        slot = min(int(u * n), n - 1)
+        if slot not in claimed.values():
+            claimed[i] = slot
+    used = set(claimed.values())
+    free = [s for s in order if s not in used]
+    rest = [i for i in members if i not in taken] + [i for i in taken if i not in claimed]
+    return {**claimed, **dict(zip(rest, free, strict=True))}
 
 
 def _balanced_cell(scale: Choice, slice_index: int, slices: int) -> int:

@@ -8,6 +8,7 @@ may start, and records each stage's box and the trials that shaped it.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from search_spaces.box import Box, choice_scale
 from search_spaces.branches import Branch
 from search_spaces.constraints import MAX_STAGES, MAX_TRIALS, Integer, Number
-from search_spaces.latin import latin_point, latin_slices
+from search_spaces.latin import LatinSlices, latin_point, latin_slices
 from search_spaces.space import SearchSpace
 from search_spaces.strategies.base import (
     DONE,
@@ -145,7 +146,6 @@ class CoarseToFine(Strategy):
         self._sides: dict[str, float] = {}
         self._best_scores: dict[str, float] = {}
         self._box = Box.full(space)
-        self._latin = latin_slices(space, seed, 1, self.stages[0].trials)
         self._records = [self._record(())]
 
     def _record(self, based_on: tuple[str, ...]) -> StageRecord:
@@ -202,6 +202,13 @@ class CoarseToFine(Strategy):
             for p in self._prior
             if p.key not in again
         ]
+
+    @functools.cached_property
+    def _latin(self) -> LatinSlices:
+        """Stage 1's slices, built at its first trial: after start_with and warm_start have
+        said which configurations its first trials take (they claim their own slices)."""
+        given = {i: point.unit for i, point in enumerate(self._given)}
+        return latin_slices(self.space, self.seed, 1, self.stages[0].trials, given)
 
     def _sample(self, index: int) -> dict[str, float]:
         """Trial ``index`` of the current stage; its coordinates depend on nothing else."""

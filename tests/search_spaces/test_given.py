@@ -117,3 +117,28 @@ def test_given_points_inside_a_conditional_space() -> None:
     assert trial.params["optimizer"] == "rmsprop" and trial.params["rmsprop_alpha"] == 0.95
     assert set(trial.params) == {"optimizer", "lr", "rmsprop_alpha", "weight_decay", "dropout"}
     assert BRANCHES.is_complete(trial.unit)
+
+
+def test_given_values_claim_their_latin_slices_and_the_rest_fill_the_others() -> None:
+    """Four given lrs in the 10-trial coarse stage: with the other six trials, every tenth of
+    lr's range holds exactly one trial (the givens take the slices they lie in)."""
+    lrs = [2e-4, 1e-3, 5e-3, 0.05]
+    strategy = make_strategy("coarse_to_fine", SPACE, "min", 4, stages=[StageSpec(trials=10)])
+    strategy.start_with(given_points(SPACE, [{"lr": lr} for lr in lrs]))
+    trials = _first(strategy, 10)
+    assert [t.params["lr"] for t in trials[:4]] == lrs
+    assert sorted(int(t.unit["lr"] * 10) for t in trials) == list(range(10))
+    # Parameters no configuration gives stay one trial per slice as before.
+    assert sorted(int(t.unit["momentum"] * 10) for t in trials) == list(range(10))
+
+
+def test_given_values_in_one_slice_leave_the_others_to_the_sampled_trials() -> None:
+    """Two given lrs in the same tenth: one slice stays empty, the sampled trials still take
+    each of the others once."""
+    strategy = make_strategy("coarse_to_fine", SPACE, "min", 4, stages=[StageSpec(trials=10)])
+    strategy.start_with(given_points(SPACE, [{"lr": 0.01}, {"lr": 0.0101}]))
+    trials = _first(strategy, 10)
+    sampled = [int(t.unit["lr"] * 10) for t in trials[2:]]
+    given = int(trials[0].unit["lr"] * 10)
+    assert int(trials[1].unit["lr"] * 10) == given
+    assert len(set(sampled)) == 8 and given not in sampled
