@@ -11,6 +11,7 @@ limit is enforced. No Ray, no MLflow.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -52,11 +53,19 @@ class LimitExceeded(TrialFailed):
     """The trial ran past one of its limits; the reason says which and by how much."""
 
 
-def format_bytes(n: float) -> str:
-    """1.5GB, 730MB: the units a memory limit is written in."""
+def format_bytes(n: float, *, upward: bool = False) -> str:
+    """1.5GB, 730MB: the units a memory limit is written in.
+
+    ``upward`` rounds up at the three digits shown, so that a use just past a limit never
+    reads as the limit itself ("used 1GB of 1GB").
+    """
     for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if n >= size:
-            return f"{n / size:.3g}{unit}"
+            value = n / size
+            if upward:
+                scale = 10.0 ** (2 - math.floor(math.log10(value)))
+                return f"{math.ceil(value * scale - 1e-9) / scale:.4g}{unit}"  # 999.5MB: 1000MB
+            return f"{value:.3g}{unit}"
     return f"{int(n)}B"
 
 
@@ -132,7 +141,7 @@ def run_within(
         if limits.timeout_s is not None and time.monotonic() - started > limits.timeout_s:
             exceeded.append(f"timed out after {limits.timeout}")
         elif limits.memory_bytes is not None and (used := rss() or 0) > limits.memory_bytes:
-            shown = f"{format_bytes(used)} of {limits.memory}"
+            shown = f"{format_bytes(used, upward=True)} of {limits.memory}"
             exceeded.append(f"out of memory: used {shown} (resources.memory)")
     if exceeded:
         thread.join(GRACE_SECONDS)

@@ -111,6 +111,11 @@ def test_sizes_are_shown_in_the_units_limits_are_written_in() -> None:
                                                                      "1.25GB"]  # fmt: skip
 
 
+def test_a_use_past_a_limit_is_rounded_up_so_it_never_reads_as_the_limit() -> None:
+    shown = [format_bytes(n, upward=True) for n in (1_000_000_001, 1.0004e9, 999.5e6, 1.25e9, 2_500)]
+    assert shown == ["1.01GB", "1.01GB", "1000MB", "1.25GB", "2.5KB"]
+
+
 def test_a_body_that_ended_is_never_failed_for_a_limit_it_passed_meanwhile() -> None:
     """Its own outcome stands: it finished (or raised) before the watcher looked."""
     limits = Limits(timeout="0.01s", memory="1MB")
