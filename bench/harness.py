@@ -43,6 +43,7 @@ REFERENCES: dict[str, Callable[[SearchSpace, str, int, int], Strategy]] = {
 
 TUNABLE_MODULES = (
     "search_spaces.strategies.coarse_to_fine",
+    "search_spaces.candidates",
     "search_spaces.zoom",
     "search_spaces.surrogate",
     "search_spaces.gaussian_process",

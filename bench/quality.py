@@ -288,15 +288,19 @@ def main() -> None:
         real(1 if args.quick else args.real_seeds, names)
 
 
-ABLATIONS: dict[str, dict[str, Any]] = {
-    "coarse_to_fine": {},
-    "no model (1 candidate)": {"CANDIDATES": 1},
-    "256 candidates": {"CANDIDATES": 256},
-    "zoom stages of 10": {"ZOOM_STAGE_TRIALS": 10},
-    "uniform coarse stage": {"latin_point": "uniform"},
-    "side shrinks by 0.5": {"SHRINK": 0.5},
-    "side shrinks by 0.7": {"SHRINK": 0.7},
-    "wait for all trials": {"READY_FRACTION": 1.0},
+ABLATIONS: dict[str, str] = {  # bench/harness.py::variant changes; "uniform": see ablation()
+    "coarse_to_fine": "",
+    "no model (1 candidate)": (
+        "CANDIDATES=1+GLOBAL_CANDIDATES=0+REFINE_CANDIDATES=0+EDGE_MOVES=False"
+    ),
+    "no exploring trials": "GLOBAL_CANDIDATES=0",
+    "no local steps": "REFINE_CANDIDATES=0+EDGE_MOVES=False",
+    "256 candidates": "CANDIDATES=256",
+    "zoom stages of 10": "ZOOM_STAGE_TRIALS=10",
+    "uniform coarse stage": "uniform",
+    "side shrinks by 0.5": "SHRINK=0.5",
+    "side shrinks by 0.7": "SHRINK=0.7",
+    "wait for all trials": "READY_FRACTION=1.0",
 }
 
 
@@ -310,45 +314,38 @@ def _given(args: argparse.Namespace) -> list[str] | None:
 
 def ablation(seeds: int, budgets: list[int], workers: list[int]) -> None:
     """coarse_to_fine with one part switched off at a time, on the same seeds."""
-    from search_spaces import zoom
+    from harness import variant
+
     from search_spaces.strategies import coarse_to_fine
 
     def uniform(space: SearchSpace, seed: int, stage: int, trials: int, index: int,
                 rng: random.Random) -> dict[str, float]:  # fmt: skip
         return space.sample_unit(rng)
 
-    saved = {
-        n: getattr(coarse_to_fine, n)
-        for n in ("CANDIDATES", "READY_FRACTION", "ZOOM_STAGE_TRIALS", "latin_point")
-    }
-    saved_shrink = zoom.SHRINK
+    latin_point = coarse_to_fine.latin_point
     for nw in workers:
         print(f"ablation: {seeds} seeds, {nw} worker{'s' if nw > 1 else ''}, mean regret ± 95% CI")
         print(f"{'variant':<24} " + " ".join(f"{o.name[:9]:>9} {b:<14}" for o in OBJECTIVES
                                               for b in budgets))  # fmt: skip
-        for variant, changes in ABLATIONS.items():
-            for name, value in changes.items():
-                if name == "SHRINK":
-                    zoom.SHRINK = value
-                else:
-                    setattr(coarse_to_fine, name, uniform if value == "uniform" else value)
-            # READY_FRACTION is a default argument: pass it explicitly.
-            ready = coarse_to_fine.READY_FRACTION
+        for label, changes in ABLATIONS.items():
+            if changes == "uniform":
+                coarse_to_fine.latin_point = uniform  # type: ignore[assignment]
             cells = []
-            for obj in OBJECTIVES:
-                for budget in budgets:
-                    regrets = []
-                    for seed in range(seeds):
-                        space = SearchSpace.from_mapping(obj.natural)
-                        strategy = CoarseToFine(space, "min", seed, stages_for(budget), ready)
-                        run = simulate(strategy, obj.f, f"{obj.name}:{seed}", nw, obj.noise)
-                        regrets.append(min(run.truths) - obj.optimum)
-                    mean, half = ci95(regrets)
-                    cells.append(f"{mean:>9.4g} ± {half:<10.2g}")
-            print(f"{variant:<24} " + " ".join(cells))
-            for name, value in saved.items():
-                setattr(coarse_to_fine, name, value)
-            zoom.SHRINK = saved_shrink
+            with variant(f"coarse_to_fine[{'' if changes == 'uniform' else changes}]"):
+                # READY_FRACTION is a default argument: pass it explicitly.
+                ready = coarse_to_fine.READY_FRACTION
+                for obj in OBJECTIVES:
+                    for budget in budgets:
+                        regrets = []
+                        for seed in range(seeds):
+                            space = SearchSpace.from_mapping(obj.natural)
+                            strategy = CoarseToFine(space, "min", seed, stages_for(budget), ready)
+                            run = simulate(strategy, obj.f, f"{obj.name}:{seed}", nw, obj.noise)
+                            regrets.append(min(run.truths) - obj.optimum)
+                        mean, half = ci95(regrets)
+                        cells.append(f"{mean:>9.4g} ± {half:<10.2g}")
+            coarse_to_fine.latin_point = latin_point
+            print(f"{label:<24} " + " ".join(cells))
         print()
 
 

@@ -265,6 +265,11 @@ class _Integers(Scale):
         return f"{self.kind} [{self.low}, {self.high}]"
 
 
+def is_integer(scale: Scale) -> bool:
+    """Whether a scale's values are integers (int, int_log, pow2)."""
+    return isinstance(scale, _Integers)
+
+
 @dataclass(frozen=True)
 class Int(_Integers, _Cells):
     kind: ClassVar[str] = "int"

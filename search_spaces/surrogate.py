@@ -1,12 +1,13 @@
 """The model that picks a zoom trial's point among its candidates.
 
-A zoom trial draws candidates in its stage's region (half around the centre, half uniformly
-in the stage's box) and runs the one with the highest expected improvement under a Gaussian
-process (`search_spaces.gaussian_process`) fitted on the finished trials that shaped the
-stage, on every tuned parameter: a choice enters as one 0/1 column per category (one for a
-two-way choice), so trials of the other categories inform the model instead of looking like
-noise (lasso on diabetes, normalised score at 100 trials against GPSampler's: 25 against 56
-numeric-only, 53 against 43 with its two choices; bench/README.md). A stage's trials are
+A zoom trial weighs candidates (`search_spaces.candidates`) and runs the one with the highest
+expected improvement under a Gaussian process (`search_spaces.gaussian_process`) fitted on the
+finished trials that shaped the stage, on every tuned parameter: a choice enters as one 0/1
+column per category (one for a two-way choice), so trials of the other categories inform the
+model instead of looking like noise (lasso on diabetes, normalised score at 100 trials
+against GPSampler's: 25 against 56 numeric-only, 53 against 43 with its two choices;
+bench/README.md), and an integer at its value's coordinate, so trials that ran the same
+value are one point to the model, not two with differing scores. A stage's trials are
 picked in index order, each after the model was told, at its own mean, the points the
 stage's earlier trials run at (kriging believer): the stage spreads out instead of drawing
 near-copies of one point, and trial ``i``'s point depends only on the stage's model and on
@@ -29,10 +30,11 @@ from search_spaces.gaussian_process import (
     log_expected_improvement,
     one_blas_thread,
 )
-from search_spaces.scales import Choice
+from search_spaces.scales import Choice, Scale
 
 FIT_TRIALS = 128  # the model sees at most this many trials: those nearest the region's centre
 MAX_BELIEVED = 128  # and it believes at most this many of its stage's own points
+SNAP_INTEGERS = True  # an integer parameter enters at its value's coordinate, not the drawn one
 
 Point = Mapping[str, float]
 
@@ -56,6 +58,7 @@ class StageModel:
         centre: Mapping[str, float],
         half_widths: Mapping[str, float],
         choices: Mapping[str, Choice] | None = None,
+        integers: Mapping[str, Scale] | None = None,
     ) -> StageModel | None:
         """A model of the finished trials (scores lower-better), or None with fewer than two
         or scores that are not finite. ``centre`` names the numeric parameters, ``choices``
@@ -64,7 +67,8 @@ class StageModel:
         only) are kept: the model is local where the search is.
         (Starting the hyperparameters' fit from the previous stage's, to save compute, was
         measured worse on BBOB: log10 regret 1.45 against 1.28 at 100 trials.)"""
-        columns = Columns(tuple(centre), tuple((choices or {}).items()))
+        snapped = tuple((integers or {}).items()) if SNAP_INTEGERS else ()
+        columns = Columns(tuple(centre), tuple((choices or {}).items()), snapped)
         y = np.asarray(scores, dtype=float)
         if len(y) < 2 or not np.isfinite(y).all() or columns.width == 0:
             return None
@@ -81,9 +85,13 @@ class StageModel:
     def pick(self, candidates: Sequence[Point]) -> int:
         """The index of the candidate with the highest expected improvement (the first on a
         tie)."""
+        return int(np.argmax(self.acquisition(candidates)))
+
+    def acquisition(self, candidates: Sequence[Point]) -> np.ndarray:
+        """Each candidate's log expected improvement: higher is a better pick."""
         with one_blas_thread():
             mean, sd = self._gp.predict(self.columns.matrix(candidates))
-        return int(np.argmax(log_expected_improvement(mean, sd, self._incumbent)))
+        return log_expected_improvement(mean, sd, self._incumbent)
 
     def believe(self, point: Point) -> None:
         """Take the model's own mean at ``point`` as if it had been observed: a trial of the
@@ -106,6 +114,7 @@ class Columns:
 
     numeric: tuple[str, ...]
     choices: tuple[tuple[str, Choice], ...] = ()
+    integers: tuple[tuple[str, Scale], ...] = ()  # numeric ones, seen at their value's point
 
     @property
     def width(self) -> int:
@@ -113,7 +122,12 @@ class Columns:
 
     def matrix(self, points: Sequence[Point]) -> np.ndarray:
         """One row per point, one column per input."""
-        rows = np.array([[p[n] for n in self.numeric] for p in points], dtype=float)
+        snap = dict(self.integers)
+        rows = np.array(
+            [[snap[n].to_unit(snap[n].from_unit(p[n])) if n in snap else p[n]
+              for n in self.numeric] for p in points],
+            dtype=float,
+        )  # fmt: skip
         blocks = [rows.reshape(len(points), len(self.numeric))]
         for name, choice in self.choices:
             hot = np.eye(choice.cells)[[choice.category(p[name]) for p in points]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -97,8 +98,13 @@ def test_stage_two_samples_inside_the_region_its_ready_trials_gave(
     stages_file = client.download_artifacts(search.search_id, "stages.json")
     stages = json.loads(Path(stages_file).read_text())
     assert stages[1]["based_on"] == [r.key for r in used]
-    stage2 = [run for run in runs if run.data.tags["searcher.stage"] == "2"]
-    for run in stage2:
+    stage2 = sorted(
+        (run for run in runs if run.data.tags["searcher.stage"] == "2"),
+        key=lambda run: run.data.tags["searcher.trial_key"],
+    )
+    # The trials stage 3 would wait for lie in the box; those past them may explore.
+    waited_for = math.ceil(0.75 * len(stage2))
+    for run in stage2[:waited_for]:
         assert box.contains(unit(run), space), run.data.tags["searcher.trial_key"]
 
 

@@ -1,8 +1,9 @@
 """Coarse to fine: a Latin hypercube coarse stage, then stages that zoom in on the best trials,
 each zoom trial picked by expected improvement under a Gaussian process.
 
-How a zoom stage samples is `search_spaces.zoom` and `search_spaces.surrogate`; this
-module runs the stages: it sizes them from a trial budget, decides when the next stage
+How a zoom stage samples is `search_spaces.zoom` (its region), `search_spaces.surrogate` (its
+model) and `search_spaces.candidates` (how a trial picks its point); this module runs the
+stages: it sizes them from a trial budget, decides when the next stage
 may start, and records each stage's box and the trials that shaped it.
 """
 
@@ -19,8 +20,10 @@ from pydantic import BaseModel, ConfigDict
 
 from search_spaces.box import Box, choice_scale
 from search_spaces.branches import Branch
+from search_spaces.candidates import choose, in_region
 from search_spaces.constraints import MAX_STAGES, MAX_TRIALS, Integer, Number
 from search_spaces.latin import LatinSlices, latin_point, latin_slices
+from search_spaces.scales import is_integer
 from search_spaces.space import SearchSpace
 from search_spaces.strategies.base import (
     DONE,
@@ -38,9 +41,9 @@ from search_spaces.zoom import MIN_TOP, Region, next_side, zoom_region
 
 COARSE_FRACTION = 0.3  # of a budget, for the coarse first stage
 MIN_COARSE = 10  # trials in the coarse stage, however small the budget
-ZOOM_STAGE_TRIALS = 5  # about this many trials per zoom stage
+ZOOM_STAGE_TRIALS = 4  # about this many trials per zoom stage
 READY_FRACTION = 0.75  # of a stage's trials (its first, by index) that fix the next stage
-CANDIDATES = 64  # points a zoom trial draws in its region; the stage's model picks one
+EXPLORE_ALL = False  # every zoom trial explores, not just those the next stage does not wait for
 BEHIND_SHARE = 0.1  # a branch with none of the top trials: its weight in a zoom stage
 BRANCH_DECAY = 0.5  # the k-th best branch's weight (k = 0 for the best) is BRANCH_DECAY ** k
 WARM_COARSE = 5  # the shortest coarse stage a warm start leaves (bench/quality.py --suite warm)
@@ -63,16 +66,17 @@ class StageSpec(BaseModel):
 
 def stages_for(trials: int, prior: int = 0, given: int = 0) -> list[StageSpec]:
     """The stage plan for a budget: 30 % coarse (at least 10 trials), the rest in zoom
-    stages of about 5. A warm start's ``prior`` usable trials are coarse evidence: the
+    stages of 4 or 5. A warm start's ``prior`` usable trials are coarse evidence: the
     coarse stage is that many shorter, down to WARM_COARSE (and never below the ``given``
     points it must run: reruns and start_with's).
 
     bench/quality.py measured the alternatives (a coarse 15 %, a fifth, a quarter, a half; at
-    least 2, 6, 8 or 12 coarse trials; zoom stages of 5, 7, 10 and 14): see bench/README.md.
-    Stages of 5 beat 10 once a Gaussian process picks the points: its model is refitted
-    twice as often. Past about 350 trials the stages grow instead of multiplying, so that a
-    plan never has more than MAX_STAGES stages (a spec's limit, which a stored plan is
-    validated against on resume).
+    least 2, 6, 8 or 12 coarse trials; zoom stages of 3, 4, 5, 7, 10 and 14): see
+    bench/README.md. Stages of 5 beat 10 once a Gaussian process picks the points: its model
+    is refitted twice as often; 4 edged out 5 and 3 with one worker, and keeps a trial's slack
+    for parallel workers, which 3 does not. Past about 570 trials the stages grow instead of
+    multiplying, so that a plan never has more than MAX_STAGES stages (a spec's limit, which
+    a stored plan is validated against on resume).
     """
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
@@ -84,11 +88,13 @@ def stages_for(trials: int, prior: int = 0, given: int = 0) -> list[StageSpec]:
 
 
 def zoom_sizes(trials: int, most: int) -> list[int]:
-    """``trials`` zoom trials in stages of about ZOOM_STAGE_TRIALS, at most ``most`` stages
-    (they grow past that), sizes differing by one at most."""
+    """``trials`` zoom trials in stages of ZOOM_STAGE_TRIALS or a few more, at most ``most``
+    stages (they grow past that), sizes differing by one at most. Never fewer (but for a
+    budget that has fewer): a stage waits for its first 75 %, so a stage of 4 leaves one
+    trial's slack for parallel workers and a stage of 3 none."""
     if trials <= 0:
         return []
-    count = min(most, max(1, round(trials / ZOOM_STAGE_TRIALS)))
+    count = min(most, max(1, trials // ZOOM_STAGE_TRIALS))
     return [trials // count + (1 if i < trials % count else 0) for i in range(count)]
 
 
@@ -108,8 +114,10 @@ class BranchZoom:
 
 class CoarseToFine(Strategy):
     """Stage 1 is a Latin hypercube over the whole space; each later stage zooms in on the
-    results before it (search_spaces.zoom), each of its trials the best of CANDIDATES points
-    in the stage's region by the stage's model (search_spaces.surrogate).
+    results before it (search_spaces.zoom), each of its trials the best point by the stage's
+    model (search_spaces.surrogate) among candidates in the stage's region
+    (search_spaces.candidates). The trials the next stage does not wait for explore: their
+    candidates span the whole branch too, so they may leave the stage's recorded box.
 
     A stage's coordinates depend only on the seed and on the results of a fixed set of
     earlier trials: every trial of the stages before the previous one, and the first
@@ -219,16 +227,9 @@ class CoarseToFine(Strategy):
         zoom = self._zooms[which]
         if zoom.region is None:  # every earlier trial of the branch failed, or it had none
             return zoom.box.sample(rng, zoom.space)
-        # Half the candidates are drawn around the centre (the narrow and the wide ranges in
-        # turn), half uniformly in the stage's box: exploitation and exploration for EI.
-        candidates = [
-            zoom.region.sample(rng, zoom.space, wide=j % 4 == 1)
-            if j % 4 < 2
-            else zoom.box.sample(rng, zoom.space)
-            for j in range(CANDIDATES)
-        ]
+        drawn = in_region(zoom.region, zoom.box, zoom.space, rng)
         if zoom.model is None:  # too few finished trials for a model
-            return candidates[index % 4]  # narrow, wide or anywhere in the box, in turn
+            return drawn[index % 4]  # narrow, wide or anywhere in the box, in turn
         # The model believes the points the stage's earlier trials run at (as they ran: a
         # resumed trial keeps its recorded point), so this one goes elsewhere.
         for earlier in range(zoom.believed, index):
@@ -238,7 +239,9 @@ class CoarseToFine(Strategy):
                 if zoom.space.is_complete(point):  # a resumed trial may have run elsewhere
                     zoom.model.believe(point)
         zoom.believed = index
-        return candidates[zoom.model.pick(candidates)]
+        whole = Box.of_branch(zoom.space, zoom.branch)
+        explore = EXPLORE_ALL or index >= self._ready_count(self._stage)
+        return choose(zoom.model, drawn, zoom.box, whole, zoom.space, rng, explore)
 
     def _fit(
         self, finished: list[TrialResult], region: Region, space: SearchSpace
@@ -248,19 +251,24 @@ class CoarseToFine(Strategy):
         scores = [sign * r.score for r in finished]  # type: ignore[operator]
         half = {n: region.half_width(n) for n in region.centre}
         choices = {n: choice_scale(space, n) for n in region.categories}
-        return StageModel.fit([r.unit for r in finished], scores, region.centre, half, choices)
+        integers = {n: space.params[n] for n in region.centre if is_integer(space.params[n])}
+        return StageModel.fit(
+            [r.unit for r in finished], scores, region.centre, half, choices, integers
+        )
 
     def _zoom_keys(self) -> list[str]:
         """The trials the next stage is shaped by: all earlier stages' and the first
         ``ready`` fraction of the current one's."""
-        current = self.stages[self._stage - 1].trials
         keys = [
             trial_key(stage, index)
             for stage in range(1, self._stage)
             for index in range(self.stages[stage - 1].trials)
         ]
-        need = max(1, math.ceil(self.ready * current - 1e-9))
-        return keys + [trial_key(self._stage, index) for index in range(need)]
+        return keys + [trial_key(self._stage, i) for i in range(self._ready_count(self._stage))]
+
+    def _ready_count(self, stage: int) -> int:
+        """How many of a stage's first trials (by index) the next stage waits for."""
+        return max(1, math.ceil(self.ready * self.stages[stage - 1].trials - 1e-9))
 
     def _branch_spaces(self) -> list[tuple[Branch, SearchSpace]]:
         if not self.space.conditional:

@@ -295,8 +295,9 @@ def test_a_branch_clearly_behind_gets_fewer_zoom_trials_and_its_own_box() -> Non
     }
     lo, hi = adam["box"]["intervals"]["lr/optimizer:adam"]
     assert hi - lo < 1.0  # zoomed in on the branch's own best lr
-    # Each zoom trial lies in its branch's recorded box.
-    for trial in zoom:
+    # Each zoom trial the next stage waits for (the first 8) lies in its branch's recorded
+    # box; the last two explore, and the whole space is theirs.
+    for trial in zoom[:8]:
         box = record.branches[SPACE.branch_of(trial.unit).label]["box"]
         for n, u in trial.unit.items():
             if n in box["intervals"]:

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from search_spaces.box import Box, choice_scale
+from search_spaces.candidates import choose, in_region
 from search_spaces.space import SearchSpace
 from search_spaces.strategies import (
     DONE,
@@ -27,11 +28,10 @@ from search_spaces.strategies import (
     stages_for,
 )
 from search_spaces.strategies.base import trial_rng
-from search_spaces.strategies.coarse_to_fine import CANDIDATES
 from search_spaces.strategies.optuna_tpe import OptunaGP, OptunaTPE
 from search_spaces.surrogate import StageModel
 from search_spaces.trial import TrialResult, ranked
-from search_spaces.zoom import INITIAL_SIDE, zoom_region
+from search_spaces.zoom import INITIAL_SIDE, Region, zoom_region
 
 SPACE = SearchSpace.from_mapping(
     {
@@ -124,7 +124,8 @@ def test_coarse_to_fine_protocol() -> None:
     assert [s.key for s in stage2] == [f"2-{i:03d}" for i in range(8)]
     box = Box.from_dict(c2f.boxes[-1].box)  # where the current stage samples
     assert box == expected.box() and box != Box.full(SPACE)
-    assert all(box.contains(s.unit, SPACE) for s in stage2)
+    # Its first 6 trials (those stage 3 waits for) lie in the box; the last two explore.
+    assert all(box.contains(s.unit, SPACE) for s in stage2[:6])
     # The best trial's own coordinates anchor the region.
     best = ranked(used, "max")[0]
     assert best.key == "1-005"
@@ -146,10 +147,22 @@ def test_coarse_to_fine_protocol() -> None:
     assert c2f.boxes[0].ranges["lr"] == "[0.0001, 0.1]" and c2f.boxes[0].based_on == ()
 
 
+def stage_model(finished: list[TrialResult], region: Region) -> StageModel:
+    """The model coarse_to_fine fits on ``finished`` (best first) for ``region``, by hand."""
+    half = {n: region.half_width(n) for n in region.centre}
+    choices = {n: choice_scale(SPACE, n) for n in region.categories}
+    integers = {"batch": SPACE.params["batch"]}
+    model = StageModel.fit([r.unit for r in finished], [-r.score for r in finished],
+                           region.centre, half, choices, integers)  # fmt: skip
+    assert model is not None
+    return model
+
+
 def test_a_zoom_trial_runs_the_candidate_its_stage_model_likes_best() -> None:
-    """Each zoom trial draws CANDIDATES points (around the centre and across the stage's box)
-    and runs the one a model fitted on the trials that shaped the stage picks, the model told
-    of the stage's earlier picks in index order."""
+    """Each zoom trial draws its candidates from its own (seed, stage, index) stream and runs
+    the one a model fitted on the trials that shaped the stage picks, the model told of the
+    stage's earlier picks in index order; the trials past those the next stage waits for
+    also weigh candidates from the whole space."""
     c2f = CoarseToFine(SPACE, "max", seed=8, stages=[StageSpec(trials=12)] * 2)
     stage1 = ask_stage(c2f)
     for s in stage1:
@@ -160,20 +173,14 @@ def test_a_zoom_trial_runs_the_candidate_its_stage_model_likes_best() -> None:
     assert c2f.boxes[1].based_on == tuple(s.key for s in stage1[:9])
     finished = ranked([c2f.known_results[i] for i in range(9)], "max")
     region = zoom_region(SPACE, finished, INITIAL_SIDE, 0.3, 0.0)
-    half = {n: region.half_width(n) for n in region.centre}
-    choices = {n: choice_scale(SPACE, n) for n in region.categories}
-    model = StageModel.fit([r.unit for r in finished], [-r.score for r in finished],
-                           region.centre, half, choices)  # fmt: skip
-    assert model is not None
-    box = region.box()
+    model = stage_model(finished, region)
+    box, whole = region.box(), Box.full(SPACE)
     for index, s in enumerate(stage2):
         rng = trial_rng(8, 2, index)
-        drawn = [
-            region.sample(rng, SPACE, wide=j % 4 == 1) if j % 4 < 2 else box.sample(rng, SPACE)
-            for j in range(CANDIDATES)
-        ]
-        assert s.unit == drawn[model.pick(drawn)]
-        assert box.contains(s.unit, SPACE)
+        drawn = in_region(region, box, SPACE, rng)
+        assert s.unit == choose(model, drawn, box, whole, SPACE, rng, explore=index >= 9)
+        if index < 9:
+            assert box.contains(s.unit, SPACE)
         model.believe(s.unit)
     assert len({tuple(s.unit.values()) for s in stage2}) == len(stage2)
 
@@ -194,19 +201,12 @@ def test_a_resumed_stage_believes_where_its_trials_ran() -> None:
     assert second.key == "2-001"
     finished = ranked(recorded[:9], "max")
     region = zoom_region(SPACE, finished, INITIAL_SIDE, 0.3, 0.0)
-    half = {n: region.half_width(n) for n in region.centre}
-    choices = {n: choice_scale(SPACE, n) for n in region.categories}
-    model = StageModel.fit([r.unit for r in finished], [-r.score for r in finished],
-                           region.centre, half, choices)  # fmt: skip
-    assert model is not None
+    model = stage_model(finished, region)
     model.believe(moved.unit)
     rng = trial_rng(8, 2, 1)
     box = region.box()
-    drawn = [
-        region.sample(rng, SPACE, wide=j % 4 == 1) if j % 4 < 2 else box.sample(rng, SPACE)
-        for j in range(CANDIDATES)
-    ]
-    assert second.unit == drawn[model.pick(drawn)]
+    drawn = in_region(region, box, SPACE, rng)
+    assert second.unit == choose(model, drawn, box, Box.full(SPACE), SPACE, rng, explore=False)
     assert any("ran at other values" in w for w in resumed.warnings())
 
 
@@ -244,8 +244,8 @@ def test_failed_trials_never_shape_a_stage() -> None:
 
 @pytest.mark.parametrize(
     ("trials", "sizes"),
-    [(1, [1]), (10, [10]), (12, [10, 2]), (27, [10, 6, 6, 5]), (32, [10, 6, 6, 5, 5]),
-     (48, [14, 5, 5, 5, 5, 5, 5, 4]), (100, [30] + [5] * 14),
+    [(1, [1]), (10, [10]), (12, [10, 2]), (27, [10, 5, 4, 4, 4]), (32, [10, 5, 5, 4, 4, 4]),
+     (48, [14, 5, 5, 4, 4, 4, 4, 4, 4]), (100, [30, 5, 5] + [4] * 15),
      (5000, [1500] + [36] * 35 + [35] * 64)],
 )  # fmt: skip
 def test_stages_for_a_budget(trials: int, sizes: list[int]) -> None:

@@ -222,3 +222,23 @@ def test_a_stage_model_learns_what_a_choice_is_worth() -> None:
         {"x": 0.5, "y": 0.5, "opt": opt.to_unit(n)} for n in worth
     ]))  # fmt: skip
     assert list(np.argsort(mean)) == [0, 1, 2, 3]
+
+
+def test_an_integer_enters_the_model_at_its_value_s_coordinate() -> None:
+    """Two trials that ran the same batch size are one point to the model, not two points
+    whose different scores look like noise; a float parameter is left as it is."""
+    space = SearchSpace.from_mapping(
+        {"batch": {"scale": "pow2", "low": 16, "high": 256},
+         "depth": {"scale": "int_log", "low": 1, "high": 64},
+         "x": {"scale": "linear", "low": 0, "high": 1}}
+    )  # fmt: skip
+    scales = space.params
+    integers = (("batch", scales["batch"]), ("depth", scales["depth"]))
+    columns = surrogate.Columns(("batch", "depth", "x"), (), integers)
+    a, b = {"batch": 0.41, "depth": 0.50, "x": 0.3}, {"batch": 0.59, "depth": 0.51, "x": 0.3}
+    assert space.to_values(a)["batch"] == space.to_values(b)["batch"] == 64
+    assert space.to_values(a)["depth"] == space.to_values(b)["depth"]
+    rows = columns.matrix([a, b])
+    np.testing.assert_array_equal(rows[0], rows[1])
+    assert rows[0, 0] == scales["batch"].to_unit(64) == 0.5
+    assert surrogate.Columns(("x",)).matrix([a])[0, 0] == 0.3

@@ -112,7 +112,8 @@ def test_sizes_are_shown_in_the_units_limits_are_written_in() -> None:
 
 
 def test_a_use_past_a_limit_is_rounded_up_so_it_never_reads_as_the_limit() -> None:
-    shown = [format_bytes(n, upward=True) for n in (1_000_000_001, 1.0004e9, 999.5e6, 1.25e9, 2_500)]
+    uses = (1_000_000_001, 1.0004e9, 999.5e6, 1.25e9, 2_500)
+    shown = [format_bytes(n, upward=True) for n in uses]
     assert shown == ["1.01GB", "1.01GB", "1000MB", "1.25GB", "2.5KB"]
 
 
