@@ -77,16 +77,17 @@ def refined(
     """REFINE_CANDIDATES steps from the favourites in turn (normal, sd REFINE_STEP of the
     range, clipped to it), then the best favourite moved to each end of each range."""
     out: list[Point] = []
+    if not favourites:
+        return out
+    within = [box if box.contains(f, space) else whole for f in favourites]
     for j in range(REFINE_CANDIDATES):
-        start = favourites[j % len(favourites)]
-        bounds = box if box.contains(start, space) else whole
+        start, bounds = favourites[j % len(favourites)], within[j % len(favourites)]
         point = dict(start)
         for name, (lo, hi) in bounds.intervals.items():
             point[name] = min(hi, max(lo, start[name] + rng.gauss(0.0, REFINE_STEP * (hi - lo))))
         out.append(point)
-    if EDGE_MOVES and favourites:
+    if EDGE_MOVES:
         best = favourites[0]
-        bounds = box if box.contains(best, space) else whole
-        for name, (lo, hi) in bounds.intervals.items():
+        for name, (lo, hi) in within[0].intervals.items():
             out.extend({**best, name: end} for end in (lo, hi))
     return out

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy.linalg import cho_solve, solve_triangular
+from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtrs
 from scipy.optimize import minimize
 from scipy.special import erfcx, ndtr
 from threadpoolctl import ThreadpoolController
@@ -59,28 +59,37 @@ def _matern(x: np.ndarray, z: np.ndarray, lengths: np.ndarray, signal: float) ->
     return signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * np.exp(-SQRT5 * r)
 
 
-def _neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Minus (log marginal likelihood + log prior on the length scales), and its gradient."""
-    n, d = x.shape
+def squared_differences(x: np.ndarray) -> np.ndarray:
+    """(x_aj - x_bj)^2 for every pair of rows (a, b), as an (n * n) x d matrix: made once per
+    fit, so each step of the fit finds its distances and its gradient by one matrix product."""
+    diff = x[:, None, :] - x[None, :, :]
+    return (diff * diff).reshape(-1, x.shape[1])
+
+
+def _neg_log_posterior(
+    theta: np.ndarray, squares: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Minus (log marginal likelihood + log prior on the length scales), and its gradient;
+    ``squares`` is ``squared_differences(x)``. LAPACK's Cholesky routines straight: the fit
+    calls this some 30 times, and scipy.linalg's checks cost a third of each call."""
+    n, d = len(y), squares.shape[1]
     log_lengths, log_signal, log_noise = theta[:d], theta[d], theta[d + 1]
     lengths, signal, noise = np.exp(log_lengths), math.exp(log_signal), math.exp(log_noise)
-    r = _distances(x, x, lengths)
+    r = np.sqrt(squares @ (1.0 / (lengths * lengths))).reshape(n, n)
     e = np.exp(-SQRT5 * r)
     k = signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * e
-    cov = k + (noise + JITTER) * np.eye(n)
-    try:
-        chol = np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
+    chol, info = dpotrf(k + (noise + JITTER) * np.eye(n), lower=1, clean=1)
+    if info != 0:
         return 1e10, np.zeros_like(theta)
-    alpha = cho_solve((chol, True), y)
+    alpha, _ = dpotrs(chol, y, lower=1)
     value = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * n * math.log(2 * math.pi)
-    inner = np.outer(alpha, alpha) - cho_solve((chol, True), np.eye(n))  # d lml = tr(inner dK)/2
+    lower, _ = dpotri(chol, lower=1)  # the inverse's lower triangle
+    inverse = np.tril(lower) + np.tril(lower, -1).T
+    inner = np.outer(alpha, alpha) - inverse  # d lml = tr(inner dK) / 2
     grad = np.empty_like(theta)
-    # dK/d log l_j = signal * 5/3 * (1 + sqrt5 r) e^(-sqrt5 r) * (x_j - z_j)^2 / l_j^2; with W
-    # that factor times inner (symmetric), sum_ab W_ab (x_aj - x_bj)^2 = 2 (W1 . x_j^2 - x_j'Wx_j).
+    # dK/d log l_j = signal * 5/3 * (1 + sqrt5 r) e^(-sqrt5 r) * (x_aj - x_bj)^2 / l_j^2.
     w = inner * (signal * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e)
-    spread = w.sum(axis=1) @ (x * x) - np.einsum("ij,ij->j", x, w @ x)
-    grad[:d] = -spread / (lengths * lengths)
+    grad[:d] = -0.5 * (w.ravel() @ squares) / (lengths * lengths)
     grad[d] = -0.5 * np.sum(inner * k)
     grad[d + 1] = -0.5 * noise * np.trace(inner)
     # Log-normal prior on each length scale: mean sqrt(2) + log(d) / 2, sd sqrt(3).
@@ -88,6 +97,15 @@ def _neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple
     value += float(((log_lengths - mu) ** 2).sum() / (2 * sd * sd))
     grad[:d] += (log_lengths - mu) / (sd * sd)
     return float(value), grad
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """What a fit learns: one length scale per input, the signal and the noise variance."""
+
+    lengths: np.ndarray
+    signal: float
+    noise: float
 
 
 @dataclass
@@ -103,18 +121,24 @@ class GaussianProcess:
     alpha: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, scores: np.ndarray) -> GaussianProcess:
-        """Fit on ``x`` (n x d) and ``scores`` (n), lower better; n >= 2."""
+    def fit(
+        cls, x: np.ndarray, scores: np.ndarray, keep: Hyperparameters | None = None
+    ) -> GaussianProcess:
+        """Fit on ``x`` (n x d) and ``scores`` (n), lower better; n >= 2. With ``keep`` (of
+        the same width), the hyperparameters are those, not fitted again: one Cholesky
+        factor instead of some 30 (the scores are standardised afresh either way)."""
         x = np.asarray(x, dtype=float)
         raw = np.asarray(scores, dtype=float)
         spread = raw.std()
         y = (raw - raw.mean()) / (spread if spread > 0 else 1.0)
         d = x.shape[1]
+        if keep is not None and len(keep.lengths) == d:
+            return cls.with_hyperparameters(x, y, keep.lengths, keep.signal, keep.noise)
         bounds = [LOG_LENGTH_BOUNDS] * d + [LOG_SIGNAL_BOUNDS, LOG_NOISE_BOUNDS]
         start = np.concatenate([np.full(d, math.log(0.5)), [0.0], [math.log(1e-2)]])
         best = minimize(
-            _neg_log_posterior, start, args=(x, y), jac=True, method="L-BFGS-B",
-            bounds=bounds, options={"maxiter": MAX_ITERATIONS},
+            _neg_log_posterior, start, args=(squared_differences(x), y), jac=True,
+            method="L-BFGS-B", bounds=bounds, options={"maxiter": MAX_ITERATIONS},
         )  # fmt: skip
         theta = best.x if np.all(np.isfinite(best.x)) else start
         return cls.with_hyperparameters(
@@ -127,7 +151,11 @@ class GaussianProcess:
     ) -> GaussianProcess:
         cov = _matern(x, x, lengths, signal) + (noise + JITTER) * np.eye(len(x))
         chol = np.linalg.cholesky(cov)
-        return cls(x, y, lengths, signal, noise, chol, cho_solve((chol, True), y))
+        return cls(x, y, lengths, signal, noise, chol, dpotrs(chol, y, lower=1)[0])
+
+    @property
+    def hyperparameters(self) -> Hyperparameters:
+        return Hyperparameters(self.lengths, self.signal, self.noise)
 
     @property
     def best_mean(self) -> float:
@@ -139,7 +167,7 @@ class GaussianProcess:
         """Posterior mean and standard deviation (standardised units) at ``z`` (m x d)."""
         k = _matern(z, self.x, self.lengths, self.signal)
         mean = k @ self.alpha
-        v = solve_triangular(self.chol, k.T, lower=True)
+        v = dtrtrs(self.chol, k.T, lower=1)[0]
         var = np.maximum(self.signal - (v * v).sum(axis=0), 1e-12)
         return mean, np.sqrt(var)
 
@@ -152,7 +180,7 @@ class GaussianProcess:
         x = np.vstack([self.x, point[None, :]])
         y = np.append(self.y, mean[0])
         k = _matern(point[None, :], self.x, self.lengths, self.signal)[0]
-        row = solve_triangular(self.chol, k, lower=True)
+        row = dtrtrs(self.chol, k, lower=1)[0]
         corner = math.sqrt(max(self.signal + FANTASY_NOISE - row @ row, 1e-12))
         n = len(self.y)
         chol = np.zeros((n + 1, n + 1))
@@ -160,7 +188,7 @@ class GaussianProcess:
         chol[n, :n] = row
         chol[n, n] = corner
         return GaussianProcess(
-            x, y, self.lengths, self.signal, self.noise, chol, cho_solve((chol, True), y)
+            x, y, self.lengths, self.signal, self.noise, chol, dpotrs(chol, y, lower=1)[0]
         )
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+import numpy as np
+
 from search_spaces.constraints import (
     MAX_INT,
     MAX_MAGNITUDE,
@@ -120,6 +122,11 @@ class Scale(ABC):
 
     @abstractmethod
     def describe(self) -> str: ...
+
+    def snapped(self, units: np.ndarray) -> np.ndarray:
+        """``to_unit(from_unit(u))`` for each of ``units``: where the value each one stands
+        for sits. The surrogate sees integers this way; scales it sees often do it in numpy."""
+        return np.array([self.to_unit(self.from_unit(u)) for u in units], dtype=float)
 
     def format(self, value: Any) -> str:
         """A value as text, precise enough to tell neighbouring values on this scale apart."""
@@ -243,6 +250,11 @@ class _Cells(Scale):
         n = self.cells
         return min(math.floor(_clip(u) * n), n - 1)
 
+    def snapped(self, units: np.ndarray) -> np.ndarray:
+        n = self.cells
+        index = np.minimum(np.floor(np.clip(units, 0.0, 1.0) * n), n - 1)
+        return (index + 0.5) / n
+
 
 @dataclass(frozen=True)
 class _Integers(Scale):
@@ -310,6 +322,12 @@ class IntLog(_Integers):
     def to_unit(self, value: Any) -> float:
         a, b = self._ends()
         return _clip((math.log(float(value)) - a) / (b - a))
+
+    def snapped(self, units: np.ndarray) -> np.ndarray:
+        a, b = self._ends()
+        values = np.floor(np.exp(a + np.clip(units, 0.0, 1.0) * (b - a)) + 0.5)
+        values = np.clip(values, self.low, self.high)
+        return np.clip((np.log(values) - a) / (b - a), 0.0, 1.0)
 
 
 @dataclass(frozen=True)

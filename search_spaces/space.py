@@ -82,6 +82,8 @@ class SearchSpace:
 
         Called parents first, and only for parameters their parents' draws made active.
         """
+        if not self.conditional:  # every parameter active: the common case, kept fast
+            return {name: coordinate(name, s) for name, s in self.params.items() if s.tuned}
         unit: dict[str, float] = {}
         values: dict[str, Any] = {}
         for name, scale in self.params.items():

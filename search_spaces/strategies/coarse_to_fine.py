@@ -22,6 +22,7 @@ from search_spaces.box import Box, choice_scale
 from search_spaces.branches import Branch
 from search_spaces.candidates import choose, in_region
 from search_spaces.constraints import MAX_STAGES, MAX_TRIALS, Integer, Number
+from search_spaces.gaussian_process import Hyperparameters
 from search_spaces.latin import LatinSlices, latin_point, latin_slices
 from search_spaces.scales import is_integer
 from search_spaces.space import SearchSpace
@@ -49,6 +50,9 @@ BRANCH_DECAY = 0.5  # the k-th best branch's weight (k = 0 for the best) is BRAN
 WARM_COARSE = 5  # the shortest coarse stage a warm start leaves (bench/quality.py --suite warm)
 PRIOR_ZOOMS: int | None = 2  # zoom stages a warm start's earlier trials shape (None: all)
 SHIFT_PRIOR = True  # move a warm start's earlier scores by the reruns' median change
+REFIT_GROWTH = 1.25  # a branch's model is fitted afresh once its finished trials grow this much
+REFIT_STAGES = 4  # or this many stages after its last fit; between, it keeps the fit's
+# hyperparameters and conditions on the new trials: a tenth of the compute
 
 
 class StageSpec(BaseModel):
@@ -98,6 +102,16 @@ def zoom_sizes(trials: int, most: int) -> list[int]:
     return [trials // count + (1 if i < trials % count else 0) for i in range(count)]
 
 
+@dataclass(frozen=True)
+class Refit:
+    """A branch's last full fit of its model: how many finished trials it saw, in which stage,
+    and the hyperparameters it learned."""
+
+    trials: int
+    stage: int
+    hyperparameters: Hyperparameters
+
+
 @dataclass
 class BranchZoom:
     """How one branch samples in a zoom stage: its own flat space of active parameters, the
@@ -110,6 +124,11 @@ class BranchZoom:
     region: Region | None = None
     model: StageModel | None = None
     believed: int = 0  # stage indices up to here that the model believes
+
+    @functools.cached_property
+    def whole(self) -> Box:
+        """The whole branch, where an exploring trial's candidates are drawn."""
+        return Box.of_branch(self.space, self.branch)
 
 
 class CoarseToFine(Strategy):
@@ -153,6 +172,7 @@ class CoarseToFine(Strategy):
         self._assigned: list[int] = []  # the zoom (index into _zooms) of each stage trial
         self._sides: dict[str, float] = {}
         self._best_scores: dict[str, float] = {}
+        self._refits: dict[str, Refit] = {}  # per branch label
         self._box = Box.full(space)
         self._records = [self._record(())]
 
@@ -239,22 +259,33 @@ class CoarseToFine(Strategy):
                 if zoom.space.is_complete(point):  # a resumed trial may have run elsewhere
                     zoom.model.believe(point)
         zoom.believed = index
-        whole = Box.of_branch(zoom.space, zoom.branch)
         explore = EXPLORE_ALL or index >= self._ready_count(self._stage)
-        return choose(zoom.model, drawn, zoom.box, whole, zoom.space, rng, explore)
+        return choose(zoom.model, drawn, zoom.box, zoom.whole, zoom.space, rng, explore)
 
     def _fit(
-        self, finished: list[TrialResult], region: Region, space: SearchSpace
+        self, finished: list[TrialResult], region: Region, space: SearchSpace, label: str
     ) -> StageModel | None:
-        """The model that picks the stage's points among their candidates."""
+        """The model that picks the stage's points among their candidates: its
+        hyperparameters fitted afresh when the branch's trials grew by REFIT_GROWTH or
+        REFIT_STAGES stages passed since the last fit, else kept from that fit."""
         sign = 1.0 if self.mode == "min" else -1.0
         scores = [sign * r.score for r in finished]  # type: ignore[operator]
         half = {n: region.half_width(n) for n in region.centre}
         choices = {n: choice_scale(space, n) for n in region.categories}
         integers = {n: space.params[n] for n in region.centre if is_integer(space.params[n])}
-        return StageModel.fit(
-            [r.unit for r in finished], scores, region.centre, half, choices, integers
+        last = self._refits.get(label)
+        fresh = (
+            last is None
+            or len(finished) >= REFIT_GROWTH * last.trials
+            or self._stage - last.stage >= REFIT_STAGES
         )
+        keep = None if fresh or last is None else last.hyperparameters
+        model = StageModel.fit(
+            [r.unit for r in finished], scores, region.centre, half, choices, integers, keep
+        )
+        if model is not None and fresh:
+            self._refits[label] = Refit(len(finished), self._stage, model.hyperparameters)
+        return model
 
     def _zoom_keys(self) -> list[str]:
         """The trials the next stage is shaped by: all earlier stages' and the first
@@ -315,7 +346,7 @@ class CoarseToFine(Strategy):
         )
         self._best_scores[label] = best
         zoom.region = zoom_region(space, own, self._sides[label], spec.keep_top, spec.pad)
-        zoom.model = self._fit(own, zoom.region, space)
+        zoom.model = self._fit(own, zoom.region, space, label)
         zoom.box = zoom.region.box()
         return zoom
 

@@ -7,6 +7,7 @@ import pickle
 import random
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,6 +85,16 @@ def test_discrete_round_trip(scale: Scale, u: float) -> None:
     assert scale.from_unit(scale.to_unit(value)) == value
     for allowed in scale.grid(10_000):
         assert scale.from_unit(scale.to_unit(allowed)) == allowed
+
+
+@given(
+    st.one_of(discrete_scales(), linear_bounds(), log_bounds()),
+    st.lists(st.one_of(units, st.sampled_from([0.0, 1.0, -0.1, 1.1])), min_size=1),
+)
+def test_snapped_is_where_each_unit_s_value_sits(scale: Scale, us: list[float]) -> None:
+    """The surrogate's numpy version of to_unit(from_unit(u)), for all of a column at once."""
+    expected = [scale.to_unit(scale.from_unit(u)) for u in us]
+    np.testing.assert_allclose(scale.snapped(np.array(us)), expected, rtol=0, atol=1e-12)
 
 
 def test_value_is_fixed() -> None:

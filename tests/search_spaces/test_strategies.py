@@ -7,10 +7,13 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from search_spaces import gaussian_process
 from search_spaces.box import Box, choice_scale
 from search_spaces.candidates import choose, in_region
 from search_spaces.space import SearchSpace
@@ -24,10 +27,12 @@ from search_spaces.strategies import (
     StageSpec,
     Strategy,
     Trial,
+    coarse_to_fine,
     make_strategy,
     stages_for,
 )
 from search_spaces.strategies.base import trial_rng
+from search_spaces.strategies.coarse_to_fine import REFIT_STAGES
 from search_spaces.strategies.optuna_tpe import OptunaGP, OptunaTPE
 from search_spaces.surrogate import StageModel
 from search_spaces.trial import TrialResult, ranked
@@ -254,6 +259,41 @@ def test_stages_for_a_budget(trials: int, sizes: list[int]) -> None:
     assert all((s.keep_top, s.pad) == (0.3, 0.0) for s in plan)
     with pytest.raises(ValueError, match="trials must be >= 1"):
         stages_for(0)
+
+
+@pytest.mark.parametrize("growth", [1.0, 1.25])
+def test_a_branch_s_model_is_refitted_as_its_trials_grow(
+    monkeypatch: pytest.MonkeyPatch, growth: float
+) -> None:
+    """A full fit comes when a branch's finished trials grew by REFIT_GROWTH since its last
+    one or REFIT_STAGES stages passed; the stages between keep that fit's hyperparameters
+    and condition on all the trials. 1.0 refits every stage."""
+    monkeypatch.setattr(coarse_to_fine, "REFIT_GROWTH", growth)
+    real, optimised = gaussian_process.minimize, []
+    monkeypatch.setattr(
+        gaussian_process, "minimize", lambda *a, **k: optimised.append(1) or real(*a, **k)
+    )
+    c2f = CoarseToFine(SPACE, "max", seed=1, stages=stages_for(100))
+    stages: list[tuple[int, Any, Any]] = []  # per zoom stage: trials modelled, its fit, model
+    while batch := ask_stage(c2f):
+        if c2f._stage > 1:
+            model = c2f._zooms[0].model
+            modelled = len(model._gp.y) - model._believed
+            stages.append((modelled, c2f._refits[""], model))
+        for t in batch:
+            c2f.tell(t.key, score(t))
+    fits = list({id(refit): refit for _, refit, _ in stages}.values())
+    assert len(optimised) == len(fits)
+    for (modelled, refit, model), before in zip(stages[1:], stages, strict=False):
+        last = before[1]
+        due = modelled >= growth * last.trials or refit.stage - last.stage >= REFIT_STAGES
+        if refit is last:
+            assert not due and modelled > last.trials
+            assert np.array_equal(model.hyperparameters.lengths, last.hyperparameters.lengths)
+        else:
+            assert (due, refit.trials) == (True, modelled)
+    zooms = len(stages)
+    assert len(fits) == zooms if growth == 1.0 else zooms / REFIT_STAGES <= len(fits) < zooms / 2
 
 
 def test_coarse_to_fine_ignores_tell_order() -> None:

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from scipy.optimize import approx_fprime
 
-from search_spaces import surrogate
+from search_spaces import gaussian_process, surrogate
 from search_spaces.gaussian_process import (
     FANTASY_NOISE,
     JITTER,
@@ -18,6 +18,7 @@ from search_spaces.gaussian_process import (
     _matern,
     _neg_log_posterior,
     log_expected_improvement,
+    squared_differences,
 )
 from search_spaces.latin import latin_point, latin_slices
 from search_spaces.space import SearchSpace
@@ -73,8 +74,10 @@ def test_the_likelihoods_gradient_is_its_derivative() -> None:
     y = np.sin(5 * x[:, 0]) + x[:, 1] ** 2 + 0.05 * rng.standard_normal(25)
     y = (y - y.mean()) / y.std()
     theta = np.array([-0.5, 0.2, 0.1, 0.3, -3.0])
-    numeric = approx_fprime(theta, lambda t: _neg_log_posterior(t, x, y)[0], 1e-6)
-    np.testing.assert_allclose(_neg_log_posterior(theta, x, y)[1], numeric, rtol=1e-4, atol=1e-4)
+    squares = squared_differences(x)
+    numeric = approx_fprime(theta, lambda t: _neg_log_posterior(t, squares, y)[0], 1e-6)
+    analytic = _neg_log_posterior(theta, squares, y)[1]
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-4)
 
 
 def test_the_gp_predicts_a_smooth_function_it_has_not_seen() -> None:
@@ -89,6 +92,31 @@ def test_the_gp_predicts_a_smooth_function_it_has_not_seen() -> None:
     assert at_trials.max() < 0.2 < far[0]
     again = GaussianProcess.fit(_xy(points), np.array(scores))
     assert np.array_equal(again.lengths, gp.lengths), "the same trials, the same model"
+
+
+def test_kept_hyperparameters_condition_on_new_trials_without_a_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A zoom stage between refits keeps the last fit's hyperparameters: its model is the
+    last fit's kernel on all of today's trials, and no likelihood is optimised."""
+    points, scores = _bowl(20, noise=0.01, seed=4)
+    earlier = GaussianProcess.fit(_xy(points[:12]), np.array(scores[:12]))
+    monkeypatch.setattr(
+        gaussian_process, "minimize", lambda *a, **k: pytest.fail("the kept fit optimised")
+    )
+    kept = GaussianProcess.fit(_xy(points), np.array(scores), earlier.hyperparameters)
+    assert np.array_equal(kept.lengths, earlier.lengths) and kept.noise == earlier.noise
+    assert len(kept.y) == 20
+    # What it predicts at the new trials is what the full formula gives with that kernel.
+    y = (np.array(scores) - np.mean(scores)) / np.std(scores)
+    x = _xy(points)
+    cov = _matern(x, x, kept.lengths, kept.signal) + (kept.noise + JITTER) * np.eye(20)
+    np.testing.assert_allclose(kept.predict(x)[0], _matern(x, x, kept.lengths, kept.signal)
+                               @ np.linalg.solve(cov, y), atol=1e-9)  # fmt: skip
+    # Hyperparameters of another width are not kept: the fit runs.
+    monkeypatch.undo()
+    wider = GaussianProcess.fit(np.hstack([x, x[:, :1]]), np.array(scores), earlier.hyperparameters)
+    assert len(wider.lengths) == 3
 
 
 def test_a_believed_point_is_a_refit_that_saw_its_own_mean_there() -> None:
