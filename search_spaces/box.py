@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from search_spaces.branches import Branch
 from search_spaces.scales import Choice, Scale, format_number
 from search_spaces.space import SearchSpace
@@ -24,6 +26,13 @@ def choice_point(
 ) -> float:
     """A choice parameter's coordinate: the centre of a uniformly drawn allowed category."""
     return choice_scale(space, name).cell_centre(rng.choice(allowed))
+
+
+def choice_points(
+    gen: np.random.Generator, space: SearchSpace, name: str, allowed: tuple[int, ...], count: int
+) -> np.ndarray:
+    """``count`` of choice_point's coordinates at once."""
+    return (gen.choice(np.asarray(allowed), count) + 0.5) / choice_scale(space, name).cells
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,18 @@ class Box:
             return lo + rng.random() * (hi - lo)
 
         return space.walk(draw)
+
+    def draw(self, gen: np.random.Generator, space: SearchSpace, count: int) -> np.ndarray:
+        """``count`` of sample's points at once, one row each in ``space.tuned_names`` order
+        (a flat space: every parameter active), from a numpy stream."""
+        columns = []
+        for name in space.tuned_names:
+            if name in self.categories:
+                columns.append(choice_points(gen, space, name, self.categories[name], count))
+            else:
+                lo, hi = self.intervals[name]
+                columns.append(lo + gen.random(count) * (hi - lo))
+        return np.column_stack(columns) if columns else np.empty((count, 0))
 
     def contains(self, unit: Mapping[str, float], space: SearchSpace) -> bool:
         for name, (lo, hi) in self.intervals.items():

@@ -39,10 +39,14 @@ Point = dict[str, float]
 
 def in_region(region: Region, box: Box, space: SearchSpace, rng: random.Random) -> list[Point]:
     """CANDIDATES points: in fours, narrow and wide around the centre, then two in the box."""
-    return [
-        region.sample(rng, space, wide=j % 4 == 1) if j % 4 < 2 else box.sample(rng, space)
-        for j in range(CANDIDATES)
-    ]
+    gen = _numpy_stream(rng)
+    names = space.tuned_names
+    kind = np.arange(CANDIDATES) % 4
+    rows = np.empty((CANDIDATES, len(names)))
+    for k, wide in ((0, False), (1, True)):
+        rows[kind == k] = region.draw(gen, space, wide, int((kind == k).sum()))
+    rows[kind >= 2] = box.draw(gen, space, int((kind >= 2).sum()))
+    return _points(names, rows)
 
 
 def choose(
@@ -58,7 +62,8 @@ def choose(
     more in ``whole`` when it ``explore``s, and of the refining points around the favourites.
     A refining point stays in ``box`` when its favourite is in it, else in ``whole``."""
     if explore:
-        drawn = drawn + [whole.sample(rng, space) for _ in range(GLOBAL_CANDIDATES)]
+        anywhere = whole.draw(_numpy_stream(rng), space, GLOBAL_CANDIDATES)
+        drawn = drawn + _points(space.tuned_names, anywhere)
     rated = model.acquisition(drawn)
     order = np.argsort(-rated, kind="stable")
     favourites = [drawn[i] for i in order[:REFINE_TOP]]
@@ -76,18 +81,29 @@ def refined(
 ) -> list[Point]:
     """REFINE_CANDIDATES steps from the favourites in turn (normal, sd REFINE_STEP of the
     range, clipped to it), then the best favourite moved to each end of each range."""
-    out: list[Point] = []
     if not favourites:
-        return out
+        return []
     within = [box if box.contains(f, space) else whole for f in favourites]
-    for j in range(REFINE_CANDIDATES):
-        start, bounds = favourites[j % len(favourites)], within[j % len(favourites)]
-        point = dict(start)
-        for name, (lo, hi) in bounds.intervals.items():
-            point[name] = min(hi, max(lo, start[name] + rng.gauss(0.0, REFINE_STEP * (hi - lo))))
-        out.append(point)
+    names = space.tuned_names
+    which = np.arange(REFINE_CANDIDATES) % len(favourites)
+    starts = np.array([[f[n] for n in names] for f in favourites])[which]
+    lo, hi = (np.array([[b.intervals.get(n, (f[n], f[n]))[end] for n in names]
+                        for f, b in zip(favourites, within, strict=True)])[which]
+              for end in (0, 1))  # fmt: skip
+    steps = _numpy_stream(rng).normal(0.0, 1.0, starts.shape) * (REFINE_STEP * (hi - lo))
+    out = _points(names, np.clip(starts + steps, lo, hi))
     if EDGE_MOVES:
         best = favourites[0]
-        for name, (lo, hi) in within[0].intervals.items():
-            out.extend({**best, name: end} for end in (lo, hi))
+        for name, (low, high) in within[0].intervals.items():
+            out.extend({**best, name: end} for end in (low, high))
     return out
+
+
+def _numpy_stream(rng: random.Random) -> np.random.Generator:
+    """A numpy generator seeded from the trial's own stream: the trial's draws stay a function
+    of (seed, stage, index), made a whole column at a time."""
+    return np.random.default_rng(rng.getrandbits(64))
+
+
+def _points(names: Sequence[str], rows: np.ndarray) -> list[Point]:
+    return [dict(zip(names, row, strict=True)) for row in rows.tolist()]

@@ -23,12 +23,12 @@ of the top trials.
 from __future__ import annotations
 
 import math
-import random
 import statistics
 from dataclasses import dataclass
 
-from search_spaces.box import Box, choice_point, choice_scale
-from search_spaces.scales import Scale
+import numpy as np
+
+from search_spaces.box import Box, choice_points, choice_scale
 from search_spaces.space import SearchSpace
 from search_spaces.trial import TrialResult
 
@@ -67,16 +67,21 @@ class Region:
             intervals[name] = (max(0.0, c - half), min(1.0, c + half))
         return Box(intervals, dict(self.categories))
 
-    def sample(self, rng: random.Random, space: SearchSpace, wide: bool) -> dict[str, float]:
-        """One point: truncated normals around the centre, choices uniform among the allowed."""
+    def draw(
+        self, gen: np.random.Generator, space: SearchSpace, wide: bool, count: int
+    ) -> np.ndarray:
+        """``count`` points, one row each in ``space.tuned_names`` order: each parameter a
+        normal around the centre (sd a quarter of its width) truncated to centre +- width / 2
+        and [0, 1] by up to 20 redraws, then uniform there; a choice uniform among the allowed
+        categories. A column at a time: a zoom trial weighs dozens of these."""
         widths = self.wide if wide else self.narrow
-
-        def draw(name: str, scale: Scale) -> float:
+        columns = []
+        for name in space.tuned_names:
             if name in self.categories:
-                return choice_point(space, name, self.categories[name], rng)
-            return _truncated_normal(rng, self.centre[name], widths[name])
-
-        return space.walk(draw)
+                columns.append(choice_points(gen, space, name, self.categories[name], count))
+            else:
+                columns.append(_truncated_normals(gen, self.centre[name], widths[name], count))
+        return np.column_stack(columns) if columns else np.empty((count, 0))
 
 
 def zoom_region(
@@ -114,11 +119,17 @@ def zoom_region(
     return Region(centre, narrow, wide, categories)
 
 
-def _truncated_normal(rng: random.Random, centre: float, width: float) -> float:
-    """Normal(centre, width / 4) kept inside centre ± width / 2 and [0, 1] by redrawing."""
+def _truncated_normals(
+    gen: np.random.Generator, centre: float, width: float, count: int
+) -> np.ndarray:
+    """Normal(centre, width / 4) kept inside centre +- width / 2 and [0, 1] by redrawing."""
     lo, hi = max(0.0, centre - width / 2), min(1.0, centre + width / 2)
-    for _ in range(20):
-        x = rng.gauss(centre, width / 4)
-        if lo <= x <= hi:
+    x = gen.normal(centre, width / 4, count)
+    for _ in range(19):
+        outside = (x < lo) | (x > hi)
+        if not outside.any():
             return x
-    return lo + rng.random() * (hi - lo)  # only when almost all the normal's mass is outside
+        x[outside] = gen.normal(centre, width / 4, int(outside.sum()))
+    outside = (x < lo) | (x > hi)  # only when almost all the normal's mass is outside
+    x[outside] = lo + gen.random(int(outside.sum())) * (hi - lo)
+    return x

@@ -50,9 +50,9 @@ BRANCH_DECAY = 0.5  # the k-th best branch's weight (k = 0 for the best) is BRAN
 WARM_COARSE = 5  # the shortest coarse stage a warm start leaves (bench/quality.py --suite warm)
 PRIOR_ZOOMS: int | None = 2  # zoom stages a warm start's earlier trials shape (None: all)
 SHIFT_PRIOR = True  # move a warm start's earlier scores by the reruns' median change
-REFIT_GROWTH = 1.25  # a branch's model is fitted afresh once its finished trials grow this much
-REFIT_STAGES = 4  # or this many stages after its last fit; between, it keeps the fit's
-# hyperparameters and conditions on the new trials: a tenth of the compute
+REFIT_GROWTH = 1.1  # a branch's model is fitted afresh once its finished trials grow this much
+REFIT_STAGES = 2  # or this many stages after its last fit; between, it keeps the fit's
+# hyperparameters and conditions on the new trials: a tenth of the compute (bench/README.md)
 
 
 class StageSpec(BaseModel):

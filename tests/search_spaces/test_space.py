@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import random
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from search_spaces.box import Box, edge_warnings
 from search_spaces.scales import ScaleError
@@ -55,6 +57,20 @@ def test_sample_unit_is_seeded_and_stays_in_the_box() -> None:
         unit = box.sample(rng, SPACE)
         assert box.contains(unit, SPACE)
         assert SPACE.to_values(unit)["opt"] in ("adam", "rmsprop")
+
+
+def test_a_box_draws_many_points_uniformly_inside_it_at_once() -> None:
+    """Box.draw, a column at a time for a zoom trial's candidates: the same law as sample."""
+    box = Box({"lr": (0.2, 0.3), "x": (0.0, 0.1), "layers": (0.5, 1.0)}, {"opt": (0, 2)})
+    rows = box.draw(np.random.default_rng(0), SPACE, 2000)
+    assert rows.shape == (2000, len(SPACE.tuned_names))
+    points = [dict(zip(SPACE.tuned_names, row, strict=True)) for row in rows]
+    assert all(box.contains(p, SPACE) for p in points)
+    lr = rows[:, SPACE.tuned_names.index("lr")]
+    assert stats.kstest(lr, stats.uniform(0.2, 0.1).cdf).pvalue > 0.001
+    opts = [SPACE.to_values(p)["opt"] for p in points]
+    assert stats.chisquare([opts.count("adam"), opts.count("rmsprop")]).pvalue > 0.001
+    assert np.array_equal(box.draw(np.random.default_rng(0), SPACE, 2000), rows)  # seeded
 
 
 # Drawn with random.Random(42) before sample_unit stopped going through Box: seeded searches

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import random
 import statistics
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -87,18 +87,19 @@ def test_the_side_shrinks_only_after_a_zoom_that_did_not_improve() -> None:
 def test_samples_are_truncated_normals_inside_the_region() -> None:
     region = Region({"x": 0.5, "y": 0.95}, {"x": 0.4, "y": 0.4}, {"x": 0.8, "y": 0.8},
                     {"opt": (1, 2)})  # fmt: skip
-    rng = random.Random(0)
-    narrow = [region.sample(rng, SPACE, wide=False) for _ in range(3000)]
-    xs = [u["x"] for u in narrow]
-    assert min(xs) >= 0.3 and max(xs) <= 0.7
+    gen = np.random.default_rng(0)
+    assert SPACE.tuned_names == ["x", "y", "opt"]  # the columns' order
+    narrow = region.draw(gen, SPACE, False, 3000)
+    xs = narrow[:, 0]
+    assert xs.min() >= 0.3 and xs.max() <= 0.7
     # Normal(0.5, 0.1) truncated at +-2 sd: a KS test against exactly that.
     law = stats.truncnorm(-2, 2, loc=0.5, scale=0.1)
     assert stats.kstest(xs, law.cdf).pvalue > 0.001
     # Near the edge the range is cut at 1: nothing outside [0.75, 1].
-    ys = [u["y"] for u in narrow]
-    assert min(ys) >= 0.75 and max(ys) <= 1.0
-    wide = [region.sample(rng, SPACE, wide=True)["x"] for _ in range(3000)]
-    assert statistics.pstdev(wide) == pytest.approx(2 * statistics.pstdev(xs), rel=0.1)
-    cats = {SPACE.params["opt"].category(u["opt"]) for u in narrow}
-    assert cats == {1, 2}
-    assert all(u.keys() == {"x", "y", "opt"} for u in narrow[:5])
+    ys = narrow[:, 1]
+    assert ys.min() >= 0.75 and ys.max() <= 1.0
+    wide = region.draw(gen, SPACE, True, 3000)[:, 0]
+    assert wide.std() == pytest.approx(2 * xs.std(), rel=0.1)
+    cats = [SPACE.params["opt"].category(u) for u in narrow[:, 2]]
+    assert set(cats) == {1, 2}
+    assert stats.chisquare(np.bincount(cats)[1:]).pvalue > 0.001
