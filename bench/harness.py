@@ -132,6 +132,7 @@ def simulate(
     running: list[tuple[float, int, Trial]] = []  # (ends at, tie-break, trial)
     now = busy = spent = 0.0
     done, asked = False, 0
+    strategy.expect_workers(workers)  # as the engine says how many trials it runs at once
     while True:
         while not done and len(running) < workers:
             started = time.perf_counter()

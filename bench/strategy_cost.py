@@ -35,6 +35,7 @@ class _Spaces:
 def suggestion_costs(name: str, trials: int, seed: int = 0) -> list[float]:
     """Seconds of ask + tell for each trial of a ``trials``-trial search."""
     strategy = build(name, _Spaces(), seed, trials)
+    strategy.expect_workers(1)  # as the engine says with max_concurrent 1
     noise = random.Random(seed)
     costs: list[float] = []
     for _ in range(trials):

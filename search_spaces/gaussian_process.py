@@ -119,6 +119,8 @@ class GaussianProcess:
     noise: float
     chol: np.ndarray
     alpha: np.ndarray
+    offset: float = 0.0  # a raw score is (score - offset) / spread in the model's units
+    spread: float = 1.0
 
     @classmethod
     def fit(
@@ -129,11 +131,13 @@ class GaussianProcess:
         factor instead of some 30 (the scores are standardised afresh either way)."""
         x = np.asarray(x, dtype=float)
         raw = np.asarray(scores, dtype=float)
-        spread = raw.std()
-        y = (raw - raw.mean()) / (spread if spread > 0 else 1.0)
+        offset, spread = float(raw.mean()), float(raw.std()) or 1.0
+        y = (raw - offset) / spread
         d = x.shape[1]
         if keep is not None and len(keep.lengths) == d:
-            return cls.with_hyperparameters(x, y, keep.lengths, keep.signal, keep.noise)
+            return cls.with_hyperparameters(
+                x, y, keep.lengths, keep.signal, keep.noise, offset, spread
+            )
         bounds = [LOG_LENGTH_BOUNDS] * d + [LOG_SIGNAL_BOUNDS, LOG_NOISE_BOUNDS]
         start = np.concatenate([np.full(d, math.log(0.5)), [0.0], [math.log(1e-2)]])
         best = minimize(
@@ -142,16 +146,24 @@ class GaussianProcess:
         )  # fmt: skip
         theta = best.x if np.all(np.isfinite(best.x)) else start
         return cls.with_hyperparameters(
-            x, y, np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
+            x, y, np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1]), offset, spread
         )
 
     @classmethod
     def with_hyperparameters(
-        cls, x: np.ndarray, y: np.ndarray, lengths: np.ndarray, signal: float, noise: float
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        lengths: np.ndarray,
+        signal: float,
+        noise: float,
+        offset: float = 0.0,
+        spread: float = 1.0,
     ) -> GaussianProcess:
         cov = _matern(x, x, lengths, signal) + (noise + JITTER) * np.eye(len(x))
         chol = np.linalg.cholesky(cov)
-        return cls(x, y, lengths, signal, noise, chol, dpotrs(chol, y, lower=1)[0])
+        alpha = dpotrs(chol, y, lower=1)[0]
+        return cls(x, y, lengths, signal, noise, chol, alpha, offset, spread)
 
     @property
     def hyperparameters(self) -> Hyperparameters:
@@ -177,18 +189,30 @@ class GaussianProcess:
         incumbent lowered to that mean, the expected improvement at ``point`` is next to
         nothing and the next pick of the same stage goes elsewhere."""
         mean, _ = self.predict(point[None, :])
+        return self._extended(point, float(mean[0]), FANTASY_NOISE)
+
+    def observe(self, point: np.ndarray, score: float) -> GaussianProcess:
+        """The same GP told a real ``score`` (raw units, lower better) at ``point``, with the
+        fitted noise and hyperparameters: a trial's result taken in without a new fit, at the
+        cost of one row of the Cholesky factor."""
+        return self._extended(point, (score - self.offset) / self.spread, self.noise + JITTER)
+
+    def _extended(self, point: np.ndarray, value: float, variance: float) -> GaussianProcess:
+        """The GP with one more observation, ``value`` (model units) at ``point`` with noise
+        ``variance``: a rank-one extension of the Cholesky factor."""
         x = np.vstack([self.x, point[None, :]])
-        y = np.append(self.y, mean[0])
+        y = np.append(self.y, value)
         k = _matern(point[None, :], self.x, self.lengths, self.signal)[0]
         row = dtrtrs(self.chol, k, lower=1)[0]
-        corner = math.sqrt(max(self.signal + FANTASY_NOISE - row @ row, 1e-12))
+        corner = math.sqrt(max(self.signal + variance - row @ row, 1e-12))
         n = len(self.y)
         chol = np.zeros((n + 1, n + 1))
         chol[:n, :n] = self.chol
         chol[n, :n] = row
         chol[n, n] = corner
+        alpha = dpotrs(chol, y, lower=1)[0]
         return GaussianProcess(
-            x, y, self.lengths, self.signal, self.noise, chol, dpotrs(chol, y, lower=1)[0]
+            x, y, self.lengths, self.signal, self.noise, chol, alpha, self.offset, self.spread
         )
 
 

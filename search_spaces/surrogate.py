@@ -100,6 +100,15 @@ class StageModel:
             mean, sd = self._gp.predict(self.columns.matrix(candidates))
         return log_expected_improvement(mean, sd, self._incumbent)
 
+    def observe(self, point: Point, score: float) -> None:
+        """Take in a real result (lower better) of the stage's own, hyperparameters kept: with
+        one worker a stage's next pick learns from it at once."""
+        z = self.columns.matrix([point])[0]
+        with one_blas_thread():
+            self._gp = self._gp.observe(z, score)
+            mean, _ = self._gp.predict(z[None, :])
+        self._incumbent = min(self._incumbent, float(mean[0]))
+
     def believe(self, point: Point) -> None:
         """Take the model's own mean at ``point`` as if it had been observed: a trial of the
         stage that is out, so the stage's next picks go elsewhere. Past MAX_BELIEVED points

@@ -253,6 +253,7 @@ def _run_trials(run: SearchRun, concurrency: int) -> tuple[TunerOutcome, Recorde
     deadline = run.started + duration_seconds(budget) if budget else None
     progress.deadline = deadline
     console = ConsoleSink(progress, recorder.stored)
+    strategy.expect_workers(concurrency)
     try:
         outcome = run_tuner(
             spec,

@@ -4,6 +4,7 @@ a real store, run from a directory other than the spec's."""
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 from collections.abc import Iterator
@@ -271,6 +272,35 @@ def test_the_python_api_tunes_a_function_and_reads_the_trials(
         searcher.run({**spec, "search": {"trials": 0}}, train=fit, tracking_uri=uri)
     with pytest.raises(searcher.SearcherError, match="outside a trial"):
         searcher.report({"score": 1.0})
+
+
+def test_with_one_trial_at_a_time_coarse_to_fine_learns_from_every_trial(
+    ray_local: None, project: dict
+) -> None:
+    """max_concurrent 1: the engine tells coarse_to_fine it has one worker, so each stage is
+    shaped by every trial before it (with workers in flight: the first 75 % of the last)."""
+
+    def fit(config: dict[str, Any]) -> None:
+        searcher.report({"score": -((config["x"] - 0.3) ** 2) - (config["y"] - 0.6) ** 2})
+
+    unit = {"scale": "linear", "low": 0.0, "high": 1.0}
+    spec = {
+        "name": "one_worker",
+        "metric": {"name": "score", "mode": "max"},
+        "space": {"x": unit, "y": unit},
+        "search": {"strategy": "coarse_to_fine", "seed": 2, "trials": 18},
+        "resources": {"cpu": 1, "max_concurrent": 1},
+    }
+    uri = str(project["store"])
+    summary = searcher.run(spec, tracking_uri=uri, train=fit, out=io.StringIO())
+    assert summary.counts == {"FINISHED": 18}
+    client = MlflowClient(f"sqlite:///{uri}")
+    search = find_search(client, "one_worker")
+    saved = Path(client.download_artifacts(search.search_id, "stages.json"))
+    stages = json.loads(saved.read_text())
+    assert [s["trials"] for s in stages] == [10, 4, 4]
+    assert [len(s["based_on"]) for s in stages] == [0, 10, 14]  # in flight: [0, 8, 13]
+    assert summary.best_score is not None and summary.best_score > -0.01
 
 
 def test_a_search_whose_every_trial_fails_exits_1_with_errors_by_kind(

@@ -72,6 +72,16 @@ class Strategy(ABC):
         self._start_points: list[GivenPoint] = []
         self._prior: list[TrialResult] = []  # an earlier search's usable trials
         self.reruns: dict[str, str] = {}  # this search's key -> the prior trial it runs again
+        self.workers: int | None = None  # trials the engine keeps in flight (expect_workers)
+
+    def expect_workers(self, workers: int) -> None:
+        """How many trials the engine keeps in flight at once, said before the first ask. A
+        strategy may plan around it (coarse_to_fine: with one worker each zoom trial waits for
+        the one before and learns from its result); the others ignore it. A strategy never
+        told plans for trials in flight throughout."""
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
 
     @abstractmethod
     def _next(self) -> Trial | Signal:

@@ -53,6 +53,7 @@ SHIFT_PRIOR = True  # move a warm start's earlier scores by the reruns' median c
 REFIT_GROWTH = 1.1  # a branch's model is fitted afresh once its finished trials grow this much
 REFIT_STAGES = 2  # or this many stages after its last fit; between, it keeps the fit's
 # hyperparameters and conditions on the new trials: a tenth of the compute (bench/README.md)
+ONE_AT_A_TIME = True  # with one worker, each zoom trial learns from the ones before it
 
 
 class StageSpec(BaseModel):
@@ -123,7 +124,7 @@ class BranchZoom:
     box: Box
     region: Region | None = None
     model: StageModel | None = None
-    believed: int = 0  # stage indices up to here that the model believes
+    believed: int = 0  # stage indices up to here that the model has taken in
 
     @functools.cached_property
     def whole(self) -> Box:
@@ -143,6 +144,12 @@ class CoarseToFine(Strategy):
     ``ready`` fraction (by index) of the previous stage. So the next stage can start while
     the previous one's last trials still run, and the search stays deterministic however
     the trials' finishing order falls.
+
+    With one worker (``expect_workers(1)``) waiting costs nothing, so the search learns from
+    every result as it comes: each zoom trial waits for the stage's trials before it and its
+    model conditions on their real scores (its hyperparameters kept) instead of believing
+    its own guesses, and the next stage waits for the whole of this one. The stages, their
+    regions and the determinism stay as they are.
 
     In a conditional space every branch zooms on its own active parameters and its own
     trials, and a zoom stage's trials are shared out by ``branch_weights``: halved for each
@@ -194,9 +201,17 @@ class CoarseToFine(Strategy):
     def boxes(self) -> list[StageRecord]:
         return list(self._records)
 
+    @property
+    def _one_at_a_time(self) -> bool:
+        """Trials run one after another: a zoom trial may wait for the one before."""
+        return ONE_AT_A_TIME and self.workers == 1
+
     def _next(self) -> Trial | Signal:
         if self._asked < self.stages[self._stage - 1].trials:
-            index, self._asked = self._asked, self._asked + 1
+            index = self._asked
+            if any(key not in self._told for key in self._learns_from(index)):
+                return WAIT
+            self._asked += 1
             return self._suggest(self._stage, index, self._sample(index))
         if self._stage == len(self.stages):
             return DONE
@@ -250,17 +265,32 @@ class CoarseToFine(Strategy):
         drawn = in_region(zoom.region, zoom.box, zoom.space, rng)
         if zoom.model is None:  # too few finished trials for a model
             return drawn[index % 4]  # narrow, wide or anywhere in the box, in turn
-        # The model believes the points the stage's earlier trials run at (as they ran: a
-        # resumed trial keeps its recorded point), so this one goes elsewhere.
+        # The model takes in the stage's earlier trials of the branch: with one worker their
+        # real results (failed ones left out), else the points they run at, believed (as they
+        # ran: a resumed trial keeps its recorded point), so this one goes elsewhere.
         for earlier in range(zoom.believed, index):
-            if self._assigned[earlier] == which:
-                key = trial_key(self._stage, earlier)
+            if self._assigned[earlier] != which:
+                continue
+            key = trial_key(self._stage, earlier)
+            if self._one_at_a_time:  # _next waited for it
+                result = self._told[key]
+                usable = not result.failed and zoom.space.is_complete(result.unit)
+                if usable and result.score is not None:
+                    zoom.model.observe(result.unit, self._sign * result.score)
+            else:
                 point = (self._pending.get(key) or self._told[key]).unit
                 if zoom.space.is_complete(point):  # a resumed trial may have run elsewhere
                     zoom.model.believe(point)
         zoom.believed = index
-        explore = EXPLORE_ALL or index >= self._ready_count(self._stage)
+        explore = EXPLORE_ALL or index >= self._explore_from(self._stage)
         return choose(zoom.model, drawn, zoom.box, zoom.whole, zoom.space, rng, explore)
+
+    def _learns_from(self, index: int) -> list[str]:
+        """The keys of the current zoom stage's trials whose real results trial ``index``
+        waits for and learns from: with one worker, every one before it; else none."""
+        if self._stage == 1 or not self._one_at_a_time:
+            return []
+        return [trial_key(self._stage, j) for j in range(index)]
 
     def _fit(
         self, finished: list[TrialResult], region: Region, space: SearchSpace, label: str
@@ -268,11 +298,6 @@ class CoarseToFine(Strategy):
         """The model that picks the stage's points among their candidates: its
         hyperparameters fitted afresh when the branch's trials grew by REFIT_GROWTH or
         REFIT_STAGES stages passed since the last fit, else kept from that fit."""
-        sign = 1.0 if self.mode == "min" else -1.0
-        scores = [sign * r.score for r in finished]  # type: ignore[operator]
-        half = {n: region.half_width(n) for n in region.centre}
-        choices = {n: choice_scale(space, n) for n in region.categories}
-        integers = {n: space.params[n] for n in region.centre if is_integer(space.params[n])}
         last = self._refits.get(label)
         fresh = (
             last is None
@@ -280,12 +305,21 @@ class CoarseToFine(Strategy):
             or self._stage - last.stage >= REFIT_STAGES
         )
         keep = None if fresh or last is None else last.hyperparameters
+        scores = [self._sign * r.score for r in finished]  # type: ignore[operator]
+        half = {n: region.half_width(n) for n in region.centre}
+        choices = {n: choice_scale(space, n) for n in region.categories}
+        integers = {n: space.params[n] for n in region.centre if is_integer(space.params[n])}
         model = StageModel.fit(
             [r.unit for r in finished], scores, region.centre, half, choices, integers, keep
         )
         if model is not None and fresh:
             self._refits[label] = Refit(len(finished), self._stage, model.hyperparameters)
         return model
+
+    @property
+    def _sign(self) -> float:
+        """Scores times this are lower-better, as the stage models take them."""
+        return 1.0 if self.mode == "min" else -1.0
 
     def _zoom_keys(self) -> list[str]:
         """The trials the next stage is shaped by: all earlier stages' and the first
@@ -298,7 +332,14 @@ class CoarseToFine(Strategy):
         return keys + [trial_key(self._stage, i) for i in range(self._ready_count(self._stage))]
 
     def _ready_count(self, stage: int) -> int:
-        """How many of a stage's first trials (by index) the next stage waits for."""
+        """How many of a stage's first trials (by index) the next stage waits for: with one
+        worker, all of them (they are in by then)."""
+        if self._one_at_a_time:
+            return self.stages[stage - 1].trials
+        return self._explore_from(stage)
+
+    def _explore_from(self, stage: int) -> int:
+        """The first trial of a zoom stage that explores: past the ``ready`` fraction."""
         return max(1, math.ceil(self.ready * self.stages[stage - 1].trials - 1e-9))
 
     def _branch_spaces(self) -> list[tuple[Branch, SearchSpace]]:

@@ -190,6 +190,55 @@ def test_a_zoom_trial_runs_the_candidate_its_stage_model_likes_best() -> None:
     assert len({tuple(s.unit.values()) for s in stage2}) == len(stage2)
 
 
+def test_with_one_worker_a_zoom_trial_waits_for_and_learns_from_the_one_before() -> None:
+    """Told that trials run one at a time, a zoom trial waits for the stage's trials before
+    it and runs the pick of the stage's model conditioned on their real scores (failed ones
+    left out, the stage fit's hyperparameters kept); the next stage waits for every trial."""
+    c2f = CoarseToFine(SPACE, "max", seed=8, stages=[StageSpec(trials=12)] * 3)
+    c2f.expect_workers(1)
+    stage1 = ask_stage(c2f)
+    for s in stage1[:11]:
+        c2f.tell(s.key, score(s) or 0.0)
+    assert c2f.ask() is WAIT  # the whole coarse stage shapes the first zoom
+    c2f.tell(stage1[11].key, 0.0)
+    finished = ranked([r for r in c2f.known_results if r.stage == 1], "max")
+    region = zoom_region(SPACE, finished, INITIAL_SIDE, 0.3, 0.0)
+    model = stage_model(finished, region)
+    box, whole = region.box(), Box.full(SPACE)
+    for index in range(12):
+        trial = c2f.ask()
+        assert isinstance(trial, Trial) and trial.key == f"2-{index:03d}"
+        assert c2f.ask() is WAIT  # the next one waits for this one's result
+        rng = trial_rng(8, 2, index)
+        drawn = in_region(region, box, SPACE, rng)
+        assert trial.unit == choose(model, drawn, box, whole, SPACE, rng, explore=index >= 9)
+        if index == 4:
+            c2f.tell(trial.key, 99.0, "diverged")  # failed: the model never sees it
+        else:
+            c2f.tell(trial.key, score(trial) or 0.0)
+            model.observe(trial.unit, -(score(trial) or 0.0))
+    assert [s.stage for s in ask_stage(c2f)] == [3]  # one at a time
+    assert c2f.boxes[1].based_on == tuple(s.key for s in stage1)
+    assert c2f.boxes[2].based_on == tuple(r.key for r in c2f.known_results if r.stage < 3)
+
+
+def test_more_workers_than_one_leave_coarse_to_fine_as_it_was() -> None:
+    """With trials in flight waiting would leave a worker idle: the search runs as one never
+    told its workers (stages waiting for their first 75 %, kriging believer)."""
+    plain = run(CoarseToFine(SPACE, "max", seed=3, stages=STAGES))
+    told = CoarseToFine(SPACE, "max", seed=3, stages=STAGES)
+    told.expect_workers(2)
+    assert run(told) == plain
+    one = CoarseToFine(SPACE, "max", seed=3, stages=STAGES)
+    one.expect_workers(1)
+    stage1 = ask_stage(one)
+    for s in stage1:
+        one.tell(s.key, score(s))
+    assert one.ask() != plain[8]  # stage 2 learns from all 8, not the first 6
+    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+        one.expect_workers(0)
+
+
 def test_a_resumed_stage_believes_where_its_trials_ran() -> None:
     """A stage's later picks steer clear of the points its earlier trials ran at: on resume a
     recorded point that differs from today's suggestion is the one the model believes."""
@@ -429,7 +478,11 @@ def test_stage_spec_defaults_pickle_and_hash() -> None:
 
 
 def _replay_case(name: str) -> Strategy:
-    return make_strategy(name, SPACE, "max", 0, **{REGISTRY[name].sized_by: SIZES_BIG[name]})
+    plain, _, workers = name.partition("@")
+    strategy = make_strategy(plain, SPACE, "max", 0, **{REGISTRY[plain].sized_by: SIZES_BIG[plain]})
+    if workers:
+        strategy.expect_workers(int(workers))
+    return strategy
 
 
 SIZES_BIG = {"random": 12, "grid": 2, "coarse_to_fine": STAGES, "optuna_tpe": 12, "optuna_gp": 12}
@@ -440,7 +493,7 @@ def _results(strategy: Strategy, seen: list[Trial]) -> dict[str, TrialResult]:
     return {s.key: told[s.key] for s in seen}
 
 
-@pytest.mark.parametrize("name", ["random", "grid", "coarse_to_fine"])
+@pytest.mark.parametrize("name", ["random", "grid", "coarse_to_fine", "coarse_to_fine@1"])
 @pytest.mark.parametrize("crash_at", [0.3, 0.45, 0.75])
 def test_replay_suggests_what_the_uninterrupted_search_did(name: str, crash_at: float) -> None:
     """A search stopped part-way, resumed from its recorded results: the trials it still runs
