@@ -40,7 +40,7 @@ from search_spaces.surrogate import StageModel
 from search_spaces.trial import TrialResult, better, ranked
 from search_spaces.zoom import MIN_TOP, Region, next_side, zoom_region
 
-COARSE_FRACTION = 0.3  # of a budget, for the coarse first stage
+COARSE_FRACTION = 0.2  # of a budget, for the coarse first stage (0.3 until 2026-12-07)
 MIN_COARSE = 10  # trials in the coarse stage, however small the budget
 ZOOM_STAGE_TRIALS = 4  # about this many trials per zoom stage
 READY_FRACTION = 0.75  # of a stage's trials (its first, by index) that fix the next stage
@@ -70,7 +70,7 @@ class StageSpec(BaseModel):
 
 
 def stages_for(trials: int, prior: int = 0, given: int = 0) -> list[StageSpec]:
-    """The stage plan for a budget: 30 % coarse (at least 10 trials), the rest in zoom
+    """The stage plan for a budget: 20 % coarse (at least 10 trials), the rest in zoom
     stages of 4 or 5. A warm start's ``prior`` usable trials are coarse evidence: the
     coarse stage is that many shorter, down to WARM_COARSE (and never below the ``given``
     points it must run: reruns and start_with's).

@@ -299,8 +299,8 @@ def test_failed_trials_never_shape_a_stage() -> None:
 @pytest.mark.parametrize(
     ("trials", "sizes"),
     [(1, [1]), (10, [10]), (12, [10, 2]), (27, [10, 5, 4, 4, 4]), (32, [10, 5, 5, 4, 4, 4]),
-     (48, [14, 5, 5, 4, 4, 4, 4, 4, 4]), (100, [30, 5, 5] + [4] * 15),
-     (5000, [1500] + [36] * 35 + [35] * 64)],
+     (48, [10, 5, 5, 4, 4, 4, 4, 4, 4, 4]), (100, [20] + [4] * 20),
+     (5000, [1000] + [41] * 40 + [40] * 59)],
 )  # fmt: skip
 def test_stages_for_a_budget(trials: int, sizes: list[int]) -> None:
     plan = stages_for(trials)

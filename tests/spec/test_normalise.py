@@ -48,7 +48,7 @@ def test_defaults_are_written_out() -> None:
     assert mlp["resources"]["cpu"] == 1 and mlp["scheduler"]["type"] == "fifo"
     staged = normalised(validate_spec({**paced_spec("b"), "search": {"trials": 40}}, "<spec>"))
     assert "trials" not in staged["search"]
-    assert [s["trials"] for s in staged["search"]["stages"]] == [12, 4, 4, 4, 4, 4, 4, 4]
+    assert [s["trials"] for s in staged["search"]["stages"]] == [10, 5, 5, 4, 4, 4, 4, 4]
     spec = validate_spec(paced_spec("p"), "<spec>")
     assert stage_plan(spec, 10) == (6, 4)
     grid = validate_spec(COMMAND, "<spec>")

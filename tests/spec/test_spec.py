@@ -122,7 +122,7 @@ def test_validate_ok_reports_plan(tmp_path: Path) -> None:
     staged = base_spec("ok", tmp_path, search={"strategy": "coarse_to_fine", "trials": 48})
     path = write_spec(tmp_path / "staged.yaml", staged)
     result = CliRunner().invoke(cli, ["validate", str(path)])
-    plan = "14 + 5 + 5 + 4 + 4 + 4 + 4 + 4 + 4"
+    plan = "10 + 5 + 5 + 4 + 4 + 4 + 4 + 4 + 4 + 4"
     assert f"coarse_to_fine, 48 trials (stages {plan}) of" in result.output
 
 
