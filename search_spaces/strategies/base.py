@@ -73,15 +73,27 @@ class Strategy(ABC):
         self._prior: list[TrialResult] = []  # an earlier search's usable trials
         self.reruns: dict[str, str] = {}  # this search's key -> the prior trial it runs again
         self.workers: int | None = None  # trials the engine keeps in flight (expect_workers)
+        self._asked_alone = 0  # trials handed out with no other out
+        self._asked_beside = False  # a trial was handed out with another out
 
     def expect_workers(self, workers: int) -> None:
         """How many trials the engine keeps in flight at once, said before the first ask. A
         strategy may plan around it (coarse_to_fine: with one worker each zoom trial waits for
         the one before and learns from its result); the others ignore it. A strategy never
-        told plans for trials in flight throughout."""
+        told infers it from how it is asked (one_at_a_time)."""
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
+
+    @property
+    def one_at_a_time(self) -> bool:
+        """Whether trials run one after another: said by expect_workers, or, never said, seen
+        so far: two trials or more handed out, each with no other out. The first ask with a
+        trial out means workers in flight, for good. (A replayed trial is no evidence: a
+        resumed search is told its workers by the engine.)"""
+        if self.workers is not None:
+            return self.workers == 1
+        return not self._asked_beside and self._asked_alone >= 2
 
     @abstractmethod
     def _next(self) -> Trial | Signal:
@@ -92,12 +104,15 @@ class Strategy(ABC):
 
         A replayed key is told its recorded result on the spot and never handed out.
         """
+        if self._pending:  # asked with a trial out: workers in flight (one_at_a_time)
+            self._asked_beside = True
         while True:
             out = self._next()
             if not isinstance(out, Trial):
                 return out
             recorded = self._replay.pop(out.key, None)
             if recorded is None:
+                self._asked_alone += not self._pending
                 self._pending[out.key] = out
                 return out
             self._pending[out.key] = self._as_ran(out, recorded)

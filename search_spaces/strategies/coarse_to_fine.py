@@ -77,11 +77,12 @@ def stages_for(trials: int, prior: int = 0, given: int = 0) -> list[StageSpec]:
 
     bench/quality.py measured the alternatives (a coarse 15 %, a fifth, a quarter, a half; at
     least 2, 6, 8 or 12 coarse trials; zoom stages of 3, 4, 5, 7, 10 and 14): see
-    bench/README.md. Stages of 5 beat 10 once a Gaussian process picks the points: its model
-    is refitted twice as often; 4 edged out 5 and 3 with one worker, and keeps a trial's slack
-    for parallel workers, which 3 does not. Past about 570 trials the stages grow instead of
-    multiplying, so that a plan never has more than MAX_STAGES stages (a spec's limit, which
-    a stored plan is validated against on resume).
+    bench/README.md. A fifth beat 30 % once the zoom trials learned from every result with one
+    worker, and with 4 workers too (2026-12-07). Stages of 5 beat 10 once a Gaussian process
+    picks the points: its model is refitted twice as often; 4 edged out 5 and 3 with one
+    worker, and keeps a trial's slack for parallel workers, which 3 does not. Past about 500
+    trials the stages grow instead of multiplying, so that a plan never has more than
+    MAX_STAGES stages (a spec's limit, which a stored plan is validated against on resume).
     """
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
@@ -145,7 +146,8 @@ class CoarseToFine(Strategy):
     the previous one's last trials still run, and the search stays deterministic however
     the trials' finishing order falls.
 
-    With one worker (``expect_workers(1)``) waiting costs nothing, so the search learns from
+    With one worker (``expect_workers(1)``, or asked one trial at a time) waiting costs
+    nothing, so the search learns from
     every result as it comes: each zoom trial waits for the stage's trials before it and its
     model conditions on their real scores (its hyperparameters kept) instead of believing
     its own guesses, and the next stage waits for the whole of this one. The stages, their
@@ -204,7 +206,7 @@ class CoarseToFine(Strategy):
     @property
     def _one_at_a_time(self) -> bool:
         """Trials run one after another: a zoom trial may wait for the one before."""
-        return ONE_AT_A_TIME and self.workers == 1
+        return ONE_AT_A_TIME and self.one_at_a_time
 
     def _next(self) -> Trial | Signal:
         if self._asked < self.stages[self._stage - 1].trials:

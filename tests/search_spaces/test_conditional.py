@@ -320,10 +320,12 @@ def test_conditional_coarse_to_fine_is_deterministic_and_replays() -> None:
     def fresh() -> CoarseToFine:
         return CoarseToFine(SPACE, "min", 5, stages)
 
-    full = ask_all(fresh(), branch_objective)
+    full = ask_all(fresh(), branch_objective)  # one at a time, as the strategy sees
     assert [t.unit for t in ask_all(fresh(), branch_objective)] == [t.unit for t in full]
-    # A resumed search (results of the first 13 trials replayed) suggests the same trials.
+    # A resumed search (results of the first 13 trials replayed) suggests the same trials,
+    # told its one worker as the engine tells it (a replayed trial shows no workers).
     resumed = fresh()
+    resumed.expect_workers(1)
     resumed.replay(TrialResult.of(t, branch_objective(t)) for t in full[:13])
     rest = ask_all(resumed, branch_objective)
     assert [t.key for t in rest] == [t.key for t in full[13:]]

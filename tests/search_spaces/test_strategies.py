@@ -239,6 +239,41 @@ def test_more_workers_than_one_leave_coarse_to_fine_as_it_was() -> None:
         one.expect_workers(0)
 
 
+def one_at_a_time(strategy: Strategy) -> list[Trial]:
+    """Run a whole search asking each trial after the one before was told."""
+    seen = []
+    while isinstance(trial := strategy.ask(), Trial):
+        seen.append(trial)
+        strategy.tell(trial.key, score(trial))
+    assert trial is DONE
+    return seen
+
+
+def test_a_strategy_never_told_its_workers_sees_them_in_how_it_is_asked() -> None:
+    """Asked one trial at a time, coarse_to_fine runs as told one worker; one trial asked
+    beside another switches it to workers in flight for good."""
+    told = CoarseToFine(SPACE, "max", seed=9, stages=STAGES)
+    told.expect_workers(1)
+    inferred = CoarseToFine(SPACE, "max", seed=9, stages=STAGES)
+    seen = one_at_a_time(inferred)
+    assert seen == one_at_a_time(told) and inferred.one_at_a_time
+    in_flight = CoarseToFine(SPACE, "max", seed=9, stages=STAGES)
+    in_flight.expect_workers(4)
+    mixed = CoarseToFine(SPACE, "max", seed=9, stages=STAGES)
+    first = mixed.ask()
+    assert isinstance(first, Trial) and not mixed.one_at_a_time  # one trial shows nothing
+    mixed.tell(first.key, score(first))
+    second = mixed.ask()
+    assert isinstance(second, Trial) and mixed.one_at_a_time
+    third = mixed.ask()  # asked with a trial out
+    assert isinstance(third, Trial) and not mixed.one_at_a_time
+    for trial in (second, third):
+        mixed.tell(trial.key, score(trial))
+    asked = [first, second, third, *one_at_a_time(mixed)]
+    assert not mixed.one_at_a_time
+    assert asked == run(in_flight) and asked[8:] != seen[8:]
+
+
 def test_a_resumed_stage_believes_where_its_trials_ran() -> None:
     """A stage's later picks steer clear of the points its earlier trials ran at: on resume a
     recorded point that differs from today's suggestion is the one the model believes."""
