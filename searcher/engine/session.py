@@ -7,9 +7,10 @@ import inspect
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -53,6 +54,7 @@ def ray_session(address: str | None = None) -> Iterator[None]:
     try:
         local = target is None
         with (
+            stops_noticed() as stopped,
             sigterm_as_interrupt(),
             lean_head(local and not wants_dashboard()),
             own_session(local),
@@ -65,6 +67,8 @@ def ray_session(address: str | None = None) -> Iterator[None]:
                 include_dashboard=wants_dashboard() if target is None else False,
                 configure_logging=True,
             )
+            if stopped():  # its exception was lost in one of the forks Ray's start makes
+                raise KeyboardInterrupt
     except (KeyboardInterrupt, SystemExit):
         # ray.init replaces our SIGTERM handler with one that calls sys.exit(15): a stop
         # while Ray starts is an interrupt all the same, and what it started is ended.
@@ -231,6 +235,40 @@ def interrupts_deferred() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def stops_noticed() -> Iterator[Callable[[], bool]]:
+    """Yields a check of whether a Ctrl-C or SIGTERM arrived inside the block, even one whose
+    exception was lost. Python runs a signal's handler at its next bytecode, and an exception
+    raised there while the interpreter runs an at-fork callback is only printed ("Exception
+    ignored in _releaseLock"): ray.init forks a dozen processes, and a SIGTERM during one of
+    them used to let the search run on. The C-level handler writes every signal number to a
+    wakeup fd whatever happens to the exception; this reads it."""
+    read, write = socket.socketpair()
+    read.setblocking(False)
+    write.setblocking(False)
+    try:
+        previous = signal.set_wakeup_fd(write.fileno(), warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: no handler runs here anyway
+        read.close()
+        write.close()
+        yield lambda: False
+        return
+    arrived: set[int] = set()
+
+    def stopped() -> bool:
+        with contextlib.suppress(BlockingIOError):
+            while chunk := read.recv(64):
+                arrived.update(chunk)
+        return bool(arrived & {signal.SIGINT, signal.SIGTERM})
+
+    try:
+        yield stopped
+    finally:
+        signal.set_wakeup_fd(previous)
+        read.close()
+        write.close()
 
 
 @contextmanager
