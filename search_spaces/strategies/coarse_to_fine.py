@@ -147,11 +147,10 @@ class CoarseToFine(Strategy):
     the trials' finishing order falls.
 
     With one worker (``expect_workers(1)``, or asked one trial at a time) waiting costs
-    nothing, so the search learns from
-    every result as it comes: each zoom trial waits for the stage's trials before it and its
-    model conditions on their real scores (its hyperparameters kept) instead of believing
-    its own guesses, and the next stage waits for the whole of this one. The stages, their
-    regions and the determinism stay as they are.
+    nothing, so the search learns from every result as it comes: each zoom trial waits for
+    the stage's trials before it and its model conditions on their real scores (its
+    hyperparameters kept) instead of believing its own guesses, and the next stage waits for
+    the whole of this one. The stages, their regions and the determinism stay as they are.
 
     In a conditional space every branch zooms on its own active parameters and its own
     trials, and a zoom stage's trials are shared out by ``branch_weights``: halved for each
