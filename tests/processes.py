@@ -134,3 +134,20 @@ def mounted_tmpfs(path: Path, options: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+RAY_LOGS = ("python-core-driver-*.log", "raylet.out", "gcs_server.out")
+
+
+def ray_logs(driver_pid: int, lines: int = 12) -> str:
+    """The tails of the Ray logs a driver's local Ray wrote (its session is named by the pid),
+    for a failure message: a driver Ray ended (its core worker exits 1 when its raylet is gone)
+    prints nothing of its own."""
+    root = Path(os.environ.get("RAY_TMPDIR", "/tmp")) / "ray"
+    tails = []
+    for session in sorted(root.glob(f"session_*_{driver_pid}")):
+        for pattern in RAY_LOGS:
+            for log in sorted((session / "logs").glob(pattern)):
+                text = log.read_text(errors="replace").splitlines()[-lines:]
+                tails.append(f"--- {log}\n" + "\n".join(text))
+    return "\n".join(tails) or f"(no Ray session of pid {driver_pid} under {root})"

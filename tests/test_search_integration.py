@@ -27,7 +27,7 @@ from searcher.spec.yaml_io import load_yaml
 from searcher.tracking.queries import find_search, trial_runs, trials_frame
 from tests.conftest import STORES, TwoStageSearch, base_spec, write_spec
 from tests.http_utils import free_port, get_json, post_json, wait_for
-from tests.processes import sigterm_when, start_searcher
+from tests.processes import ray_logs, sigterm_when, start_searcher
 
 pytestmark = pytest.mark.integration
 
@@ -310,12 +310,15 @@ def test_a_second_ctrl_c_is_faster_not_different(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGINT)
             time.sleep(0.3)
             proc.send_signal(signal.SIGINT)
+            second = time.monotonic()
             code = proc.wait(timeout=120)
+            took = time.monotonic() - second
         finally:
             if proc.poll() is None:
                 proc.kill()
     output = log_path.read_text()
-    assert code == 130, output
+    ended = f"exited {took:.1f} s after the second SIGINT"
+    assert code == 130, f"{output}\n{ended}\n{ray_logs(proc.pid)}"
     assert "search interrupted" in output and "Traceback" not in output
     client = MlflowClient(uri)
     search = find_search(client, "twice_it")

@@ -72,8 +72,8 @@ def ray_session(address: str | None = None) -> Iterator[None]:
     except (KeyboardInterrupt, SystemExit):
         # ray.init replaces our SIGTERM handler with one that calls sys.exit(15): a stop
         # while Ray starts is an interrupt all the same, and what it started is ended.
-        ray.shutdown()
-        stop_reaper(reaper)
+        with interrupts_deferred():
+            end_ray(reaper)
         raise KeyboardInterrupt from None
     except (ConnectionError, RuntimeError, ValueError) as exc:
         stop_reaper(reaper)
@@ -89,9 +89,20 @@ def ray_session(address: str | None = None) -> Iterator[None]:
         os.chdir(cwd)
     try:
         yield
-    finally:
-        ray.shutdown()
-        stop_reaper(reaper)
+    except BaseException:
+        with interrupts_deferred():  # already stopping: the first error is the one to tell
+            end_ray(reaper)
+        raise
+    with interrupts_held():  # a Ctrl-C now still interrupts, once Ray has ended
+        end_ray(reaper)
+
+
+def end_ray(reaper: subprocess.Popen[bytes] | None) -> None:
+    """Leave Ray (ending a local one) and let the watchdog end whatever it left running."""
+    import ray
+
+    ray.shutdown()
+    stop_reaper(reaper)
 
 
 DASHBOARD_ENV = "SEARCHER_RAY_DASHBOARD"
@@ -235,6 +246,33 @@ def interrupts_deferred() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """A Ctrl-C or SIGTERM inside the block raises KeyboardInterrupt when the block ends, so
+    that work a stop must not cut in half (ending Ray: a driver whose Ray shutdown was cut short
+    is left with a half-closed core worker) finishes first. A second one inside the block
+    raises at once: a user who presses Ctrl-C again wants out, even from a stuck block."""
+    held: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        if held:
+            raise KeyboardInterrupt
+        held.append(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: no handler runs here anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if held:
+        raise KeyboardInterrupt
 
 
 @contextmanager
