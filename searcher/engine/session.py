@@ -230,22 +230,31 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Ctrl-C and SIGTERM are ignored inside the block: the search is already stopping, and
-    recording what ran takes a few seconds that a further press must not cut short."""
+def stops_handled_by(handler: Callable[[int, object], None] | int) -> Iterator[None]:
+    """Ctrl-C and SIGTERM go to ``handler`` inside the block, and back to theirs after it.
+    Outside the main thread nothing changes: no handler runs there anyway."""
     try:
-        previous = {
-            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
-        }
-    except ValueError:  # not the main thread: nothing to defer
+        previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    except ValueError:
         yield
         return
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, earlier in previous.items():
+            signal.signal(sig, earlier)
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM are ignored inside the block: the search is already stopping, and
+    recording what ran takes a few seconds that a further press must not cut short."""
+    with stops_handled_by(signal.SIG_IGN):
+        yield
 
 
 @contextmanager
@@ -261,16 +270,8 @@ def interrupts_held() -> Iterator[None]:
             raise KeyboardInterrupt
         held.append(signum)
 
-    try:
-        previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread: no handler runs here anyway
+    with stops_handled_by(hold):
         yield
-        return
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     if held:
         raise KeyboardInterrupt
 
@@ -299,7 +300,7 @@ def stops_noticed() -> Iterator[Callable[[], bool]]:
         with contextlib.suppress(BlockingIOError):
             while chunk := read.recv(64):
                 arrived.update(chunk)
-        return bool(arrived & {signal.SIGINT, signal.SIGTERM})
+        return bool(arrived.intersection(STOP_SIGNALS))
 
     try:
         yield stopped
