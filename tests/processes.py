@@ -140,9 +140,9 @@ RAY_LOGS = ("python-core-driver-*.log", "raylet.out", "gcs_server.out")
 
 
 def ray_logs(driver_pid: int, lines: int = 12) -> str:
-    """The tails of the Ray logs a driver's local Ray wrote (its session is named by the pid),
-    for a failure message: a driver Ray ended (its core worker exits 1 when its raylet is gone)
-    prints nothing of its own."""
+    """The tails of the logs of the local Ray a driver started (its session is named by the
+    driver's pid), for a failure message: when Ray ends a driver (its core worker exits 1 once
+    its raylet is gone), the driver itself prints nothing."""
     root = Path(os.environ.get("RAY_TMPDIR", "/tmp")) / "ray"
     tails = []
     for session in sorted(root.glob(f"session_*_{driver_pid}")):

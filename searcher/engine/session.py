@@ -263,12 +263,13 @@ def interrupts_held() -> Iterator[None]:
     that work a stop must not cut in half (ending Ray: a driver whose Ray shutdown was cut short
     is left with a half-closed core worker) finishes first. A second one inside the block
     raises at once: a user who presses Ctrl-C again wants out, even from a stuck block."""
-    held: list[int] = []
+    held = False
 
     def hold(signum: int, frame: object) -> None:
+        nonlocal held
         if held:
             raise KeyboardInterrupt
-        held.append(signum)
+        held = True
 
     with stops_handled_by(hold):
         yield

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from searcher.engine.session import interrupts_held
+from searcher.engine.session import STOP_SIGNALS, interrupts_held
 
 
 def _stop(sig: int = signal.SIGINT) -> None:
@@ -19,7 +19,7 @@ def _stop(sig: int = signal.SIGINT) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_stop_inside_is_raised_when_the_block_ends(sig: int) -> None:
-    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     steps = []
     with pytest.raises(KeyboardInterrupt), interrupts_held():
         _stop(sig)
